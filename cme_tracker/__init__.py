@@ -1,0 +1,39 @@
+"""cme-tracker: continuing-medical-education credits of the International Medical Society of Japan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """The app factory. ``config`` overrides settings (``DATABASE_URL``, ``INSTANCE_PATH``, ``TESTING``, ...)."""
+    from cme_tracker.config import Settings
+    from cme_tracker.db import Database
+    from cme_tracker.resources import resource_dir
+    from cme_tracker.web import setup
+
+    config = dict(config or {})
+    settings = Settings.from_environment(config)
+    app = Flask(
+        __name__,
+        instance_path=str(settings.instance_path),
+        instance_relative_config=True,
+        template_folder=str(resource_dir("templates")),
+    )
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        WTF_CSRF_TIME_LIMIT=None,
+        BABEL_DEFAULT_LOCALE="ja",
+    )
+    app.config.update(config)
+    app.extensions["cme_settings"] = settings
+    app.extensions["cme_db"] = config.get("DATABASE") or Database.connect(
+        settings.database_url, settings.audit_key
+    )
+    setup.init_app(app)
+    return app

@@ -1,0 +1,1 @@
+"""Accounts: users with roles, argon2 password hashes, login."""

@@ -1,0 +1,1 @@
+"""Attendance: the presence intervals that check-ins, check-outs and imports produce."""

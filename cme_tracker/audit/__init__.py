@@ -1,0 +1,1 @@
+"""The audit log: an HMAC-SHA256 hash chain of every change, keyed outside the database."""

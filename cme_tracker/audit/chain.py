@@ -1,0 +1,133 @@
+"""Appending to and verifying the hash-chained audit log.
+
+Each event's hash is an HMAC-SHA256, keyed with a secret kept outside the database, over the previous hash and
+the event's canonical JSON. Someone with only database access can neither edit nor delete an event unnoticed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from cme_tracker.audit.models import AuditEvent, AuditHead
+from cme_tracker.db import utcnow
+
+GENESIS_HASH = "0" * 64
+AUDIT_KEY = "audit_key"
+"""The ``Session.info`` entry holding the chain's HMAC key; set by :class:`cme_tracker.db.Database`."""
+
+
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    target: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event in the caller's transaction, so the change and its record commit or vanish together.
+
+    Updating the head row first takes the write lock, which serialises concurrent appends on both databases.
+    """
+    key = _key(session)
+    head = session.execute(
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(sequence=AuditHead.sequence + 1)
+        .returning(AuditHead.sequence, AuditHead.hash)
+    ).one()
+    event = AuditEvent(
+        sequence=head.sequence,
+        occurred_at=utcnow(),
+        actor=actor,
+        action=action,
+        target=target,
+        details=json.loads(json.dumps(details or {}, default=str)),
+        previous_hash=head.hash,
+    )
+    event.hash = event_hash(key, event)
+    session.add(event)
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=event.hash))
+    session.flush()
+    return event
+
+
+def event_hash(key: bytes, event: AuditEvent) -> str:
+    canonical = json.dumps(
+        {
+            "sequence": event.sequence,
+            "occurred_at": _iso(event.occurred_at),
+            "actor": event.actor,
+            "action": event.action,
+            "target": event.target,
+            "details": event.details,
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    message = f"{event.previous_hash}\n{canonical}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """The outcome of a verification: intact, or the first event that breaks the chain and why."""
+
+    events_checked: int
+    broken_sequence: int | None = None
+    reason: str | None = None
+
+    @property
+    def intact(self) -> bool:
+        return self.broken_sequence is None
+
+
+def verify(session: Session) -> ChainReport:
+    """Walk the chain in order; report the first edited, inserted or missing event, or a cut-off tail."""
+    key = _key(session)
+    previous_hash = GENESIS_HASH
+    expected_sequence = 1
+    checked = 0
+    for event in _events(session):
+        if event.sequence != expected_sequence:
+            return ChainReport(
+                checked, expected_sequence, f"event {expected_sequence} is missing (deleted from the log)"
+            )
+        if event.previous_hash != previous_hash:
+            return ChainReport(checked, event.sequence, "does not link to the event before it")
+        if not hmac.compare_digest(event.hash, event_hash(key, event)):
+            return ChainReport(checked, event.sequence, "its content was changed after it was written")
+        previous_hash = event.hash
+        expected_sequence += 1
+        checked += 1
+    head = session.get(AuditHead, 1)
+    if head is None or head.sequence != checked or head.hash != previous_hash:
+        return ChainReport(checked, checked + 1, "events after this point were deleted (the head names more)")
+    return ChainReport(checked)
+
+
+def _events(session: Session) -> Iterator[AuditEvent]:
+    result = session.execute(
+        select(AuditEvent).order_by(AuditEvent.sequence).execution_options(yield_per=1000)
+    )
+    yield from result.scalars()
+
+
+def _key(session: Session) -> bytes:
+    key = session.info.get(AUDIT_KEY)
+    if not key:
+        raise RuntimeError("the session has no audit key; open it through cme_tracker.db.Database")
+    return str(key).encode()
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="microseconds")

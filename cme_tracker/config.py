@@ -1,0 +1,63 @@
+"""Settings from ``CME_*`` environment variables, with defaults under the instance folder."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+def instance_path() -> Path:
+    """The instance folder: ``CME_INSTANCE_PATH`` or ./instance of the working directory."""
+    return Path(os.environ.get("CME_INSTANCE_PATH", "instance")).resolve()
+
+
+def read_or_create_secret(folder: Path, name: str, env_var: str) -> str:
+    """A secret from the environment, else from a private file in the instance folder (created once).
+
+    Secrets never live in the repository; a generated one is written readable by the owner only.
+    """
+    from_env = os.environ.get(env_var)
+    if from_env:
+        return from_env
+    path = folder / name
+    if path.exists():
+        return path.read_text(encoding="ascii").strip()
+    folder.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(32)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app, the CLI and the workers need to know about their environment."""
+
+    instance_path: Path
+    database_url: str
+    secret_key: str
+    audit_key: str
+    public_url: str
+
+    @classmethod
+    def from_environment(cls, overrides: dict[str, Any] | None = None) -> Settings:
+        overrides = overrides or {}
+        folder = Path(overrides.get("INSTANCE_PATH") or instance_path())
+        folder.mkdir(parents=True, exist_ok=True)
+        database_url = overrides.get("DATABASE_URL") or os.environ.get(
+            "CME_DATABASE_URL", f"sqlite:///{folder / 'cme-tracker.sqlite3'}"
+        )
+        return cls(
+            instance_path=folder,
+            database_url=database_url,
+            secret_key=overrides.get("SECRET_KEY")
+            or read_or_create_secret(folder, "secret_key", "CME_SECRET_KEY"),
+            audit_key=overrides.get("AUDIT_KEY") or read_or_create_secret(folder, "audit_key", "CME_AUDIT_KEY"),
+            public_url=(
+                overrides.get("PUBLIC_URL") or os.environ.get("CME_PUBLIC_URL", "http://127.0.0.1:5000")
+            ).rstrip("/"),
+        )

@@ -1,0 +1,1 @@
+"""Members: physicians, dentists and guests with their names and registry numbers."""

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, String, true
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cme_tracker.db import Base, utcnow
+from cme_tracker.vocabulary import Profession, sql_in
+
+
+class Member(Base):
+    """A person who earns credits. Names come in kanji (or Latin script only), kana and romaji."""
+
+    __tablename__ = "members"
+    __table_args__ = (
+        CheckConstraint(f"profession IN ({sql_in(Profession)})", name="profession"),
+        CheckConstraint("card_serial >= 1", name="card_serial_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_no: Mapped[str] = mapped_column(String(32), unique=True)
+    profession: Mapped[str] = mapped_column(String(16))
+    family_name: Mapped[str] = mapped_column(String(100))
+    given_name: Mapped[str] = mapped_column(String(100))
+    family_name_kana: Mapped[str | None] = mapped_column(String(100))
+    given_name_kana: Mapped[str | None] = mapped_column(String(100))
+    family_name_romaji: Mapped[str] = mapped_column(String(100))
+    given_name_romaji: Mapped[str] = mapped_column(String(100))
+    former_family_name: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(254))
+    country: Mapped[str | None] = mapped_column(String(2))
+    medical_registry_no: Mapped[str | None] = mapped_column(String(16))
+    dental_registry_no: Mapped[str | None] = mapped_column(String(16))
+    efn: Mapped[str | None] = mapped_column(String(15))
+    search_key: Mapped[str] = mapped_column(String(600), index=True)
+    card_serial: Mapped[int] = mapped_column(default=1, server_default="1")
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def name(self) -> str:
+        """The name as printed in Japan: family name first, no space for kanji."""
+        if self.family_name_kana or _has_cjk(self.family_name):
+            return f"{self.family_name} {self.given_name}"
+        return f"{self.given_name} {self.family_name}"
+
+    @property
+    def name_romaji(self) -> str:
+        return f"{self.family_name_romaji.upper()} {self.given_name_romaji}"
+
+    @property
+    def profession_enum(self) -> Profession:
+        return Profession(self.profession)
+
+
+def _has_cjk(text: str) -> bool:
+    return any(ord(char) > 0x2E80 for char in text)

@@ -1,0 +1,25 @@
+"""Imports every model so that the metadata is complete for Alembic and the tests."""
+
+from cme_tracker.accounts.models import User, UserRole
+from cme_tracker.attendance.models import Attendance
+from cme_tracker.audit.models import AuditEvent, AuditHead
+from cme_tracker.credits.models import CreditPolicyVersion
+from cme_tracker.db import Base
+from cme_tracker.members.models import Member
+from cme_tracker.program.models import Lecture, LectureExclusion, Symposium
+
+metadata = Base.metadata
+
+__all__ = [
+    "Attendance",
+    "AuditEvent",
+    "AuditHead",
+    "CreditPolicyVersion",
+    "Lecture",
+    "LectureExclusion",
+    "Member",
+    "Symposium",
+    "User",
+    "UserRole",
+    "metadata",
+]

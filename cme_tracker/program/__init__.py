@@ -1,0 +1,1 @@
+"""The program: symposia, their lectures and each lecture's CME field."""
