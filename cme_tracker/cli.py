@@ -48,10 +48,14 @@ def main() -> None:
 def _register_commands() -> None:
     from cme_tracker.accounts.commands import users
     from cme_tracker.audit.commands import audit
+    from cme_tracker.credits.commands import credits
+    from cme_tracker.demo.command import demo
+    from cme_tracker.imports import import_files
     from cme_tracker.migrate import db
+    from cme_tracker.server import serve
 
-    for group in (db, users, audit):
-        main.add_command(group)
+    for command in (db, users, audit, import_files, credits, demo, serve):
+        main.add_command(command)
 
 
 _register_commands()

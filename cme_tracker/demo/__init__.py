@@ -1,0 +1,1 @@
+"""The demo: a realistic IMSJ year in a fresh instance folder, served locally."""
