@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -97,29 +96,28 @@ def verify(session: Session) -> ChainReport:
     previous_hash = GENESIS_HASH
     expected_sequence = 1
     checked = 0
-    for event in _events(session):
-        if event.sequence != expected_sequence:
-            return ChainReport(
-                checked, expected_sequence, f"event {expected_sequence} is missing (deleted from the log)"
-            )
-        if event.previous_hash != previous_hash:
-            return ChainReport(checked, event.sequence, "does not link to the event before it")
-        if not hmac.compare_digest(event.hash, event_hash(key, event)):
-            return ChainReport(checked, event.sequence, "its content was changed after it was written")
-        previous_hash = event.hash
-        expected_sequence += 1
-        checked += 1
+    events = session.execute(
+        select(AuditEvent).order_by(AuditEvent.sequence).execution_options(yield_per=1000)
+    ).scalars()
+    try:
+        for event in events:
+            if event.sequence != expected_sequence:
+                return ChainReport(
+                    checked, expected_sequence, f"event {expected_sequence} is missing (deleted from the log)"
+                )
+            if event.previous_hash != previous_hash:
+                return ChainReport(checked, event.sequence, "does not link to the event before it")
+            if not hmac.compare_digest(event.hash, event_hash(key, event)):
+                return ChainReport(checked, event.sequence, "its content was changed after it was written")
+            previous_hash = event.hash
+            expected_sequence += 1
+            checked += 1
+    finally:
+        events.close()
     head = session.get(AuditHead, 1)
     if head is None or head.sequence != checked or head.hash != previous_hash:
         return ChainReport(checked, checked + 1, "events after this point were deleted (the head names more)")
     return ChainReport(checked)
-
-
-def _events(session: Session) -> Iterator[AuditEvent]:
-    result = session.execute(
-        select(AuditEvent).order_by(AuditEvent.sequence).execution_options(yield_per=1000)
-    )
-    yield from result.scalars()
 
 
 def _key(session: Session) -> bytes:
