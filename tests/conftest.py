@@ -79,8 +79,9 @@ def migrated_database(url: str) -> Database:
 
 
 @pytest.fixture(scope="session")
-def worker_database(database_factory: DatabaseFactory, worker_id: str) -> Iterator[Database]:
-    database = migrated_database(database_factory.create(f"worker_{worker_id}"))
+def worker_database(database_factory: DatabaseFactory) -> Iterator[Database]:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    database = migrated_database(database_factory.create(f"worker_{worker}"))
     yield database
     database.engine.dispose()
 

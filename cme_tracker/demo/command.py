@@ -1,8 +1,102 @@
-"""PLACEHOLDER: replaced by the lead."""
+"""`cme-tracker demo`: a working instance in one command, safe to run again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
 
 import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cme_tracker.accounts.models import User
+from cme_tracker.accounts.services import create_user
+from cme_tracker.config import Settings
+from cme_tracker.credits.presets import install_presets
+from cme_tracker.db import Database
+
+from cme_tracker.members.models import Member
+from cme_tracker.migrate import upgrade
+from cme_tracker.server import run_gunicorn
+from cme_tracker.vocabulary import Role
+
+ACTOR = "cme-tracker demo"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    login: str
+    password: str
+    roles: tuple[Role, ...]
+    member_no: str | None = None
+    description: str = ""
+
+
+# Fixed, printed passwords: the demo runs on 127.0.0.1 with made-up people, never in production.
+DEMO_LOGINS = (
+    DemoLogin("admin", "demo-admin-2026", (Role.ADMIN,), description="society administrator"),
+    DemoLogin("desk", "demo-desk-2026", (Role.DESK,), description="check-in desk"),
+    DemoLogin("auditor", "demo-auditor-2026", (Role.AUDITOR,), description="read-only auditor"),
+    DemoLogin("member", "demo-member-2026", (Role.MEMBER,), "001001", "physician, member 001001"),
+    DemoLogin("dentist", "demo-dentist-2026", (Role.MEMBER,), None, "dentist (first dentist of the year)"),
+)
+
+
+def seed(session: Session, settings: Settings) -> list[str]:
+    """Import the demo year and create the logins that are missing; returns one summary line per step."""
+    from cme_tracker.attendance.importer import import_attendance
+    from cme_tracker.demo.year import write_year
+    from cme_tracker.members.importer import import_members
+    from cme_tracker.program.importer import import_program
+
+    files = write_year(settings.instance_path / "demo-data")
+    summaries = [
+        import_members(session, files.members, actor=ACTOR).summary,
+        import_program(session, files.program, actor=ACTOR).summary,
+        import_attendance(session, files.attendance, actor=ACTOR).summary,
+    ]
+    for login in DEMO_LOGINS:
+        if session.scalar(select(User.id).where(User.login == login.login)) is not None:
+            continue
+        member_no = login.member_no
+        if Role.MEMBER in login.roles and member_no is None:
+            member_no = _first_dentist(session)
+        create_user(
+            session,
+            login=login.login,
+            password=login.password,
+            roles=list(login.roles),
+            member_no=member_no,
+            actor=ACTOR,
+        )
+    return summaries
+
+
+def _first_dentist(session: Session) -> str:
+    member_no = session.scalar(
+        select(Member.member_no).where(Member.profession == "dentist").order_by(Member.member_no).limit(1)
+    )
+    assert member_no is not None, "the demo year has dentists"
+    return member_no
 
 
 @click.command("demo")
-def demo() -> None:
-    """Set up the instance folder, seed a realistic year, print the logins and serve."""
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Set up and seed, then exit instead of serving.")
+def demo(host: str, port: int, no_serve: bool) -> None:
+    """Set up the instance folder, migrate, seed the IMSJ year 2026, print the logins and serve."""
+    settings = Settings.from_environment()
+    database = Database.connect(settings.database_url, settings.audit_key)
+    upgrade(database.engine)
+    with database.unit_of_work() as session:
+        install_presets(session, actor=ACTOR)
+        for line in seed(session, settings):
+            click.echo(line)
+    database.engine.dispose()
+    url = f"http://{host}:{port}/"
+    click.echo(f"\ninstance folder: {settings.instance_path}")
+    click.echo(f"open {url} and log in as:")
+    for login in DEMO_LOGINS:
+        click.echo(f"  {login.login:<9} {login.password:<20} {login.description}")
+    if not no_serve:
+        run_gunicorn(host, port, workers=2)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
-from flask import Flask, abort, request
+from flask import Flask, abort, current_app, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -22,6 +24,7 @@ View = TypeVar("View", bound=Callable[..., Any])
 
 ACCESS_ATTRIBUTE = "cme_access"
 PUBLIC = "public"
+API_PREFIX = "/api/"
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -29,6 +32,8 @@ csrf = CSRFProtect()
 
 def roles_required(*roles: Role) -> Callable[[View], View]:
     """Only logged-in users holding one of ``roles`` reach the view; others get the login page or 403."""
+    if not roles:
+        raise ValueError("roles_required needs at least one role; use @public for pages open to anyone")
 
     def mark(view: View) -> View:
         setattr(view, ACCESS_ATTRIBUTE, frozenset(roles))
@@ -43,11 +48,54 @@ def public(view: View) -> View:
     return view
 
 
+def declared_access(view: Callable[..., Any] | None) -> frozenset[Role] | str | None:
+    """What a view declared: the roles it admits, ``PUBLIC``, or None when it declared nothing."""
+    access: frozenset[Role] | str | None = getattr(view, ACCESS_ATTRIBUTE, None)
+    return access
+
+
+def may_access(endpoint: str) -> bool:
+    """Whether the current user would pass the role check of ``endpoint`` (false for unknown endpoints).
+
+    Navigation and landing pages use it, so they never show a link that would answer 403.
+    """
+    access = declared_access(current_app.view_functions.get(endpoint))
+    if access is None:
+        return False
+    if access == PUBLIC:
+        return True
+    if not current_user.is_authenticated:
+        return False
+    user: User = current_user._get_current_object()
+    return user.has_role(*access)
+
+
+def is_api_request() -> bool:
+    """API clients get JSON errors and a 401 instead of HTML pages and a redirect to the login form."""
+    return request.path == API_PREFIX.rstrip("/") or request.path.startswith(API_PREFIX)
+
+
+def safe_redirect_target(target: str | None) -> str | None:
+    """``target`` when it is a path on this site, else None: a ``next`` parameter never leads elsewhere.
+
+    Browsers read ``//host``, ``/\\host`` and paths with tabs or newlines inside as other sites, so only a
+    plain absolute path without control characters or backslashes passes.
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(char) < 0x21 or ord(char) == 0x7F for char in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
 def _check_access(app: Flask) -> ResponseReturnValue | None:
     if request.endpoint is None:
         return None
     view = app.view_functions.get(request.endpoint)
-    access = getattr(view, ACCESS_ATTRIBUTE, None)
+    access = declared_access(view)
     if access == PUBLIC or request.endpoint == "static":
         return None
     if access is None:
@@ -60,7 +108,18 @@ def _check_access(app: Flask) -> ResponseReturnValue | None:
     return None
 
 
+def _unauthorized() -> ResponseReturnValue:
+    """An anonymous visitor: 401 for the API, else the login form that brings them back afterwards."""
+    if is_api_request():
+        abort(401)
+    flash(gettext("Please log in to see this page."), "info")
+    here = request.full_path.removesuffix("?") if request.method == "GET" else None
+    return redirect(url_for("accounts.login", next=safe_redirect_target(here)))
+
+
 def _load_user(user_id: str) -> User | None:
+    if not user_id.isdigit():
+        return None
     user = db_session().get(User, int(user_id))
     return user if user is not None and user.active else None
 
@@ -72,7 +131,7 @@ def _set_headers(response: Any) -> Any:
     response.headers.setdefault(
         "Content-Security-Policy",
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "frame-ancestors 'none'; form-action 'self'",
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
     )
     return response
 
@@ -81,6 +140,7 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.user_loader(_load_user)
+    login_manager.unauthorized_handler(_unauthorized)
     csrf.init_app(app)
     app.before_request(lambda: _check_access(app))
     app.after_request(_set_headers)

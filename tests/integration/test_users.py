@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cme_tracker.accounts.models import User
+from cme_tracker.accounts.services import authenticate
+from cme_tracker.audit.models import AuditEvent
+from tests.conftest import CommandLine
+from tests.factories import make_member
+
+
+def test_users_create_reads_the_password_from_stdin_and_stores_an_argon2_hash(
+    cli: CommandLine, session: Session
+) -> None:
+    result = cli("users", "create", "tanaka", "--role", "desk", "--role", "auditor", input="correct horse battery\n")
+    assert result.exit_code == 0, result.output
+    user = session.scalar(select(User).where(User.login == "tanaka"))
+    assert user is not None
+    assert user.password_hash.startswith("$argon2id$")
+    assert "correct horse" not in user.password_hash
+    assert {role.value for role in user.roles} == {"desk", "auditor"}
+    assert authenticate(session, "tanaka", "correct horse battery") is not None
+    assert authenticate(session, "tanaka", "wrong password!") is None
+
+
+def test_users_create_is_audited(cli: CommandLine, session: Session) -> None:
+    cli("users", "create", "auditor1", "--role", "auditor", input="a long password\n")
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "user.create"))
+    assert event is not None
+    assert event.target == "user:auditor1"
+    assert event.details["roles"] == ["auditor"]
+
+
+def test_member_login_is_linked_to_its_member(cli: CommandLine, session: Session) -> None:
+    member = make_member(session, member_no="004711")
+    session.commit()
+    result = cli("users", "create", "yamada", "--role", "member", "--member-no", "004711", input="a long password\n")
+    assert result.exit_code == 0, result.output
+    user = session.scalar(select(User).where(User.login == "yamada"))
+    assert user is not None and user.member_id == member.id
+
+
+def test_member_login_without_member_number_is_rejected_with_exit_1(cli: CommandLine, session: Session) -> None:
+    result = cli("users", "create", "nobody", "--role", "member", input="a long password\n")
+    assert result.exit_code == 1
+    assert "--member-no" in result.stderr
+    assert session.scalar(select(User).where(User.login == "nobody")) is None
+
+
+def test_short_password_and_taken_login_are_rejected(cli: CommandLine) -> None:
+    assert cli("users", "create", "x", "--role", "admin", input="short\n").exit_code == 1
+    assert cli("users", "create", "admin2", "--role", "admin", input="long enough pw\n").exit_code == 0
+    taken = cli("users", "create", "admin2", "--role", "admin", input="long enough pw\n")
+    assert taken.exit_code == 1
+    assert "taken" in taken.stderr
+
+
+def test_unknown_role_is_a_usage_error(cli: CommandLine) -> None:
+    assert cli("users", "create", "x", "--role", "superuser", input="long enough pw\n").exit_code == 2
