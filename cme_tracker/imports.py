@@ -1,8 +1,84 @@
-"""PLACEHOLDER: the importers helper replaces this module."""
+"""``cme-tracker import members|program|attendance FILE [--dry-run]``: the importers on the command line.
+
+Each problem goes to stderr as ``FILE:LINE:COLUMN: reason`` on a line of its own, so editors and grep can jump
+to it; the summary goes to stdout. Exit 0 when imported (or, on a dry run, when it would be), 1 when rejected.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
 
 import click
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from cme_tracker.attendance.importer import import_attendance
+from cme_tracker.cli import open_database, reports_domain_errors
+from cme_tracker.members.importer import import_members
+from cme_tracker.program.importer import import_program
+from cme_tracker.tabular import ImportRejected, ImportResult
+
+
+class Importer(Protocol):
+    def __call__(
+        self,
+        session: Session,
+        path: Path | str,
+        *,
+        actor: str,
+        dry_run: bool = False,
+        name: str | None = None,
+    ) -> ImportResult: ...
+
+
+IMPORTERS: dict[str, Importer] = {
+    "members": import_members,
+    "program": import_program,
+    "attendance": import_attendance,
+}
 
 
 @click.group("import")
 def import_files() -> None:
-    """Import members, the program or attendance from CSV or XLSX."""
+    """Import members, the program or attendance from CSV (UTF-8) or XLSX; all or nothing."""
+
+
+def _run(kind: str, file: Path, dry_run: bool) -> None:
+    """One import in one transaction: committed when the file is valid, rolled back on any error."""
+    importer = IMPORTERS[kind]
+    try:
+        with open_database().unit_of_work() as session:
+            result = importer(
+                session, file, actor=f"cme-tracker import {kind}", dry_run=dry_run, name=str(file)
+            )
+            if result.errors:
+                for error in result.errors:
+                    click.echo(str(error), err=True)
+                raise result.rejection()
+    except IntegrityError as error:
+        raise ImportRejected(
+            f"{file}: the database refused the import ({error.orig}); nothing was imported",
+            code="import_conflict",
+        ) from None
+    click.echo(result.summary)
+
+
+def _command(kind: str, help_text: str) -> click.Command:
+    @import_files.command(kind, help=help_text)
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option(
+        "--dry-run", is_flag=True, help="Check the file and report what would change; write nothing."
+    )
+    @reports_domain_errors
+    def command(file: Path, dry_run: bool) -> None:
+        _run(kind, file, dry_run)
+
+    return command
+
+
+members = _command("members", "Add or update members (by member_no) from FILE.")
+program = _command("program", "Add or update symposia and lectures (by code) from FILE, one row a lecture.")
+attendance = _command(
+    "attendance", "Add or complete attendances (by member, target and check-in time) from FILE."
+)

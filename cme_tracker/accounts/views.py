@@ -1,5 +1,203 @@
-"""PLACEHOLDER: the web helper replaces this module."""
+"""Logging in and out, and the landing page that tells each role what it can do.
 
-from flask import Blueprint
+Every attempt is written to the audit log and committed once, at the end of the request. The error message
+never says whether a login exists, and a new session starts at login so a planted session cookie is useless.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import session as cookie_session
+from flask.typing import ResponseReturnValue
+from flask_babel import LazyString, gettext, lazy_gettext
+from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from cme_tracker.accounts.models import User
+from cme_tracker.accounts.services import authenticate
+from cme_tracker.audit import chain
+from cme_tracker.vocabulary import Role
+from cme_tracker.web.security import may_access, public, roles_required, safe_redirect_target
+from cme_tracker.web.session import db_session
 
 blueprint = Blueprint("accounts", __name__)
+
+ROLE_LABELS: dict[Role, LazyString] = {
+    Role.ADMIN: lazy_gettext("Administrator"),
+    Role.DESK: lazy_gettext("Desk staff"),
+    Role.AUDITOR: lazy_gettext("Auditor"),
+    Role.MEMBER: lazy_gettext("Member"),
+}
+
+
+@dataclass(frozen=True)
+class Task:
+    """Something a role can do: a page of the app (linked when it exists), or the command or call for it."""
+
+    role: Role
+    title: LazyString
+    description: LazyString
+    endpoint: str | None = None
+    how: str | None = None
+
+
+TASKS = (
+    Task(
+        Role.MEMBER,
+        lazy_gettext("My credits"),
+        lazy_gettext("Your CME credits for a year by field and policy, with the lectures that earned them."),
+        endpoint="members.credits",
+    ),
+    Task(
+        Role.DESK,
+        lazy_gettext("Check members in and out"),
+        lazy_gettext(
+            "Scan members' QR cards at the hall entrance with the desk device. Scans are accepted on the "
+            "symposium's date until an administrator closes the symposium."
+        ),
+        how="POST /api/v1/checkins",
+    ),
+    Task(
+        Role.AUDITOR,
+        lazy_gettext("Export the year's transcripts"),
+        lazy_gettext("Detail and totals tables, signed transcripts and a checksum manifest, for one year."),
+        how="cme-tracker export transcripts --year YYYY --format zip --out PATH",
+    ),
+    Task(
+        Role.AUDITOR,
+        lazy_gettext("Read a member's credits"),
+        lazy_gettext("The credits of one member for a year, as JSON, with an auditor's API token."),
+        how="GET /api/v1/members/{member_no}/credits?year=YYYY",
+    ),
+    Task(
+        Role.AUDITOR,
+        lazy_gettext("Verify the audit log"),
+        lazy_gettext("Checks that no recorded event was changed, inserted or removed."),
+        how="cme-tracker audit verify",
+    ),
+    Task(
+        Role.ADMIN,
+        lazy_gettext("Import members, the programme and attendance"),
+        lazy_gettext("CSV or XLSX files; a file with an invalid row is rejected whole, every error listed."),
+        how="cme-tracker import members|program|attendance FILE --dry-run",
+    ),
+    Task(
+        Role.ADMIN,
+        lazy_gettext("Create logins"),
+        lazy_gettext("Logins for desk staff, auditors, administrators and members."),
+        how="cme-tracker users create LOGIN --role ROLE",
+    ),
+    Task(
+        Role.ADMIN,
+        lazy_gettext("Issue certificates and transcripts"),
+        lazy_gettext("Signed PDF attendance certificates per symposium and yearly transcripts."),
+        how="cme-tracker certificates issue --symposium CODE",
+    ),
+)
+"""What the landing page lists; a task gets a link as soon as its endpoint exists and the user may open it."""
+
+
+class LoginForm(FlaskForm):  # type: ignore[misc]
+    login = StringField(lazy_gettext("Login ID"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(lazy_gettext("Password"), validators=[DataRequired(), Length(max=1024)])
+
+
+def landing_url(user: User) -> str:
+    """Members go straight to their credits; everyone else to the overview of what their roles can do."""
+    if user.roles == {Role.MEMBER}:
+        return url_for("members.credits")
+    return url_for("accounts.home")
+
+
+def _client_address() -> str | None:
+    return request.remote_addr
+
+
+def _record_failure(session: Session, login: str) -> None:
+    """The audit log tells auditors which account was tried; the person at the form learns nothing of it."""
+    known = session.scalar(select(User).where(User.login == login))
+    if known is None:
+        reason, target = "unknown_login", None
+    else:
+        reason, target = ("wrong_password" if known.active else "inactive"), f"user:{login}"
+    chain.record(
+        session,
+        actor="anonymous",
+        action="login.failed",
+        target=target,
+        details={"reason": reason, "ip": _client_address()},
+    )
+
+
+@blueprint.get("/")
+@public
+def index() -> ResponseReturnValue:
+    """The site's front door: the login form, or the logged-in user's own landing page."""
+    if current_user.is_authenticated:
+        return redirect(landing_url(current_user))
+    return redirect(url_for("accounts.login"))
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+@public
+def login() -> ResponseReturnValue:
+    next_target = safe_redirect_target(request.args.get("next"))
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(next_target or landing_url(current_user))
+    form = LoginForm()
+    failed = False
+    if form.validate_on_submit():
+        session = db_session()
+        user = authenticate(session, form.login.data, form.password.data)
+        if user is None:
+            _record_failure(session, form.login.data)
+            session.commit()
+            failed = True
+        else:
+            chain.record(
+                session,
+                actor=user.login,
+                action="login.succeeded",
+                target=f"user:{user.login}",
+                details={"ip": _client_address()},
+            )
+            session.commit()
+            cookie_session.clear()
+            login_user(user)
+            return redirect(next_target or landing_url(user))
+    return render_template("accounts/login.html", form=form, failed=failed, next=next_target)
+
+
+@blueprint.post("/logout")
+@roles_required(*Role)
+def logout() -> ResponseReturnValue:
+    session = db_session()
+    user: User = current_user._get_current_object()
+    chain.record(session, actor=user.login, action="logout", target=f"user:{user.login}")
+    session.commit()
+    logout_user()
+    cookie_session.clear()
+    flash(gettext("You have logged out."), "success")
+    return redirect(url_for("accounts.login"))
+
+
+@blueprint.get("/home")
+@roles_required(Role.ADMIN, Role.DESK, Role.AUDITOR)
+def home() -> ResponseReturnValue:
+    user: User = current_user._get_current_object()
+    roles = [role for role in Role if role in user.roles]
+    tasks = [
+        (task, url_for(task.endpoint) if task.endpoint and may_access(task.endpoint) else None)
+        for role in roles
+        for task in TASKS
+        if task.role == role
+    ]
+    return render_template(
+        "accounts/home.html", roles=[ROLE_LABELS[role] for role in roles], tasks=tasks
+    )

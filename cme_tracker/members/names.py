@@ -1,4 +1,4 @@
-"""Name normalisation for search: one key matches kanji, kana of any kind and width, and romaji of any case."""
+"""Names normalised for search: one key matches kanji, kana of any kind and width, and romaji in any case."""
 
 from __future__ import annotations
 
@@ -6,14 +6,38 @@ import unicodedata
 
 import jaconv
 
+SEPARATOR = " | "
+
 
 def normalise(text: str) -> str:
-    """Fold width (NFKC), katakana to hiragana, case, and runs of spaces, so that ﾀｶﾊｼ, タカハシ and
-    たかはし compare equal, as do ＴＡＫＡＨＡＳＨＩ and takahashi."""
-    folded = jaconv.kata2hira(unicodedata.normalize("NFKC", text)).casefold()
-    return " ".join(folded.split())
+    """Fold width (NFKC), katakana to hiragana, case, accents of Latin letters and runs of spaces, so that
+    ﾀｶﾊｼ, タカハシ and たかはし compare equal, as do ＴＡＫＡＨＡＳＨＩ and takahashi, and Ōno and ono.
+
+    Kanji are kept as they are: 髙 is not 高, and 𠮷 is not 吉.
+    """
+    folded = _strip_latin_accents(jaconv.kata2hira(unicodedata.normalize("NFKC", text))).casefold()
+    return " ".join(folded.replace(SEPARATOR.strip(), " ").split())
+
+
+def _strip_latin_accents(text: str) -> str:
+    """Drop the accents of Latin letters only: the voicing marks of kana (が = か + ゙) must stay."""
+    kept: list[str] = []
+    base_is_latin = False
+    for char in unicodedata.normalize("NFD", text):
+        if unicodedata.combining(char):
+            if not base_is_latin:
+                kept.append(char)
+            continue
+        base_is_latin = unicodedata.name(char, "").startswith("LATIN")
+        kept.append(char)
+    return unicodedata.normalize("NFC", "".join(kept))
 
 
 def search_key(*names: str | None) -> str:
     """Every name of a member, normalised and joined, for a substring search over one indexed column."""
-    return " | ".join(normalise(name) for name in names if name)
+    return SEPARATOR.join(key for key in (normalise(name) for name in names if name) if key)
+
+
+def search_terms(query: str) -> list[str]:
+    """The words of a search query, normalised like the names they are looked for in."""
+    return normalise(query).split()

@@ -60,8 +60,17 @@ def localized(japanese: str | None, english: str | None) -> str:
 
 
 def long_date(day: date) -> str:
-    """A date as people write it in the current language: 2026年5月16日, or 16 May 2026."""
-    return str(format_date(day, "long"))
+    """A date as people write it in the current language: 2026年5月16日, or 16 May 2026 (day first, which
+    reads the same to British and German readers, unlike the American May 16, 2026)."""
+    return str(format_date(day, "long" if current_language() == "ja" else "d MMMM y"))
+
+
+def current_path() -> str:
+    """Where the language switch brings the user back to: this page, if it can be fetched again with a GET."""
+    rule = request.url_rule
+    if request.method == "GET" or (rule is not None and "GET" in (rule.methods or ())):
+        return request.full_path.removesuffix("?")
+    return url_for("accounts.index")
 
 
 @blueprint.get("/language/<lang>")
@@ -88,6 +97,7 @@ def _template_helpers() -> dict[str, Any]:
     return {
         "languages": LANGUAGES,
         "current_language": current_language,
+        "current_path": current_path,
         "label": label,
         "localized": localized,
         "long_date": long_date,

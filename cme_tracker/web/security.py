@@ -101,7 +101,8 @@ def _check_access(app: Flask) -> ResponseReturnValue | None:
     if access is None:
         abort(403)
     if not current_user.is_authenticated:
-        return login_manager.unauthorized()
+        login_page: ResponseReturnValue = login_manager.unauthorized()
+        return login_page
     user: User = current_user._get_current_object()
     if not user.has_role(*access):
         abort(403)

@@ -2,9 +2,42 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from dataclasses import dataclass
+from typing import Any
 
+from flask import Flask, url_for
+from flask_babel import LazyString, lazy_gettext
+
+from cme_tracker.vocabulary import Role
 from cme_tracker.web import errors, i18n, security, session
+
+
+@dataclass(frozen=True)
+class NavLink:
+    """An entry of the site's navigation; shown only when its endpoint exists and the user may open it."""
+
+    endpoint: str
+    label: LazyString
+
+
+NAVIGATION = (
+    NavLink("members.credits", lazy_gettext("My credits")),
+    NavLink("accounts.home", lazy_gettext("Overview")),
+)
+"""A blueprint with a page for the header adds a line here; the page's role check decides who sees it."""
+
+
+def _navigation() -> list[tuple[str, str, str]]:
+    """``(endpoint, url, label)`` of the links the current user may follow."""
+    return [
+        (link.endpoint, url_for(link.endpoint), str(link.label))
+        for link in NAVIGATION
+        if security.may_access(link.endpoint)
+    ]
+
+
+def _template_helpers() -> dict[str, Any]:
+    return {"navigation": _navigation, "may_access": security.may_access, "Role": Role}
 
 
 def init_app(app: Flask) -> None:
@@ -15,5 +48,6 @@ def init_app(app: Flask) -> None:
     security.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
+    app.context_processor(_template_helpers)
     app.register_blueprint(account_views.blueprint)
     app.register_blueprint(member_views.blueprint)

@@ -1,0 +1,3 @@
+from cme_tracker.cli import main
+
+main()

@@ -1,0 +1,471 @@
+"""The credit rules: minutes attended from presence intervals, then credits from minutes under each policy.
+
+Pure functions over plain values (no Flask, no database), so that every part of the app asks the same rules
+and property tests can check them. A yearly computation runs these rules for every attendance of the society,
+so :class:`CreditEngine` compiles the year's lectures once into integer microseconds and memoises the amount a
+lecture gives for a number of minutes; the per-member loop then only compares and adds plain ints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from cme_tracker.credits.policy import CreditPolicy, LectureCode, UnitBasis
+from cme_tracker.vocabulary import CmeField, Profession
+
+MICROSECONDS_PER_MINUTE = 60_000_000
+FIELDS = tuple(CmeField)
+ZERO = Decimal(0)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+Interval = tuple[int, int]
+Span = tuple[Hashable | None, Hashable, int, int | None]
+"""A presence as :class:`CreditEngine` reads it: (the lecture's code or alias, None for the whole symposium;
+the symposium's code or alias; check-in and check-out in epoch microseconds, check-out None while missing)."""
+MemberSpan = tuple[Hashable, Hashable | None, Hashable, int, int | None]
+"""A :data:`Span` preceded by the key of the member it belongs to, as a query ordered by member yields it."""
+
+PolicySelection = tuple[int, ...]
+"""Positions in :attr:`CreditEngine.policies` of the policies that apply to one member."""
+
+
+def epoch_micros(moment: datetime) -> int:
+    """An aware datetime as whole microseconds since the epoch: exact, unlike a float timestamp."""
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment!r}: presence times must be timezone-aware")
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+@dataclass(frozen=True, slots=True)
+class LectureSlot:
+    """What the rules need to know about a lecture; ``day`` is its symposium's date, for the per-day caps."""
+
+    code: str
+    symposium_code: str
+    day: date
+    starts_at: datetime
+    ends_at: datetime
+    field: CmeField
+    excluded: tuple[tuple[datetime, datetime], ...] = ()
+    jma_cc: str | None = None
+    jda_code: str | None = None
+
+    def scheme_code(self, code: LectureCode | None) -> str | None:
+        """The lecture's code in a scheme, None when it carries none (an empty value counts as none)."""
+        if code is None:
+            return None
+        value = self.jma_cc if code is LectureCode.JMA_CC else self.jda_code
+        return value or None
+
+
+@dataclass(frozen=True, slots=True)
+class Presence:
+    """One attendance: at the lecture ``target``, or at every lecture of the symposium ``target``.
+
+    A missing check-out means until the lecture ends, or until the symposium's last lecture ends.
+    """
+
+    target: str
+    check_in_at: datetime
+    check_out_at: datetime | None = None
+    whole_symposium: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LectureAward:
+    """What one lecture gave under one policy, after the caps, and the scheme code earned with it."""
+
+    amount: Decimal
+    code: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LectureCredits:
+    """One lecture a member attended: the minutes that count and the award under each applying policy."""
+
+    lecture: LectureSlot
+    minutes: int
+    awards: Mapping[str, LectureAward]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyCredits:
+    """A member's credits under one policy version: the total, every field (all five), the codes earned.
+
+    ``codes`` is None for a policy that earns no scheme codes, and sorted otherwise.
+    """
+
+    code: str
+    version: str
+    unit_name: str
+    total: Decimal
+    by_field: Mapping[CmeField, Decimal]
+    codes: tuple[str, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class CreditResult:
+    """A member's credits over a period; ``lectures`` is filled only when asked for (it costs objects)."""
+
+    policies: Mapping[str, PolicyCredits]
+    lectures: tuple[LectureCredits, ...] = ()
+
+
+def attended_micros(
+    intervals: Iterable[Interval], starts: int, ends: int, excluded: Sequence[Interval] = ()
+) -> int:
+    """Microseconds of the union of ``intervals`` inside [starts, ends], less its overlap with ``excluded``.
+
+    ``excluded`` must be disjoint (as :class:`CreditEngine` keeps them). Sorting and sweeping merges
+    overlapping presences, so no microsecond counts twice.
+    """
+    union: list[Interval] = []
+    for start, end in sorted(intervals):
+        if start < starts:
+            start = starts
+        if end > ends:
+            end = ends
+        if end <= start:
+            continue
+        if union and start <= union[-1][1]:
+            if end > union[-1][1]:
+                union[-1] = (union[-1][0], end)
+        else:
+            union.append((start, end))
+    total = 0
+    for start, end in union:
+        total += end - start
+    for excluded_start, excluded_end in excluded:
+        for start, end in union:
+            overlap = (end if end < excluded_end else excluded_end) - (
+                start if start > excluded_start else excluded_start
+            )
+            if overlap > 0:
+                total -= overlap
+    return total
+
+
+def attended_minutes(lecture: LectureSlot, intervals: Iterable[tuple[datetime, datetime | None]]) -> int:
+    """Whole minutes of a lecture covered by presence intervals (a missing end: until the lecture ends)."""
+    starts, ends = epoch_micros(lecture.starts_at), epoch_micros(lecture.ends_at)
+    compiled = [(epoch_micros(start), ends if end is None else epoch_micros(end)) for start, end in intervals]
+    return attended_micros(compiled, starts, ends, _disjoint_within(lecture, starts, ends)) // (
+        MICROSECONDS_PER_MINUTE
+    )
+
+
+def creditable_minutes(lecture: LectureSlot) -> int:
+    """Whole minutes of a lecture outside its excluded intervals: what full attendance gives."""
+    return attended_minutes(lecture, [(lecture.starts_at, lecture.ends_at)])
+
+
+def lecture_amount(policy: CreditPolicy, lecture: LectureSlot, minutes: int, lecture_minutes: int) -> Decimal:
+    """What ``minutes`` of a lecture with ``lecture_minutes`` creditable minutes give under a policy.
+
+    The per-lecture cap applies here; the day and year caps depend on the other lectures, see
+    :meth:`CreditEngine.credit`.
+    """
+    if lecture.field not in policy.fields:
+        return ZERO
+    if policy.lecture_code_required and lecture.scheme_code(policy.lecture_code) is None:
+        return ZERO
+    if minutes < policy.minimum_minutes:
+        return ZERO
+    tolerance = policy.full_attendance_tolerance
+    if tolerance is not None and lecture_minutes - minutes > tolerance:
+        return ZERO
+    counted = minutes if policy.basis is UnitBasis.MINUTES_ATTENDED else lecture_minutes
+    units, remainder = divmod(counted, policy.minutes_per_unit)
+    amount = units * policy.unit_value
+    if policy.remainder is not None and remainder >= policy.remainder.from_minutes:
+        amount += policy.remainder.value
+    cap = policy.caps.per_lecture
+    return cap if cap is not None and amount > cap else amount
+
+
+def _disjoint_within(lecture: LectureSlot, starts: int, ends: int) -> tuple[Interval, ...]:
+    """The lecture's excluded intervals clipped to it and merged, so that no minute is excluded twice."""
+    merged: list[Interval] = []
+    for start, end in sorted((epoch_micros(start), epoch_micros(end)) for start, end in lecture.excluded):
+        start, end = max(start, starts), min(end, ends)
+        if end <= start:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return tuple(merged)
+
+
+class CreditEngine:
+    """The lectures of a period and the policies in force, compiled once and applied to every member.
+
+    Lectures are kept in lecture order (start time, then code): the day and year caps are consumed in that
+    order. Spans name lectures and symposia by code, or by aliases given here (a database passes its ids, so
+    rows need no translation). Amounts per (lecture, minutes) are memoised: a member's lecture then costs a
+    dictionary look-up.
+    """
+
+    def __init__(
+        self,
+        lectures: Iterable[LectureSlot],
+        policies: Sequence[CreditPolicy],
+        *,
+        lecture_aliases: Mapping[Hashable, str] | None = None,
+        symposium_aliases: Mapping[Hashable, str] | None = None,
+    ) -> None:
+        self.lectures = tuple(sorted(lectures, key=lambda lecture: (lecture.starts_at, lecture.code)))
+        self.policies = tuple(policies)
+        if len({policy.code for policy in self.policies}) != len(self.policies):
+            raise ValueError("one version per policy code: the engine names each result by its code")
+        lecture_index: dict[Hashable, int] = {
+            lecture.code: index for index, lecture in enumerate(self.lectures)
+        }
+        if len(lecture_index) != len(self.lectures):
+            raise ValueError("lecture codes must be unique")
+        symposia = list(dict.fromkeys(lecture.symposium_code for lecture in self.lectures))
+        symposium_index: dict[Hashable, int] = {code: index for index, code in enumerate(symposia)}
+        lecture_index |= {alias: lecture_index[code] for alias, code in (lecture_aliases or {}).items()}
+        symposium_index |= {alias: symposium_index[code] for alias, code in (symposium_aliases or {}).items()}
+        self._lecture_index = lecture_index
+        self._symposium_index = symposium_index
+        self._starts = [epoch_micros(lecture.starts_at) for lecture in self.lectures]
+        self._ends = [epoch_micros(lecture.ends_at) for lecture in self.lectures]
+        self._excluded = [
+            _disjoint_within(lecture, self._starts[index], self._ends[index])
+            for index, lecture in enumerate(self.lectures)
+        ]
+        self._symposium_lectures = [
+            tuple(index for index, lecture in enumerate(self.lectures) if lecture.symposium_code == code)
+            for code in symposia
+        ]
+        self._symposium_ends = [
+            max(self._ends[index] for index in members) for members in self._symposium_lectures
+        ]
+        self._field_index = [FIELDS.index(lecture.field) for lecture in self.lectures]
+        self._lecture_minutes = [
+            (
+                self._ends[index]
+                - self._starts[index]
+                - sum(end - start for start, end in self._excluded[index])
+            )
+            // MICROSECONDS_PER_MINUTE
+            for index in range(len(self.lectures))
+        ]
+        self._earned_codes = [
+            tuple(lecture.scheme_code(policy.lecture_code) for policy in self.policies)
+            for lecture in self.lectures
+        ]
+        self._amount_tables: list[dict[int, tuple[Decimal, ...]]] = [{} for _ in self.lectures]
+        self._selections: dict[tuple[Profession, bool, bool, bool], PolicySelection] = {}
+        self._plans: dict[PolicySelection, _Plan] = {}
+
+    def select_policies(
+        self, profession: Profession, has_medical: bool, has_dental: bool, has_efn: bool
+    ) -> PolicySelection:
+        """The policies that apply to a member with this profession and these registry numbers."""
+        key = (profession, has_medical, has_dental, has_efn)
+        selection = self._selections.get(key)
+        if selection is None:
+            selection = tuple(
+                position
+                for position, policy in enumerate(self.policies)
+                if policy.applies_to(profession, has_medical, has_dental, has_efn)
+            )
+            self._selections[key] = selection
+        return selection
+
+    def all_policies(self) -> PolicySelection:
+        return tuple(range(len(self.policies)))
+
+    def spans(self, presences: Iterable[Presence]) -> list[Span]:
+        """Presences given with datetimes, as spans in epoch microseconds."""
+        return [
+            (
+                None if presence.whole_symposium else presence.target,
+                presence.target if presence.whole_symposium else None,
+                epoch_micros(presence.check_in_at),
+                None if presence.check_out_at is None else epoch_micros(presence.check_out_at),
+            )
+            for presence in presences
+        ]
+
+    def credit_presences(
+        self, presences: Iterable[Presence], selection: PolicySelection | None = None
+    ) -> CreditResult:
+        """A member's credits from presences given with datetimes and codes, itemised per lecture."""
+        return self.credit(self.spans(presences), selection, itemised=True)
+
+    def credit(
+        self, spans: Iterable[Span], selection: PolicySelection | None = None, *, itemised: bool = False
+    ) -> CreditResult:
+        """One member's credits under the selected policies (all when None), per lecture when ``itemised``."""
+        chosen = self.all_policies() if selection is None else selection
+        for _, result in self.credit_members(
+            ((None, *span) for span in spans), {None: chosen}, itemised=itemised
+        ):
+            return result
+        return self._result({}, self._plan(chosen), itemised)
+
+    def credit_members(
+        self,
+        rows: Iterable[MemberSpan],
+        selections: Mapping[Hashable, PolicySelection],
+        *,
+        itemised: bool = False,
+    ) -> Iterator[tuple[Hashable, CreditResult]]:
+        """Each member's credits from rows grouped by member (as ``ORDER BY member`` gives them).
+
+        The yearly computation of the whole society runs through this loop, so it reads plain tuples and
+        keeps one member's presences at a time. A member with rows but no lecture overlapped gets zeros.
+        """
+        lecture_index, symposium_index = self._lecture_index, self._symposium_index
+        starts, ends = self._starts, self._ends
+        symposium_lectures, symposium_ends = self._symposium_lectures, self._symposium_ends
+        finished: set[Hashable] = set()
+        current: Hashable = _NO_MEMBER
+        presence: dict[int, list[Interval]] = {}
+        for member, lecture_ref, symposium_ref, check_in, check_out in rows:
+            if member != current:
+                if current is not _NO_MEMBER:
+                    yield current, self._result(presence, self._plan(selections[current]), itemised)
+                    finished.add(current)
+                if member in finished:
+                    raise ValueError(f"rows of member {member!r} are not together: order them by member")
+                current, presence = member, {}
+            if lecture_ref is not None:
+                lecture = _look_up(lecture_index, lecture_ref, "lecture")
+                interval = (check_in, ends[lecture] if check_out is None else check_out)
+                intervals = presence.get(lecture)
+                if intervals is None:
+                    presence[lecture] = [interval]
+                else:
+                    intervals.append(interval)
+                continue
+            symposium = _look_up(symposium_index, symposium_ref, "symposium")
+            if check_out is None:
+                check_out = symposium_ends[symposium]
+            for lecture in symposium_lectures[symposium]:
+                if check_in < ends[lecture] and check_out > starts[lecture]:
+                    intervals = presence.get(lecture)
+                    if intervals is None:
+                        presence[lecture] = [(check_in, check_out)]
+                    else:
+                        intervals.append((check_in, check_out))
+        if current is not _NO_MEMBER:
+            yield current, self._result(presence, self._plan(selections[current]), itemised)
+
+    def _plan(self, selection: PolicySelection) -> _Plan:
+        plan = self._plans.get(selection)
+        if plan is None:
+            plan = self._plans[selection] = _Plan(self.policies, selection)
+        return plan
+
+    def _result(self, presence: dict[int, list[Interval]], plan: _Plan, itemised: bool) -> CreditResult:
+        """Minutes per lecture, then the awards of each planned policy in lecture order."""
+        starts, ends, excluded = self._starts, self._ends, self._excluded
+        sums = [[ZERO] * len(FIELDS) for _ in plan.slots]
+        codes: list[set[str]] = [set() for _ in plan.slots]
+        caps = _RunningCaps(plan) if plan.any_capped else None
+        lines: list[LectureCredits] = []
+        for lecture in sorted(presence):
+            intervals = presence[lecture]
+            if len(intervals) == 1 and not excluded[lecture]:
+                check_in, check_out = intervals[0]
+                start, end = starts[lecture], ends[lecture]
+                micros = (check_out if check_out < end else end) - (check_in if check_in > start else start)
+                minutes = micros // MICROSECONDS_PER_MINUTE if micros > 0 else 0
+            else:
+                minutes = (
+                    attended_micros(intervals, starts[lecture], ends[lecture], excluded[lecture])
+                    // MICROSECONDS_PER_MINUTE
+                )
+            amounts = self._amount_tables[lecture].get(minutes)
+            if amounts is None:
+                amounts = self._amounts(lecture, minutes)
+            field = self._field_index[lecture]
+            earned = self._earned_codes[lecture]
+            awards: dict[str, LectureAward] = {}
+            for slot, position in plan.slots:
+                amount = amounts[position]
+                if amount:
+                    if caps is not None and plan.capped[slot]:
+                        amount = caps.consume(slot, self.lectures[lecture].day, amount)
+                    sums[slot][field] += amount
+                    code = earned[position]
+                    if amount and code is not None:
+                        codes[slot].add(code)
+                if itemised:
+                    awards[plan.codes[slot]] = LectureAward(amount, earned[position] if amount else None)
+            if itemised:
+                lines.append(LectureCredits(self.lectures[lecture], minutes, awards))
+        return CreditResult(
+            policies={
+                plan.codes[slot]: PolicyCredits(
+                    code=plan.codes[slot],
+                    version=policy.version,
+                    unit_name=policy.unit_name,
+                    total=sum(sums[slot], ZERO),
+                    by_field=dict(zip(FIELDS, sums[slot], strict=True)),
+                    codes=tuple(sorted(codes[slot])) if policy.lecture_code is not None else None,
+                )
+                for slot, policy in enumerate(plan.policies)
+            },
+            lectures=tuple(lines),
+        )
+
+    def _amounts(self, lecture: int, minutes: int) -> tuple[Decimal, ...]:
+        slot = self.lectures[lecture]
+        lecture_minutes = self._lecture_minutes[lecture]
+        amounts = tuple(lecture_amount(policy, slot, minutes, lecture_minutes) for policy in self.policies)
+        self._amount_tables[lecture][minutes] = amounts
+        return amounts
+
+
+_NO_MEMBER: Hashable = object()
+
+
+def _look_up(index: dict[Hashable, int], reference: Hashable, kind: str) -> int:
+    position = index.get(reference)
+    if position is None:
+        raise ValueError(f"{kind} {reference} is not in the program of this computation")
+    return position
+
+
+class _Plan:
+    """The selected policies of one kind of member, laid out for the per-lecture loop."""
+
+    def __init__(self, policies: Sequence[CreditPolicy], selection: PolicySelection) -> None:
+        self.policies = [policies[position] for position in selection]
+        self.slots = tuple(enumerate(selection))
+        self.codes = [policy.code for policy in self.policies]
+        self.capped = [
+            policy.caps.per_day is not None or policy.caps.per_year is not None for policy in self.policies
+        ]
+        self.any_capped = any(self.capped)
+
+
+class _RunningCaps:
+    """What a member has earned so far on each day and in the year, per policy, to apply the caps in order."""
+
+    def __init__(self, plan: _Plan) -> None:
+        self.per_day = [policy.caps.per_day for policy in plan.policies]
+        self.per_year = [policy.caps.per_year for policy in plan.policies]
+        self.day_totals: list[dict[date, Decimal]] = [{} for _ in plan.policies]
+        self.year_totals = [ZERO for _ in plan.policies]
+
+    def consume(self, slot: int, day: date, amount: Decimal) -> Decimal:
+        """The part of ``amount`` still allowed under the day and year caps, recorded as earned."""
+        day_cap, year_cap = self.per_day[slot], self.per_year[slot]
+        day_total = self.day_totals[slot].get(day, ZERO)
+        if day_cap is not None:
+            amount = max(ZERO, min(amount, day_cap - day_total))
+        if year_cap is not None:
+            amount = max(ZERO, min(amount, year_cap - self.year_totals[slot]))
+        self.day_totals[slot][day] = day_total + amount
+        self.year_totals[slot] += amount
+        return amount

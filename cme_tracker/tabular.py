@@ -1,0 +1,576 @@
+"""Reading CSV and XLSX tables for the importers, and the text-cell fields their schemas share.
+
+Import files are written by people in Excel. The reader rejects what it cannot read with a message naming the
+file instead of guessing, and keeps the physical line of every cell so that each problem is reported as
+``FILE:LINE:COLUMN: reason`` where the author can find it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import difflib
+import hashlib
+import io
+import re
+import unicodedata
+import warnings
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+from marshmallow import Schema, ValidationError, fields, pre_load
+from sqlalchemy.orm import Session
+
+from cme_tracker.audit import chain
+from cme_tracker.errors import DomainError
+
+CSV_SUFFIXES = frozenset({".csv"})
+XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
+EMPTY_FILE = "the file is empty; it needs a header row and at least one row"
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in an import file; ``line`` and ``column`` are None for a problem with the whole file."""
+
+    file: str
+    line: int | None
+    column: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        location = self.file
+        if self.line is not None:
+            location += f":{self.line}"
+            if self.column is not None:
+                location += f":{self.column}"
+        return f"{location}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The columns of one kind of file: a file must have every required column and nothing else."""
+
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
+
+@dataclass(frozen=True)
+class Row:
+    """One data row: the cells of known columns as text, and the physical line each cell starts on."""
+
+    line: int
+    values: Mapping[str, str]
+    lines: Mapping[str, int]
+
+    def line_of(self, column: str) -> int:
+        return self.lines.get(column, self.line)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A read file: its known columns, its rows, and the problems found in its structure."""
+
+    file: str
+    columns: tuple[str, ...]
+    """The known columns the header has, in the header's order."""
+    rows: tuple[Row, ...]
+    errors: tuple[RowError, ...]
+    missing_columns: tuple[str, ...] = ()
+    sha256: str = ""
+    header_line: int = 1
+
+    @property
+    def basename(self) -> str:
+        return Path(self.file).name
+
+    def error(self, row: Row, column: str, reason: str) -> RowError:
+        return RowError(self.file, row.line_of(column), column, reason)
+
+
+class ImportRejected(DomainError):
+    """An import file was refused as a whole; ``details`` has each as ``FILE:LINE:COLUMN: reason``."""
+
+    code = "import_rejected"
+
+
+class _Unreadable(Exception):
+    """The file cannot be read as a table at all; the message says why."""
+
+    def __init__(self, reason: str, line: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.line = line
+
+
+Cell = tuple[str, int]
+"""A cell's text and the physical line it starts on."""
+
+Record = tuple[int, list[Cell]]
+"""A record's first physical line and its cells."""
+
+
+def read_table(path: Path | str, layout: Layout, *, name: str | None = None) -> Table:
+    """Read a CSV (UTF-8, BOM or not) or XLSX file against ``layout``, collecting every structural problem.
+
+    ``name`` is how messages call the file (default: the path as given); its suffix chooses the format.
+    """
+    path = Path(path)
+    display = name if name is not None else str(path)
+    suffix = Path(display).suffix.lower()
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        return _unreadable(display, f"cannot be read ({error.strerror or error})")
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        if suffix in XLSX_SUFFIXES:
+            records: list[Record] = _xlsx_records(data)
+        elif suffix in CSV_SUFFIXES:
+            records = _csv_records(_decode(data))
+        elif suffix == ".xls":
+            raise _Unreadable("old Excel .xls workbooks are not read; save it as .xlsx or as CSV UTF-8")
+        else:
+            raise _Unreadable("unknown file type; use a .csv (UTF-8) or .xlsx file")
+    except _Unreadable as problem:
+        return _unreadable(display, problem.reason, problem.line, digest)
+    return _table(display, records, layout, digest)
+
+
+def _unreadable(file: str, reason: str, line: int | None = None, digest: str = "") -> Table:
+    return Table(file=file, columns=(), rows=(), errors=(RowError(file, line, None, reason),), sha256=digest)
+
+
+def _decode(data: bytes) -> str:
+    """UTF-8 text without its BOM; anything else is refused, naming the likely cause, rather than misread."""
+    if not data:
+        raise _Unreadable(EMPTY_FILE)
+    if data.startswith(b"PK\x03\x04"):
+        raise _Unreadable("is an Excel workbook (or another ZIP file), not CSV; name it .xlsx")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise _Unreadable("is UTF-16 (Excel's 'Unicode text'), not UTF-8; save it as CSV UTF-8")
+    data = data.removeprefix(codecs.BOM_UTF8)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if _looks_like_shift_jis(data):
+            raise _Unreadable(
+                "not UTF-8 (looks like Shift_JIS); save it as UTF-8 (in Excel: CSV UTF-8)"
+            ) from None
+        line = data.count(b"\n", 0, error.start) + 1
+        raise _Unreadable(f"not UTF-8 (byte 0x{data[error.start]:02x}); save it as UTF-8", line) from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        line = _line_breaks(text[:nul]) + 1
+        raise _Unreadable("contains a NUL character; is it really a CSV text file?", line)
+    return text
+
+
+def _looks_like_shift_jis(data: bytes) -> bool:
+    """Shift_JIS (as Windows writes it, CP932) decodes cleanly and yields Japanese characters."""
+    try:
+        text = data.decode("cp932")
+    except UnicodeDecodeError:
+        return False
+    return any(_is_japanese(char) for char in text)
+
+
+def _is_japanese(char: str) -> bool:
+    code = ord(char)
+    return 0x3040 <= code <= 0x30FF or 0x4E00 <= code <= 0x9FFF or 0xFF61 <= code <= 0xFF9F
+
+
+def _line_breaks(text: str) -> int:
+    """Physical line breaks in ``text``: CRLF counts once, a lone CR or LF once each, as ``csv`` sees them."""
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+def _csv_records(text: str) -> list[Record]:
+    """Records with the physical line of each cell, so a quoted multi-line cell shifts the lines after it."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records: list[Record] = []
+    start = 1
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return records
+        except csv.Error as error:
+            raise _Unreadable(_csv_problem(str(error)), start) from None
+        cells: list[Cell] = []
+        line = start
+        for value in values:
+            cells.append((value, line))
+            line += _line_breaks(value)
+        records.append((start, cells))
+        start = reader.line_num + 1
+
+
+def _csv_problem(message: str) -> str:
+    if "unexpected end of data" in message:
+        return "a quoted cell starting on this line is never closed (a missing '\"')"
+    if "expected after" in message:
+        return "text after a closing '\"' of a quoted cell; double a '\"' inside quotes ('\"\"')"
+    return f"not valid CSV ({message})"
+
+
+def _xlsx_records(data: bytes) -> list[Record]:
+    """The first worksheet's rows as text, with their row numbers.
+
+    openpyxl raises assorted exception types on malformed workbooks and warns about features a reader does not
+    need, so both are turned into one clear refusal.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as error:
+        raise _Unreadable(f"not a readable .xlsx workbook ({type(error).__name__})") from None
+    try:
+        if not workbook.worksheets:
+            raise _Unreadable("the workbook has no worksheet")
+        sheet = workbook.worksheets[0]
+        records: list[Record] = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for number, row in enumerate(sheet.iter_rows(), start=1):
+                cells = [(_cell_text(cell.value, _number_format(cell)), number) for cell in row]
+                records.append((number, cells))
+        return records
+    except _Unreadable:
+        raise
+    except Exception as error:
+        raise _Unreadable(f"not a readable .xlsx workbook ({type(error).__name__})") from None
+    finally:
+        workbook.close()
+
+
+_ZERO_PADDED = re.compile(r"0+")
+
+
+def _number_format(cell: object) -> str | None:
+    """Read-only worksheets give empty cells no number format."""
+    number_format = getattr(cell, "number_format", None)
+    return number_format if isinstance(number_format, str) else None
+
+
+def _cell_text(value: object, number_format: str | None) -> str:
+    """A cell as the text a person sees: numbers keep no ``.0``, zero-padded formats keep their zeros."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int):
+        text = str(value)
+        if number_format and _ZERO_PADDED.fullmatch(number_format) and value >= 0:
+            text = text.zfill(len(number_format))
+        return text
+    if isinstance(value, datetime):
+        if value.time() == time(0):
+            return value.date().isoformat()
+        return value.isoformat(timespec="seconds" if value.second else "minutes")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, time):
+        return value.isoformat(timespec="seconds" if value.second else "minutes")
+    if isinstance(value, timedelta):
+        minutes = int(value.total_seconds()) // 60
+        return f"{minutes // 60:02d}:{minutes % 60:02d}"
+    return str(value)
+
+
+def _is_blank(cells: Sequence[Cell]) -> bool:
+    return all(not text.strip() for text, _line in cells)
+
+
+def _table(file: str, records: list[Record], layout: Layout, digest: str) -> Table:
+    content = [(start, cells) for start, cells in records if not _is_blank(cells)]
+    if not content:
+        return _unreadable(file, EMPTY_FILE, None, digest)
+    (header_line, header_cells), data = content[0], content[1:]
+    errors: list[RowError] = []
+    names = [text.strip().lstrip("\ufeff").strip() for text, _line in header_cells]
+    known = set(layout.columns)
+    positions: dict[str, int] = {}
+    for index, column in enumerate(names):
+        if not column:
+            continue
+        if column in positions:
+            errors.append(
+                RowError(file, header_line, column, f"duplicate column (also column {positions[column] + 1})")
+            )
+        elif column in known:
+            positions[column] = index
+        else:
+            errors.append(RowError(file, header_line, column, _unknown_column(column, names, layout)))
+    missing = tuple(column for column in layout.required if column not in positions)
+    errors.extend(RowError(file, header_line, column, "required column is missing") for column in missing)
+    if not data and not errors:
+        errors.append(RowError(file, None, None, "has a header row but no rows to import"))
+    rows = []
+    for start, cells in data:
+        row_errors = _shape_errors(file, start, cells, names)
+        errors.extend(row_errors)
+        if row_errors:
+            continue
+        rows.append(
+            Row(
+                line=start,
+                values={column: cells[index][0] for column, index in positions.items()},
+                lines={column: cells[index][1] for column, index in positions.items()},
+            )
+        )
+    columns = tuple(sorted(positions, key=positions.__getitem__))
+    return Table(file, columns, tuple(rows), tuple(errors), missing, digest, header_line)
+
+
+def _unknown_column(column: str, names: Sequence[str], layout: Layout) -> str:
+    if len(names) == 1 and (";" in column or "\t" in column):
+        return "unknown column; the header looks separated by ';' or tabs, but CSV files use ','"
+    match = difflib.get_close_matches(column.lower(), layout.columns, n=1)
+    if match:
+        return f"unknown column; did you mean {match[0]}?"
+    return f"unknown column; the columns are {', '.join(layout.columns)}"
+
+
+def _shape_errors(file: str, start: int, cells: Sequence[Cell], names: Sequence[str]) -> list[RowError]:
+    """A row needs a cell under every header and none beyond, so that no value lands in the wrong column."""
+    errors = []
+    for index in range(len(names), len(cells)):
+        text, line = cells[index]
+        if text.strip():
+            errors.append(RowError(file, line, f"column {index + 1}", "a value beyond the last column"))
+    if len(cells) < len(names):
+        column = names[len(cells)] or f"column {len(cells) + 1}"
+        errors.append(
+            RowError(file, start, column, f"missing: the row has {len(cells)} cells, the header {len(names)}")
+        )
+    for index in range(min(len(names), len(cells))):
+        text, line = cells[index]
+        if not names[index] and text.strip():
+            errors.append(RowError(file, line, f"column {index + 1}", "a value in a column without a header"))
+    return errors
+
+
+# --- loading rows with a schema -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadedRow:
+    """A row and the values its schema accepted; ``complete`` when every cell was valid."""
+
+    row: Row
+    data: Mapping[str, Any]
+    complete: bool
+
+
+def load_rows(table: Table, schema: Schema) -> tuple[list[LoadedRow], list[RowError]]:
+    """Validate every row, keeping the valid cells of invalid rows so cross-row checks can still report."""
+    loaded: list[LoadedRow] = []
+    errors: list[RowError] = []
+    for row in table.rows:
+        try:
+            data = schema.load(dict(row.values), partial=table.missing_columns)
+        except ValidationError as error:
+            loaded.append(LoadedRow(row, dict(error.valid_data or {}), complete=False))
+            errors.extend(_messages(table, row, error.messages))
+        else:
+            loaded.append(LoadedRow(row, data, complete=True))
+    return loaded, errors
+
+
+def _messages(table: Table, row: Row, messages: Any) -> Iterator[RowError]:
+    if not isinstance(messages, Mapping):
+        yield RowError(table.file, row.line, None, str(messages))
+        return
+    for column, reasons in messages.items():
+        for reason in reasons if isinstance(reasons, list) else [reasons]:
+            yield table.error(row, str(column), str(reason))
+
+
+def sorted_errors(table: Table, errors: Iterable[RowError]) -> tuple[RowError, ...]:
+    """Errors in file order: by line, then in the order of the layout's columns."""
+    order = {column: index for index, column in enumerate(table.columns)}
+
+    def key(error: RowError) -> tuple[int, int, str, str]:
+        return (error.line or 0, order.get(error.column or "", len(order)), error.column or "", error.reason)
+
+    return tuple(sorted(set(errors), key=key))
+
+
+# --- the result of an import -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Counts:
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+
+    @property
+    def touched(self) -> int:
+        return self.added + self.changed
+
+    def __str__(self) -> str:
+        return f"{self.added} added, {self.changed} changed, {self.unchanged} unchanged"
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did (or, on a dry run, would do); when ``errors`` is not empty it wrote nothing."""
+
+    file: str
+    kind: str
+    rows: Counts = field(default_factory=Counts)
+    dry_run: bool = False
+    errors: tuple[RowError, ...] = ()
+    related: tuple[tuple[str, Counts], ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def changed_anything(self) -> bool:
+        return self.rows.touched > 0 or any(counts.touched for _label, counts in self.related)
+
+    @property
+    def summary(self) -> str:
+        if self.errors:
+            count = len(self.errors)
+            return f"{self.file}: rejected with {count} error{'s' if count > 1 else ''}; nothing was imported"
+        text = f"{self.file}: {self.rows}"
+        if self.related:
+            text += "".join(f" ({label}: {counts})" for label, counts in self.related)
+        if self.dry_run:
+            text += " (dry run: nothing was written)"
+        return text
+
+    def rejection(self) -> ImportRejected:
+        """The domain error for a rejected import, listing every problem in ``details``."""
+        return ImportRejected(self.summary, details=[str(error) for error in self.errors])
+
+
+# --- fields for text cells, shared by the importers' schemas --------------------------------------------
+
+
+def _has_control(text: str, allowed: str) -> bool:
+    return any(unicodedata.category(char) == "Cc" and char not in allowed for char in text)
+
+
+class Text(fields.String):
+    """Free text from one cell: trimmed, bounded to its column's length, one line unless ``multiline``."""
+
+    default_error_messages = {  # noqa: RUF012 (marshmallow declares it a plain class attribute)
+        "required": "required (the cell is empty)",
+        "null": "required (the cell is empty)",
+        "invalid": "not text",
+        "too_long": "longer than {max} characters",
+        "multiline": "must fit on one line",
+        "control": "contains a control character",
+    }
+
+    def __init__(self, *, max_length: int, multiline: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_length = max_length
+        self.multiline = multiline
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if self.multiline:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        elif "\n" in text or "\r" in text:
+            raise self.make_error("multiline")
+        if _has_control(text, "\n" if self.multiline else ""):
+            raise self.make_error("control")
+        if len(text) > self.max_length:
+            raise self.make_error("too_long", max=self.max_length)
+        return self.clean(text)
+
+    def clean(self, text: str) -> str:
+        """Subclasses normalise and check the trimmed text here."""
+        return text
+
+
+class Code(Text):
+    """An identifier (member number, registry number, code): text, never a number, in ASCII after NFKC.
+
+    Full-width digits typed with a Japanese input method become ASCII; leading zeros stay.
+    """
+
+    default_error_messages = {"pattern": "{reason}"}  # noqa: RUF012
+
+    def __init__(self, *, pattern: str, reason: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pattern = re.compile(pattern)
+        self.reason = reason
+
+    def clean(self, text: str) -> str:
+        text = unicodedata.normalize("NFKC", text)
+        if not self.pattern.fullmatch(text):
+            raise self.make_error("pattern", reason=self.reason)
+        return text
+
+
+class Choice(Text):
+    """One word of a closed set, compared in lower case."""
+
+    default_error_messages = {"choice": "{value!r} is not one of {choices}"}  # noqa: RUF012
+
+    def __init__(self, choices: Iterable[str], **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 64)
+        super().__init__(**kwargs)
+        self.choices = tuple(choices)
+
+    def clean(self, text: str) -> str:
+        word = unicodedata.normalize("NFKC", text).lower()
+        if word not in self.choices:
+            raise self.make_error("choice", value=text, choices=", ".join(self.choices))
+        return word
+
+
+class Email(fields.Email):
+    default_error_messages = {  # noqa: RUF012
+        "required": "required (the cell is empty)",
+        "invalid": "not a valid email address",
+    }
+
+
+class RowSchema(Schema):
+    """Base of schemas that load one row of text cells: an empty cell is a missing value."""
+
+    @pre_load
+    def drop_empty_cells(self, data: Any, **_kwargs: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        return {
+            key: value for key, value in data.items() if not (isinstance(value, str) and not value.strip())
+        }
+
+
+# --- shared steps of every import ------------------------------------------------------------------------
+
+
+def rejected(table: Table, kind: str, errors: Iterable[RowError]) -> ImportResult:
+    return ImportResult(file=table.file, kind=kind, errors=sorted_errors(table, errors))
+
+
+def record_import(session: Session, table: Table, result: ImportResult, *, actor: str) -> None:
+    """The audit event of a whole import: which file (by SHA-256) changed how many rows."""
+    details: dict[str, Any] = {"file": table.basename, "sha256": table.sha256, "rows": asdict(result.rows)}
+    details.update({label: asdict(counts) for label, counts in result.related})
+    chain.record(
+        session, actor=actor, action=f"import.{result.kind}", target=f"file:{table.basename}", details=details
+    )

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from cme_tracker.config import Settings
+
+
+def test_generated_secrets_are_private_to_the_owner_and_stable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CME_SECRET_KEY", raising=False)
+    monkeypatch.delenv("CME_AUDIT_KEY", raising=False)
+    first = Settings.from_environment({"INSTANCE_PATH": tmp_path})
+    second = Settings.from_environment({"INSTANCE_PATH": tmp_path})
+    assert first.secret_key == second.secret_key
+    assert first.audit_key == second.audit_key != first.secret_key
+    for name in ("secret_key", "audit_key"):
+        mode = stat.S_IMODE((tmp_path / name).stat().st_mode)
+        assert mode == 0o600, f"{name} is readable by others: {oct(mode)}"
+
+
+def test_environment_variables_override_the_instance_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CME_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("CME_SECRET_KEY", "from-env")
+    monkeypatch.setenv("CME_DATABASE_URL", "postgresql://cme@db/cme")
+    monkeypatch.setenv("CME_PUBLIC_URL", "https://cme.example.org/")
+    settings = Settings.from_environment()
+    assert settings.instance_path == tmp_path
+    assert settings.secret_key == "from-env"
+    assert not (tmp_path / "secret_key").exists()
+    assert settings.database_url == "postgresql://cme@db/cme"
+    assert settings.public_url == "https://cme.example.org"
+
+
+def test_default_database_is_sqlite_in_the_instance_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CME_DATABASE_URL", raising=False)
+    settings = Settings.from_environment({"INSTANCE_PATH": tmp_path})
+    assert settings.database_url == f"sqlite:///{tmp_path / 'cme-tracker.sqlite3'}"
