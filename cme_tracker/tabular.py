@@ -87,6 +87,8 @@ class Table:
     missing_columns: tuple[str, ...] = ()
     sha256: str = ""
     header_line: int = 1
+    column_order: tuple[str, ...] = ()
+    """Every header name as written, then the missing required columns: the order errors are listed in."""
 
     @property
     def basename(self) -> str:
@@ -331,7 +333,7 @@ def _table(file: str, records: list[Record], layout: Layout, digest: str) -> Tab
             )
         )
     columns = tuple(sorted(positions, key=positions.__getitem__))
-    return Table(file, columns, tuple(rows), tuple(errors), missing, digest, header_line)
+    return Table(file, columns, tuple(rows), tuple(errors), missing, digest, header_line, (*names, *missing))
 
 
 def _unknown_column(column: str, names: Sequence[str], layout: Layout) -> str:
@@ -400,7 +402,9 @@ def _messages(table: Table, row: Row, messages: Any) -> Iterator[RowError]:
 
 def sorted_errors(table: Table, errors: Iterable[RowError]) -> tuple[RowError, ...]:
     """Errors in file order: by line, then in the order of the layout's columns."""
-    order = {column: index for index, column in enumerate(table.columns)}
+    order: dict[str, int] = {}
+    for index, column in enumerate(table.column_order):
+        order.setdefault(column, index)
 
     def key(error: RowError) -> tuple[int, int, str, str]:
         return (error.line or 0, order.get(error.column or "", len(order)), error.column or "", error.reason)

@@ -115,10 +115,6 @@ def landing_url(user: User) -> str:
     return url_for("accounts.home")
 
 
-def _client_address() -> str | None:
-    return request.remote_addr
-
-
 def _record_failure(session: Session, login: str) -> None:
     """The audit log tells auditors which account was tried; the person at the form learns nothing of it."""
     known = session.scalar(select(User).where(User.login == login))
@@ -131,7 +127,7 @@ def _record_failure(session: Session, login: str) -> None:
         actor="anonymous",
         action="login.failed",
         target=target,
-        details={"reason": reason, "ip": _client_address()},
+        details={"reason": reason, "ip": request.remote_addr},
     )
 
 
@@ -147,6 +143,7 @@ def index() -> ResponseReturnValue:
 @blueprint.route("/login", methods=["GET", "POST"])
 @public
 def login() -> ResponseReturnValue:
+    """Check the password, record the attempt, and start a fresh session so a planted cookie is worthless."""
     next_target = safe_redirect_target(request.args.get("next"))
     if current_user.is_authenticated and request.method == "GET":
         return redirect(next_target or landing_url(current_user))
@@ -165,7 +162,7 @@ def login() -> ResponseReturnValue:
                 actor=user.login,
                 action="login.succeeded",
                 target=f"user:{user.login}",
-                details={"ip": _client_address()},
+                details={"ip": request.remote_addr},
             )
             session.commit()
             cookie_session.clear()
@@ -177,6 +174,7 @@ def login() -> ResponseReturnValue:
 @blueprint.post("/logout")
 @roles_required(*Role)
 def logout() -> ResponseReturnValue:
+    """A POST with a CSRF token, so another site cannot log a user out behind their back."""
     session = db_session()
     user: User = current_user._get_current_object()
     chain.record(session, actor=user.login, action="logout", target=f"user:{user.login}")
@@ -190,6 +188,7 @@ def logout() -> ResponseReturnValue:
 @blueprint.get("/home")
 @roles_required(Role.ADMIN, Role.DESK, Role.AUDITOR)
 def home() -> ResponseReturnValue:
+    """Staff land here: what each of their roles can do, linked where the app has a page for it."""
     user: User = current_user._get_current_object()
     roles = [role for role in Role if role in user.roles]
     tasks = [

@@ -329,89 +329,93 @@ class CreditEngine:
         finished: set[Hashable] = set()
         current: Hashable = _NO_MEMBER
         presence: dict[int, list[Interval]] = {}
-        for member, lecture_ref, symposium_ref, check_in, check_out in rows:
-            if member != current:
-                if current is not _NO_MEMBER:
-                    yield current, self._result(presence, self._plan(selections[current]), itemised)
-                    finished.add(current)
-                if member in finished:
-                    raise ValueError(f"rows of member {member!r} are not together: order them by member")
-                current, presence = member, {}
-            if lecture_ref is not None:
-                lecture = _look_up(lecture_index, lecture_ref, "lecture")
-                interval = (check_in, ends[lecture] if check_out is None else check_out)
-                intervals = presence.get(lecture)
-                if intervals is None:
-                    presence[lecture] = [interval]
-                else:
-                    intervals.append(interval)
-                continue
-            symposium = _look_up(symposium_index, symposium_ref, "symposium")
-            if check_out is None:
-                check_out = symposium_ends[symposium]
-            for lecture in symposium_lectures[symposium]:
-                if check_in < ends[lecture] and check_out > starts[lecture]:
+        try:
+            for member, lecture_ref, symposium_ref, check_in, check_out in rows:
+                if member != current:
+                    if current is not _NO_MEMBER:
+                        yield (
+                            current,
+                            self._result(presence, self._member_plan(selections, current), itemised),
+                        )
+                        finished.add(current)
+                    if member in finished:
+                        raise ValueError(f"rows of member {member!r} are not together: order them by member")
+                    current, presence = member, {}
+                if lecture_ref is not None:
+                    lecture = lecture_index[lecture_ref]
+                    interval = (check_in, ends[lecture] if check_out is None else check_out)
                     intervals = presence.get(lecture)
                     if intervals is None:
-                        presence[lecture] = [(check_in, check_out)]
+                        presence[lecture] = [interval]
                     else:
-                        intervals.append((check_in, check_out))
+                        intervals.append(interval)
+                    continue
+                symposium = symposium_index[symposium_ref]
+                if check_out is None:
+                    check_out = symposium_ends[symposium]
+                for lecture in symposium_lectures[symposium]:
+                    if check_in < ends[lecture] and check_out > starts[lecture]:
+                        intervals = presence.get(lecture)
+                        if intervals is None:
+                            presence[lecture] = [(check_in, check_out)]
+                        else:
+                            intervals.append((check_in, check_out))
+        except KeyError as unknown:
+            raise ValueError(
+                f"{unknown.args[0]!r} is not a lecture or symposium of this computation"
+            ) from None
         if current is not _NO_MEMBER:
-            yield current, self._result(presence, self._plan(selections[current]), itemised)
+            yield current, self._result(presence, self._member_plan(selections, current), itemised)
+
+    def _member_plan(self, selections: Mapping[Hashable, PolicySelection], member: Hashable) -> _Plan:
+        selection = selections.get(member)
+        if selection is None:
+            raise ValueError(f"no policy selection for member {member!r}")
+        return self._plan(selection)
 
     def _plan(self, selection: PolicySelection) -> _Plan:
         plan = self._plans.get(selection)
         if plan is None:
-            plan = self._plans[selection] = _Plan(self.policies, selection)
+            plan = self._plans[selection] = _Plan(self, selection)
         return plan
 
     def _result(self, presence: dict[int, list[Interval]], plan: _Plan, itemised: bool) -> CreditResult:
-        """Minutes per lecture, then the awards of each planned policy in lecture order."""
+        """The awards of each planned policy, lecture by lecture in lecture order, summed per field."""
         starts, ends, excluded = self._starts, self._ends, self._excluded
-        sums = [[ZERO] * len(FIELDS) for _ in plan.slots]
-        codes: list[set[str]] = [set() for _ in plan.slots]
+        sums = [ZERO] * (len(plan.policies) * len(FIELDS))
+        codes: list[set[str]] = [set() for _ in plan.policies]
         caps = _RunningCaps(plan) if plan.any_capped else None
         lines: list[LectureCredits] = []
         for lecture in sorted(presence):
             intervals = presence[lecture]
-            if len(intervals) == 1 and not excluded[lecture]:
+            if len(intervals) == 1 and not excluded[lecture]:  # the common case, without the general sweep
                 check_in, check_out = intervals[0]
                 start, end = starts[lecture], ends[lecture]
                 micros = (check_out if check_out < end else end) - (check_in if check_in > start else start)
-                minutes = micros // MICROSECONDS_PER_MINUTE if micros > 0 else 0
             else:
-                minutes = (
-                    attended_micros(intervals, starts[lecture], ends[lecture], excluded[lecture])
-                    // MICROSECONDS_PER_MINUTE
-                )
-            amounts = self._amount_tables[lecture].get(minutes)
-            if amounts is None:
-                amounts = self._amounts(lecture, minutes)
-            field = self._field_index[lecture]
-            earned = self._earned_codes[lecture]
-            awards: dict[str, LectureAward] = {}
-            for slot, position in plan.slots:
-                amount = amounts[position]
-                if amount:
-                    if caps is not None and plan.capped[slot]:
-                        amount = caps.consume(slot, self.lectures[lecture].day, amount)
-                    sums[slot][field] += amount
-                    code = earned[position]
-                    if amount and code is not None:
-                        codes[slot].add(code)
-                if itemised:
-                    awards[plan.codes[slot]] = LectureAward(amount, earned[position] if amount else None)
+                micros = attended_micros(intervals, starts[lecture], ends[lecture], excluded[lecture])
+            minutes = micros // MICROSECONDS_PER_MINUTE if micros > 0 else 0
+            awards = plan.awards[lecture].get(minutes)
+            if awards is None:
+                awards = plan.award(lecture, minutes)
+            if caps is not None:
+                awards = caps.consume(self.lectures[lecture].day, awards)
+            for award in awards:
+                sums[award.total_index] += award.amount
+                if award.code is not None:
+                    codes[award.slot].add(award.code)
             if itemised:
-                lines.append(LectureCredits(self.lectures[lecture], minutes, awards))
+                lines.append(LectureCredits(self.lectures[lecture], minutes, plan.itemise(awards)))
+        width = len(FIELDS)
         return CreditResult(
             policies={
-                plan.codes[slot]: PolicyCredits(
-                    code=plan.codes[slot],
+                policy.code: PolicyCredits(
+                    code=policy.code,
                     version=policy.version,
                     unit_name=policy.unit_name,
-                    total=sum(sums[slot], ZERO),
-                    by_field=dict(zip(FIELDS, sums[slot], strict=True)),
-                    codes=tuple(sorted(codes[slot])) if policy.lecture_code is not None else None,
+                    total=sum(sums[slot * width : (slot + 1) * width], ZERO),
+                    by_field=dict(zip(FIELDS, sums[slot * width : (slot + 1) * width], strict=True)),
+                    codes=None if policy.lecture_code is None else tuple(sorted(codes[slot])),
                 )
                 for slot, policy in enumerate(plan.policies)
             },
@@ -419,47 +423,90 @@ class CreditEngine:
         )
 
     def _amounts(self, lecture: int, minutes: int) -> tuple[Decimal, ...]:
-        slot = self.lectures[lecture]
-        lecture_minutes = self._lecture_minutes[lecture]
-        amounts = tuple(lecture_amount(policy, slot, minutes, lecture_minutes) for policy in self.policies)
-        self._amount_tables[lecture][minutes] = amounts
+        """What each policy gives for these minutes of the lecture, before the day and year caps; memoised."""
+        table = self._amount_tables[lecture]
+        amounts = table.get(minutes)
+        if amounts is None:
+            slot = self.lectures[lecture]
+            lecture_minutes = self._lecture_minutes[lecture]
+            amounts = tuple(
+                lecture_amount(policy, slot, minutes, lecture_minutes) for policy in self.policies
+            )
+            table[minutes] = amounts
         return amounts
 
 
 _NO_MEMBER: Hashable = object()
 
 
-def _look_up(index: dict[Hashable, int], reference: Hashable, kind: str) -> int:
-    position = index.get(reference)
-    if position is None:
-        raise ValueError(f"{kind} {reference} is not in the program of this computation")
-    return position
+@dataclass(frozen=True, slots=True)
+class _Award:
+    """A non-zero amount one lecture gives under the policy in ``slot`` of a plan, ready to be summed."""
+
+    slot: int
+    total_index: int
+    amount: Decimal
+    code: str | None
 
 
 class _Plan:
-    """The selected policies of one kind of member, laid out for the per-lecture loop."""
+    """The policies that apply to one kind of member, with their non-zero awards memoised per lecture."""
 
-    def __init__(self, policies: Sequence[CreditPolicy], selection: PolicySelection) -> None:
-        self.policies = [policies[position] for position in selection]
-        self.slots = tuple(enumerate(selection))
-        self.codes = [policy.code for policy in self.policies]
+    def __init__(self, engine: CreditEngine, selection: PolicySelection) -> None:
+        self.engine = engine
+        self.selection = selection
+        self.policies = [engine.policies[position] for position in selection]
         self.capped = [
             policy.caps.per_day is not None or policy.caps.per_year is not None for policy in self.policies
         ]
         self.any_capped = any(self.capped)
+        self.awards: list[dict[int, tuple[_Award, ...]]] = [{} for _ in engine.lectures]
+
+    def award(self, lecture: int, minutes: int) -> tuple[_Award, ...]:
+        amounts = self.engine._amounts(lecture, minutes)
+        field = self.engine._field_index[lecture]
+        earned = self.engine._earned_codes[lecture]
+        awards = tuple(
+            _Award(slot, slot * len(FIELDS) + field, amounts[position], earned[position])
+            for slot, position in enumerate(self.selection)
+            if amounts[position]
+        )
+        self.awards[lecture][minutes] = awards
+        return awards
+
+    def itemise(self, awards: tuple[_Award, ...]) -> dict[str, LectureAward]:
+        """Every planned policy's award for a lecture, zero included, for a member's itemised lines."""
+        given = {award.slot: award for award in awards}
+        return {
+            policy.code: LectureAward(given[slot].amount, given[slot].code)
+            if slot in given
+            else LectureAward(ZERO, None)
+            for slot, policy in enumerate(self.policies)
+        }
 
 
 class _RunningCaps:
     """What a member has earned so far on each day and in the year, per policy, to apply the caps in order."""
 
     def __init__(self, plan: _Plan) -> None:
+        self.capped = plan.capped
         self.per_day = [policy.caps.per_day for policy in plan.policies]
         self.per_year = [policy.caps.per_year for policy in plan.policies]
         self.day_totals: list[dict[date, Decimal]] = [{} for _ in plan.policies]
         self.year_totals = [ZERO for _ in plan.policies]
 
-    def consume(self, slot: int, day: date, amount: Decimal) -> Decimal:
-        """The part of ``amount`` still allowed under the day and year caps, recorded as earned."""
+    def consume(self, day: date, awards: tuple[_Award, ...]) -> tuple[_Award, ...]:
+        """The awards cut to what the day and year caps still allow, recorded as earned; zeros dropped."""
+        allowed: list[_Award] = []
+        for award in awards:
+            if self.capped[award.slot]:
+                award = self._cut(award, day)
+            if award.amount:
+                allowed.append(award)
+        return tuple(allowed)
+
+    def _cut(self, award: _Award, day: date) -> _Award:
+        slot, amount = award.slot, award.amount
         day_cap, year_cap = self.per_day[slot], self.per_year[slot]
         day_total = self.day_totals[slot].get(day, ZERO)
         if day_cap is not None:
@@ -468,4 +515,6 @@ class _RunningCaps:
             amount = max(ZERO, min(amount, year_cap - self.year_totals[slot]))
         self.day_totals[slot][day] = day_total + amount
         self.year_totals[slot] += amount
-        return amount
+        if amount == award.amount:
+            return award
+        return _Award(slot, award.total_index, amount, award.code if amount else None)

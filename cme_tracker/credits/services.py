@@ -6,16 +6,18 @@ return plain frozen values; the bulk path streams all attendances of the year in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from itertools import groupby
-from operator import itemgetter
+from itertools import chain
 from typing import Any, Protocol
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import BigInteger, Select, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session, contains_eager, selectinload
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from cme_tracker.attendance.models import Attendance
 from cme_tracker.credits.engine import (
@@ -26,8 +28,6 @@ from cme_tracker.credits.engine import (
     LectureSlot,
     PolicyCredits,
     PolicySelection,
-    Span,
-    epoch_micros,
 )
 from cme_tracker.credits.presets import policies_in_force
 from cme_tracker.errors import NotFound
@@ -102,6 +102,34 @@ class _LectureTitles:
     title_en: str | None
 
 
+class EpochMicros(FunctionElement[int]):
+    """A UTC datetime column as whole microseconds since the epoch, computed by the database.
+
+    Reading integers instead of datetimes spares the yearly computation a Python conversion per value, and
+    stays exact (no float). On SQLite, where SQLAlchemy stores ``YYYY-MM-DD HH:MM:SS.ffffff`` text in UTC,
+    whole seconds come from ``strftime`` on the first 19 characters (it would round the fraction) and the
+    microseconds from the digits after the point; on PostgreSQL ``EXTRACT(EPOCH ...)`` is an exact numeric.
+    """
+
+    type = BigInteger()
+    name = "epoch_micros"
+    inherit_cache = True
+
+
+@compiles(EpochMicros, "sqlite")
+def _epoch_micros_on_sqlite(element: EpochMicros, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return (
+        f"(CAST(strftime('%s', substr({column}, 1, 19)) AS INTEGER) * 1000000"
+        f" + CAST(substr({column} || '000000', 21, 6) AS INTEGER))"
+    )
+
+
+@compiles(EpochMicros, "postgresql")
+def _epoch_micros_on_postgresql(element: EpochMicros, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) * 1000000 AS BIGINT)"
+
+
 class YearProgram:
     """The lectures of a year compiled into an engine with the policies in force at the year's end.
 
@@ -117,20 +145,17 @@ class YearProgram:
             select(Lecture)
             .join(Lecture.symposium)
             .where(Symposium.held_on >= first, Symposium.held_on < after)
-            .options(selectinload(Lecture.exclusions))
+            .options(contains_eager(Lecture.symposium), selectinload(Lecture.exclusions))
         ).all()
-        symposia = {lecture.symposium.id: lecture.symposium for lecture in lectures}
+        self.symposium_ids = sorted({lecture.symposium.id for lecture in lectures})
         self.engine = CreditEngine(
             (_lecture_slot(lecture) for lecture in lectures),
             policies_in_force(session, after - timedelta(days=1)),
+            lecture_aliases={lecture.id: lecture.code for lecture in lectures},
+            symposium_aliases={lecture.symposium.id: lecture.symposium.code for lecture in lectures},
         )
-        self.symposium_ids = sorted(symposia)
         self._titles = {
             lecture.code: _LectureTitles(lecture.title_ja, lecture.title_en) for lecture in lectures
-        }
-        self._lecture_index = {lecture.id: self.engine.lecture_index(lecture.code) for lecture in lectures}
-        self._symposium_index = {
-            symposium.id: self.engine.symposium_index(symposium.code) for symposium in symposia.values()
         }
 
     def selection(self, member: _MemberHoldings) -> PolicySelection:
@@ -141,20 +166,18 @@ class YearProgram:
             bool(member.efn),
         )
 
-    def spans(self, rows: Iterable[Sequence[Any]]) -> list[Span]:
-        """Attendance rows (…, lecture_id, symposium_id, check_in_at, check_out_at) as engine spans."""
-        lecture_index, symposium_index = self._lecture_index, self._symposium_index
-        return [
-            (
-                None if row[-4] is None else lecture_index[row[-4]],
-                symposium_index[row[-3]],
-                epoch_micros(row[-2]),
-                None if row[-1] is None else epoch_micros(row[-1]),
-            )
-            for row in rows
-        ]
+    def attendances(self) -> Select[int, int | None, int, int, int | None]:
+        """The year's attendances that count (not voided) as engine rows: member, lecture, symposium, µs."""
+        return select(
+            Attendance.member_id,
+            Attendance.lecture_id,
+            Attendance.symposium_id,
+            EpochMicros(Attendance.check_in_at),
+            EpochMicros(Attendance.check_out_at),
+        ).where(Attendance.voided_at.is_(None), Attendance.symposium_id.in_(self.symposium_ids))
 
     def member_credits(self, member_no: str, result: CreditResult) -> MemberCredits:
+        """The engine's result with the lecture titles the member's page lists."""
         return MemberCredits(
             member_no=member_no,
             year=self.year,
@@ -177,24 +200,18 @@ class YearProgram:
             ),
         )
 
-    def attendances(self) -> Select[int, int | None, int, datetime, datetime | None]:
-        """The year's attendances that count (not voided): member, lecture, symposium, check-in, check-out."""
-        return select(
-            Attendance.member_id,
-            Attendance.lecture_id,
-            Attendance.symposium_id,
-            Attendance.check_in_at,
-            Attendance.check_out_at,
-        ).where(Attendance.voided_at.is_(None), Attendance.symposium_id.in_(self.symposium_ids))
-
 
 class _MemberHoldings(Protocol):
     """What decides which policies apply to a member: profession and registry numbers (Member or a row)."""
 
-    profession: str
-    medical_registry_no: str | None
-    dental_registry_no: str | None
-    efn: str | None
+    @property
+    def profession(self) -> str: ...
+    @property
+    def medical_registry_no(self) -> str | None: ...
+    @property
+    def dental_registry_no(self) -> str | None: ...
+    @property
+    def efn(self) -> str | None: ...
 
 
 def _lecture_slot(lecture: Lecture) -> LectureSlot:
@@ -216,8 +233,9 @@ def member_credits(
 ) -> MemberCredits:
     """A member's credits in a year under every enabled policy that applies to them, lecture by lecture."""
     program = YearProgram(session, year, basis)
-    rows = session.execute(program.attendances().where(Attendance.member_id == member.id)).all()
-    result = program.engine.credit(program.spans(rows), program.selection(member), itemised=True)
+    rows = session.execute(program.attendances().where(Attendance.member_id == member.id))
+    spans = [(lecture, symposium, check_in, check_out) for _, lecture, symposium, check_in, check_out in rows]
+    result = program.engine.credit(spans, program.selection(member), itemised=True)
     return program.member_credits(member.member_no, result)
 
 
@@ -240,24 +258,21 @@ def yearly_credits(
     time; members without attendances in the year earn nothing and are not listed.
     """
     program = YearProgram(session, year, basis)
-    members = {
-        row.id: (row.member_no, program.selection(row))
-        for row in session.execute(
-            select(
-                Member.id,
-                Member.member_no,
-                Member.profession,
-                Member.medical_registry_no,
-                Member.dental_registry_no,
-                Member.efn,
-            )
+    members = session.execute(
+        select(
+            Member.id,
+            Member.member_no,
+            Member.profession,
+            Member.medical_registry_no,
+            Member.dental_registry_no,
+            Member.efn,
         )
-    }
-    rows = session.execute(
+    ).all()
+    numbers: dict[Hashable, str] = {member.id: member.member_no for member in members}
+    selections: dict[Hashable, PolicySelection] = {member.id: program.selection(member) for member in members}
+    rows = session.connection().execute(
         program.attendances().order_by(Attendance.member_id).execution_options(yield_per=STREAM_BATCH)
     )
-    credit = program.engine.credit
-    for member_id, member_rows in groupby(rows, key=itemgetter(0)):
-        member_no, selection = members[member_id]
-        result = credit(program.spans(member_rows), selection, itemised=itemised)
-        yield program.member_credits(member_no, result)
+    stream = chain.from_iterable(rows.partitions())
+    for member_id, result in program.engine.credit_members(stream, selections, itemised=itemised):
+        yield program.member_credits(numbers[member_id], result)

@@ -88,12 +88,17 @@ TOPICS: dict[CmeField, list[tuple[str, str]]] = {
         ("医の倫理と法の歴史", "A history of medical ethics and law"),
     ],
 }
-SPEAKERS = [
-    ("北里 一郎", "東京大学医学部"), ("野口 花子", "京都大学大学院医学研究科"), ("志賀 健", "大阪大学歯学部"),
-    ("秦 佐和子", "慶應義塾大学薬学部"), ("高峰 譲", "東北大学"), ("荻野 吟子", "国立国際医療研究センター"),
-    ("鈴木 梅子", "九州大学病院"), ("緒方 洪一", "東京医科歯科大学"), ("杉田 玄", "国立歴史民俗博物館"),
-    ("吉岡 弥生", "早稲田大学文学学術院"),
-]
+SPEAKERS: dict[CmeField, list[tuple[str, str]]] = {
+    CmeField.CLINICAL: [("北里 一郎", "東京大学医学部附属病院"), ("荻野 吟子", "国立国際医療研究センター"),
+                        ("鈴木 梅子", "九州大学病院"), ("高木 兼寛", "東京慈恵会医科大学")],
+    CmeField.BASIC_MEDICINE: [("野口 花子", "京都大学大学院医学研究科"), ("高峰 譲", "東北大学大学院医学系研究科"),
+                              ("志賀 健", "大阪大学微生物病研究所")],
+    CmeField.PHARMACEUTICALS: [("秦 佐和子", "慶應義塾大学薬学部"), ("長井 長義", "東京大学大学院薬学系研究科")],
+    CmeField.DENTISTRY: [("緒方 洪一", "東京科学大学歯学部"), ("血脇 守", "東京歯科大学"),
+                         ("小幡 英子", "大阪大学大学院歯学研究科")],
+    CmeField.DISCOURSE: [("杉田 玄", "国立歴史民俗博物館"), ("吉岡 弥生", "早稲田大学文学学術院"),
+                         ("世阿 元子", "能楽研究所"), ("丹下 健", "東京藝術大学建築科")],
+}
 # JMA curriculum codes (1–84) by field, and JDA training codes for dental lectures.
 JMA_CODES = {CmeField.CLINICAL: ["8", "15", "29", "43", "61", "73"], CmeField.BASIC_MEDICINE: ["5", "12"],
              CmeField.PHARMACEUTICALS: ["10", "73"]}
@@ -188,7 +193,7 @@ def write_program(path: Path, rng: random.Random) -> list[PlannedLecture]:
                 start = datetime.combine(day, time(13, 0))
             end = start + timedelta(minutes=minutes)
             title_ja, title_en = rng.choice(TOPICS[field])
-            speaker, affiliation = rng.choice(SPEAKERS)
+            speaker, affiliation = rng.choice(SPEAKERS[field])
             lecture_code = f"{code}-L{position}"
             excluded = ""
             if minutes >= 60 and field == CmeField.PHARMACEUTICALS:

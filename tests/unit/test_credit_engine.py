@@ -369,7 +369,7 @@ def test_lecture_amount_refuses_a_field_the_policy_does_not_cover() -> None:
 
 def test_presence_for_a_lecture_outside_the_program_is_refused() -> None:
     talk = lecture("10:00", "11:00")
-    with pytest.raises(ValueError, match="not in the program"):
+    with pytest.raises(ValueError, match="not a lecture or symposium of this computation"):
         CreditEngine([talk], [IMSJ]).credit_presences([Presence("2026-07-L1", at("10:00"))])
 
 
