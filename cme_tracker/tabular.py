@@ -15,14 +15,14 @@ import io
 import re
 import unicodedata
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import openpyxl
-from marshmallow import Schema, ValidationError, fields, pre_load
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
 from sqlalchemy.orm import Session
 
 from cme_tracker.audit import chain
@@ -30,6 +30,7 @@ from cme_tracker.errors import DomainError
 
 CSV_SUFFIXES = frozenset({".csv"})
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
+EMAIL_LENGTH = 254
 EMPTY_FILE = "the file is empty; it needs a header row and at least one row"
 
 
@@ -99,7 +100,7 @@ class Table:
 
 
 class ImportRejected(DomainError):
-    """An import file was refused as a whole; ``details`` has each as ``FILE:LINE:COLUMN: reason``."""
+    """A refused import file; ``details`` lists every problem as ``FILE:LINE:COLUMN: reason``."""
 
     code = "import_rejected"
 
@@ -314,7 +315,9 @@ def _table(file: str, records: list[Record], layout: Layout, digest: str) -> Tab
         elif column in known:
             positions[column] = index
         else:
-            errors.append(RowError(file, header_line, column, _unknown_column(column, names, layout)))
+            errors.append(
+                RowError(file, header_line, _label(column, index), _unknown_column(column, names, layout))
+            )
     missing = tuple(column for column in layout.required if column not in positions)
     errors.extend(RowError(file, header_line, column, "required column is missing") for column in missing)
     if not data and not errors:
@@ -333,16 +336,26 @@ def _table(file: str, records: list[Record], layout: Layout, digest: str) -> Tab
             )
         )
     columns = tuple(sorted(positions, key=positions.__getitem__))
-    return Table(file, columns, tuple(rows), tuple(errors), missing, digest, header_line, (*names, *missing))
+    order = (*(_label(name, index) for index, name in enumerate(names)), *missing)
+    return Table(file, columns, tuple(rows), tuple(errors), missing, digest, header_line, order)
+
+
+_PRINTABLE_NAME = re.compile(r"[^:\s](?:[^:\x00-\x1f\x7f-\x9f]*[^:\s])?")
+
+
+def _label(name: str, index: int) -> str:
+    """How messages name a column: by its header, or by position where the header would be ambiguous."""
+    return name if _PRINTABLE_NAME.fullmatch(name) else f"column {index + 1}"
 
 
 def _unknown_column(column: str, names: Sequence[str], layout: Layout) -> str:
+    unknown = "unknown column" if _PRINTABLE_NAME.fullmatch(column) else f"unknown column {column!r}"
     if len(names) == 1 and (";" in column or "\t" in column):
-        return "unknown column; the header looks separated by ';' or tabs, but CSV files use ','"
+        return f"{unknown}; the header looks separated by ';' or tabs, but CSV files use ','"
     match = difflib.get_close_matches(column.lower(), layout.columns, n=1)
     if match:
-        return f"unknown column; did you mean {match[0]}?"
-    return f"unknown column; the columns are {', '.join(layout.columns)}"
+        return f"{unknown}; did you mean {match[0]}?"
+    return f"{unknown}; the columns are {', '.join(layout.columns)}"
 
 
 def _shape_errors(file: str, start: int, cells: Sequence[Cell], names: Sequence[str]) -> list[RowError]:
@@ -353,7 +366,7 @@ def _shape_errors(file: str, start: int, cells: Sequence[Cell], names: Sequence[
         if text.strip():
             errors.append(RowError(file, line, f"column {index + 1}", "a value beyond the last column"))
     if len(cells) < len(names):
-        column = names[len(cells)] or f"column {len(cells) + 1}"
+        column = _label(names[len(cells)], len(cells))
         errors.append(
             RowError(file, start, column, f"missing: the row has {len(cells)} cells, the header {len(names)}")
         )
@@ -400,8 +413,21 @@ def _messages(table: Table, row: Row, messages: Any) -> Iterator[RowError]:
             yield table.error(row, str(column), str(reason))
 
 
+def repeated_keys(table: Table, loaded: Iterable[LoadedRow], column: str) -> Iterator[RowError]:
+    """Rows whose key repeats an earlier row's: which of the two is meant is unclear, so both are refused."""
+    first_line: dict[object, int] = {}
+    for item in loaded:
+        key = item.data.get(column)
+        if key is None:
+            continue
+        if key in first_line:
+            yield table.error(item.row, column, f"{key} is also on line {first_line[key]}")
+        else:
+            first_line[key] = item.row.line_of(column)
+
+
 def sorted_errors(table: Table, errors: Iterable[RowError]) -> tuple[RowError, ...]:
-    """Errors in file order: by line, then in the order of the layout's columns."""
+    """Errors in file order: by line, then in the order of the header's columns."""
     order: dict[str, int] = {}
     for index, column in enumerate(table.column_order):
         order.setdefault(column, index)
@@ -420,6 +446,19 @@ class Counts:
     added: int = 0
     changed: int = 0
     unchanged: int = 0
+
+    @classmethod
+    def tally(cls, outcomes: Iterable[tuple[object | None, Sized]]) -> Counts:
+        """Counts from (the existing record or None, its changes) for every row of a file."""
+        added = changed = unchanged = 0
+        for existing, changes in outcomes:
+            if existing is None:
+                added += 1
+            elif changes:
+                changed += 1
+            else:
+                unchanged += 1
+        return cls(added, changed, unchanged)
 
     @property
     def touched(self) -> int:
@@ -551,6 +590,11 @@ class Email(fields.Email):
         "invalid": "not a valid email address",
     }
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            validate=validate.Length(max=EMAIL_LENGTH, error="longer than {max} characters"), **kwargs
+        )
+
 
 class RowSchema(Schema):
     """Base of schemas that load one row of text cells: an empty cell is a missing value."""
@@ -571,10 +615,18 @@ def rejected(table: Table, kind: str, errors: Iterable[RowError]) -> ImportResul
     return ImportResult(file=table.file, kind=kind, errors=sorted_errors(table, errors))
 
 
-def record_import(session: Session, table: Table, result: ImportResult, *, actor: str) -> None:
-    """The audit event of a whole import: which file (by SHA-256) changed how many rows."""
-    details: dict[str, Any] = {"file": table.basename, "sha256": table.sha256, "rows": asdict(result.rows)}
-    details.update({label: asdict(counts) for label, counts in result.related})
+def record_import(
+    session: Session,
+    table: Table,
+    result: ImportResult,
+    *,
+    actor: str,
+    details: Mapping[str, Any] | None = None,
+) -> None:
+    """The audit event of a whole import: which file (by SHA-256) changed how many rows, and ``details``."""
+    event: dict[str, Any] = {"file": table.basename, "sha256": table.sha256, "rows": asdict(result.rows)}
+    event.update({label: asdict(counts) for label, counts in result.related})
+    event.update(details or {})
     chain.record(
-        session, actor=actor, action=f"import.{result.kind}", target=f"file:{table.basename}", details=details
+        session, actor=actor, action=f"import.{result.kind}", target=f"file:{table.basename}", details=event
     )

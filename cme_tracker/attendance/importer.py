@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -18,7 +19,6 @@ from sqlalchemy.orm import Session
 from cme_tracker.attendance.models import Attendance
 from cme_tracker.attendance.schemas import AttendanceSchema
 from cme_tracker.attendance.services import attendances_of, in_zone, is_open
-from cme_tracker.audit import chain
 from cme_tracker.members.models import Member
 from cme_tracker.members.services import members_by_number
 from cme_tracker.program.models import Lecture, Symposium
@@ -74,10 +74,6 @@ class _Row:
     def target(self) -> str:
         return self.lecture.code if self.lecture else self.symposium.code
 
-    @property
-    def target_column(self) -> str:
-        return "lecture_code" if self.lecture else "symposium_code"
-
 
 @dataclass(frozen=True)
 class _Plan:
@@ -114,16 +110,12 @@ def import_attendance(
     result = ImportResult(
         file=table.file,
         kind=KIND,
-        rows=Counts(
-            added=sum(plan.attendance is None for plan in plans),
-            changed=sum(plan.attendance is not None and bool(plan.changed) for plan in plans),
-            unchanged=sum(plan.attendance is not None and not plan.changed for plan in plans),
-        ),
+        rows=Counts.tally((plan.attendance, plan.changed) for plan in plans),
         dry_run=dry_run,
     )
     if not dry_run and result.changed_anything:
-        _apply(session, table, plans, actor)
-        record_import(session, table, result, actor=actor)
+        details = _apply(session, plans, actor)
+        record_import(session, table, result, actor=actor, details=details)
     return result
 
 
@@ -253,12 +245,17 @@ def _open_twice(table: Table, plans: Sequence[_Plan], existing: Iterable[Attenda
             open_in_file[slot] = row
 
 
-def _apply(session: Session, table: Table, plans: Sequence[_Plan], actor: str) -> None:
-    written: list[tuple[_Plan, Attendance]] = []
+def _apply(session: Session, plans: Sequence[_Plan], actor: str) -> dict[str, Any]:
+    """Write the plans; returns the audit details: which attendance ids were added and changed, as ranges.
+
+    Attendance comes by the thousand, so one event per import lists the ids rather than an event per row.
+    """
+    added: list[Attendance] = []
+    changed: list[Attendance] = []
+    fields: set[str] = set()
     for plan in plans:
         row = plan.row
-        attendance = plan.attendance
-        if attendance is None:
+        if plan.attendance is None:
             attendance = Attendance(
                 member=row.member,
                 symposium=row.symposium,
@@ -269,26 +266,28 @@ def _apply(session: Session, table: Table, plans: Sequence[_Plan], actor: str) -
                 recorded_by=actor[:64],
             )
             session.add(attendance)
+            added.append(attendance)
         elif plan.changed:
             if "check_out_at" in plan.changed:
-                attendance.check_out_at = row.check_out_at
+                plan.attendance.check_out_at = row.check_out_at
             if "method" in plan.changed and row.method is not None:
-                attendance.method = row.method
-        else:
-            continue
-        written.append((plan, attendance))
+                plan.attendance.method = row.method
+            changed.append(plan.attendance)
+            fields.update(plan.changed)
     session.flush()
-    for plan, attendance in written:
-        chain.record(
-            session,
-            actor=actor,
-            action="attendance.create" if plan.attendance is None else "attendance.update",
-            target=f"attendance:{attendance.id}",
-            details={
-                "import": table.basename,
-                "line": plan.row.loaded.row.line,
-                "member_no": plan.row.member.member_no,
-                plan.row.target_column: plan.row.target,
-                "fields": list(plan.changed),
-            },
-        )
+    return {
+        "added_ids": _ranges(attendance.id for attendance in added),
+        "changed_ids": _ranges(attendance.id for attendance in changed),
+        "changed_fields": sorted(fields),
+    }
+
+
+def _ranges(ids: Iterable[int]) -> list[list[int]]:
+    """``[1, 2, 3, 7]`` as ``[[1, 3], [7, 7]]``: ids added together are consecutive, so this stays short."""
+    ranges: list[list[int]] = []
+    for number in sorted(ids):
+        if ranges and ranges[-1][1] == number - 1:
+            ranges[-1][1] = number
+        else:
+            ranges.append([number, number])
+    return ranges

@@ -2,8 +2,9 @@
 
 Pure functions over plain values (no Flask, no database), so that every part of the app asks the same rules
 and property tests can check them. A yearly computation runs these rules for every attendance of the society,
-so :class:`CreditEngine` compiles the year's lectures once into integer microseconds and memoises the amount a
-lecture gives for a number of minutes; the per-member loop then only compares and adds plain ints.
+so :class:`CreditEngine` compiles the year's lectures once into integer microseconds (exact, and cheap to
+compare) and memoises what a lecture gives for a number of minutes; the per-member loop then compares ints,
+looks amounts up and adds Decimals.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from cme_tracker.credits.policy import CreditPolicy, LectureCode, UnitBasis
 from cme_tracker.vocabulary import CmeField, Profession
@@ -116,19 +118,18 @@ class CreditResult:
 
 
 def attended_micros(
-    intervals: Iterable[Interval], starts: int, ends: int, excluded: Sequence[Interval] = ()
+    intervals: Iterable[Interval], lecture_start: int, lecture_end: int, excluded: Sequence[Interval] = ()
 ) -> int:
-    """Microseconds of the union of ``intervals`` inside [starts, ends], less its overlap with ``excluded``.
+    """Microseconds of the union of ``intervals`` inside the lecture, less its overlap with ``excluded``.
 
     ``excluded`` must be disjoint (as :class:`CreditEngine` keeps them). Sorting and sweeping merges
     overlapping presences, so no microsecond counts twice.
     """
     union: list[Interval] = []
     for start, end in sorted(intervals):
-        if start < starts:
-            start = starts
-        if end > ends:
-            end = ends
+        # Conditional expressions rather than min/max: this runs for every multi-visit lecture of a year.
+        start = lecture_start if start < lecture_start else start
+        end = lecture_end if end > lecture_end else end
         if end <= start:
             continue
         if union and start <= union[-1][1]:
@@ -139,8 +140,7 @@ def attended_micros(
     total = 0
     for start, end in union:
         total += end - start
-    for excluded_start, excluded_end in excluded:
-        for start, end in union:
+        for excluded_start, excluded_end in excluded:
             overlap = (end if end < excluded_end else excluded_end) - (
                 start if start > excluded_start else excluded_start
             )
@@ -151,11 +151,12 @@ def attended_micros(
 
 def attended_minutes(lecture: LectureSlot, intervals: Iterable[tuple[datetime, datetime | None]]) -> int:
     """Whole minutes of a lecture covered by presence intervals (a missing end: until the lecture ends)."""
-    starts, ends = epoch_micros(lecture.starts_at), epoch_micros(lecture.ends_at)
-    compiled = [(epoch_micros(start), ends if end is None else epoch_micros(end)) for start, end in intervals]
-    return attended_micros(compiled, starts, ends, _disjoint_within(lecture, starts, ends)) // (
-        MICROSECONDS_PER_MINUTE
-    )
+    start, end = epoch_micros(lecture.starts_at), epoch_micros(lecture.ends_at)
+    compiled = [
+        (epoch_micros(begins), end if ends is None else epoch_micros(ends)) for begins, ends in intervals
+    ]
+    micros = attended_micros(compiled, start, end, _disjoint_within(lecture, start, end))
+    return micros // MICROSECONDS_PER_MINUTE
 
 
 def creditable_minutes(lecture: LectureSlot) -> int:
@@ -187,11 +188,11 @@ def lecture_amount(policy: CreditPolicy, lecture: LectureSlot, minutes: int, lec
     return cap if cap is not None and amount > cap else amount
 
 
-def _disjoint_within(lecture: LectureSlot, starts: int, ends: int) -> tuple[Interval, ...]:
+def _disjoint_within(lecture: LectureSlot, lecture_start: int, lecture_end: int) -> tuple[Interval, ...]:
     """The lecture's excluded intervals clipped to it and merged, so that no minute is excluded twice."""
     merged: list[Interval] = []
     for start, end in sorted((epoch_micros(start), epoch_micros(end)) for start, end in lecture.excluded):
-        start, end = max(start, starts), min(end, ends)
+        start, end = max(start, lecture_start), min(end, lecture_end)
         if end <= start:
             continue
         if merged and start <= merged[-1][1]:
@@ -206,8 +207,8 @@ class CreditEngine:
 
     Lectures are kept in lecture order (start time, then code): the day and year caps are consumed in that
     order. Spans name lectures and symposia by code, or by aliases given here (a database passes its ids, so
-    rows need no translation). Amounts per (lecture, minutes) are memoised: a member's lecture then costs a
-    dictionary look-up.
+    rows need no translation). Awards per (lecture, minutes) are memoised per set of applying policies, so
+    a member's lecture costs a dictionary look-up and an addition per policy.
     """
 
     def __init__(
@@ -256,11 +257,6 @@ class CreditEngine:
             // MICROSECONDS_PER_MINUTE
             for index in range(len(self.lectures))
         ]
-        self._earned_codes = [
-            tuple(lecture.scheme_code(policy.lecture_code) for policy in self.policies)
-            for lecture in self.lectures
-        ]
-        self._amount_tables: list[dict[int, tuple[Decimal, ...]]] = [{} for _ in self.lectures]
         self._selections: dict[tuple[Profession, bool, bool, bool], PolicySelection] = {}
         self._plans: dict[PolicySelection, _Plan] = {}
 
@@ -376,18 +372,18 @@ class CreditEngine:
     def _plan(self, selection: PolicySelection) -> _Plan:
         plan = self._plans.get(selection)
         if plan is None:
-            plan = self._plans[selection] = _Plan(self, selection)
+            policies = [self.policies[position] for position in selection]
+            plan = self._plans[selection] = _Plan(policies, len(self.lectures))
         return plan
 
     def _result(self, presence: dict[int, list[Interval]], plan: _Plan, itemised: bool) -> CreditResult:
         """The awards of each planned policy, lecture by lecture in lecture order, summed per field."""
-        starts, ends, excluded = self._starts, self._ends, self._excluded
+        starts, ends, excluded, memo = self._starts, self._ends, self._excluded, plan.awards
         sums = [ZERO] * (len(plan.policies) * len(FIELDS))
         codes: list[set[str]] = [set() for _ in plan.policies]
         caps = _RunningCaps(plan) if plan.any_capped else None
         lines: list[LectureCredits] = []
-        for lecture in sorted(presence):
-            intervals = presence[lecture]
+        for lecture, intervals in sorted(presence.items()):
             if len(intervals) == 1 and not excluded[lecture]:  # the common case, without the general sweep
                 check_in, check_out = intervals[0]
                 start, end = starts[lecture], ends[lecture]
@@ -395,15 +391,15 @@ class CreditEngine:
             else:
                 micros = attended_micros(intervals, starts[lecture], ends[lecture], excluded[lecture])
             minutes = micros // MICROSECONDS_PER_MINUTE if micros > 0 else 0
-            awards = plan.awards[lecture].get(minutes)
+            awards = memo[lecture].get(minutes)
             if awards is None:
-                awards = plan.award(lecture, minutes)
+                awards = self._awards(plan, lecture, minutes)
             if caps is not None:
                 awards = caps.consume(self.lectures[lecture].day, awards)
-            for award in awards:
-                sums[award.total_index] += award.amount
-                if award.code is not None:
-                    codes[award.slot].add(award.code)
+            for slot, sum_index, amount, code in awards:
+                sums[sum_index] += amount
+                if code is not None:
+                    codes[slot].add(code)
             if itemised:
                 lines.append(LectureCredits(self.lectures[lecture], minutes, plan.itemise(awards)))
         width = len(FIELDS)
@@ -422,29 +418,34 @@ class CreditEngine:
             lectures=tuple(lines),
         )
 
-    def _amounts(self, lecture: int, minutes: int) -> tuple[Decimal, ...]:
-        """What each policy gives for these minutes of the lecture, before the day and year caps; memoised."""
-        table = self._amount_tables[lecture]
-        amounts = table.get(minutes)
-        if amounts is None:
-            slot = self.lectures[lecture]
-            lecture_minutes = self._lecture_minutes[lecture]
-            amounts = tuple(
-                lecture_amount(policy, slot, minutes, lecture_minutes) for policy in self.policies
-            )
-            table[minutes] = amounts
-        return amounts
+    def _awards(self, plan: _Plan, lecture: int, minutes: int) -> tuple[_Award, ...]:
+        """The non-zero amounts these minutes of a lecture give the plan's policies, before the day and year
+        caps; memoised in the plan, as members share few distinct (lecture, minutes) pairs.
+        """
+        details = self.lectures[lecture]
+        lecture_minutes = self._lecture_minutes[lecture]
+        field = self._field_index[lecture]
+        awards = []
+        for position, policy in enumerate(plan.policies):
+            amount = lecture_amount(policy, details, minutes, lecture_minutes)
+            if amount:
+                code = details.scheme_code(policy.lecture_code)
+                awards.append(_Award(position, position * len(FIELDS) + field, amount, code))
+        plan.awards[lecture][minutes] = tuple(awards)
+        return plan.awards[lecture][minutes]
 
 
 _NO_MEMBER: Hashable = object()
 
 
-@dataclass(frozen=True, slots=True)
-class _Award:
-    """A non-zero amount one lecture gives under the policy in ``slot`` of a plan, ready to be summed."""
+class _Award(NamedTuple):
+    """A non-zero amount one lecture gives the policy in ``slot`` of a plan.
+
+    ``sum_index`` is where the lecture's field for that policy sits in a member's running sums.
+    """
 
     slot: int
-    total_index: int
+    sum_index: int
     amount: Decimal
     code: str | None
 
@@ -452,27 +453,13 @@ class _Award:
 class _Plan:
     """The policies that apply to one kind of member, with their non-zero awards memoised per lecture."""
 
-    def __init__(self, engine: CreditEngine, selection: PolicySelection) -> None:
-        self.engine = engine
-        self.selection = selection
-        self.policies = [engine.policies[position] for position in selection]
+    def __init__(self, policies: Sequence[CreditPolicy], lectures: int) -> None:
+        self.policies = policies
         self.capped = [
             policy.caps.per_day is not None or policy.caps.per_year is not None for policy in self.policies
         ]
         self.any_capped = any(self.capped)
-        self.awards: list[dict[int, tuple[_Award, ...]]] = [{} for _ in engine.lectures]
-
-    def award(self, lecture: int, minutes: int) -> tuple[_Award, ...]:
-        amounts = self.engine._amounts(lecture, minutes)
-        field = self.engine._field_index[lecture]
-        earned = self.engine._earned_codes[lecture]
-        awards = tuple(
-            _Award(slot, slot * len(FIELDS) + field, amounts[position], earned[position])
-            for slot, position in enumerate(self.selection)
-            if amounts[position]
-        )
-        self.awards[lecture][minutes] = awards
-        return awards
+        self.awards: list[dict[int, tuple[_Award, ...]]] = [{} for _ in range(lectures)]
 
     def itemise(self, awards: tuple[_Award, ...]) -> dict[str, LectureAward]:
         """Every planned policy's award for a lecture, zero included, for a member's itemised lines."""
@@ -517,4 +504,4 @@ class _RunningCaps:
         self.year_totals[slot] += amount
         if amount == award.amount:
             return award
-        return _Award(slot, award.total_index, amount, award.code if amount else None)
+        return _Award(slot, award.sum_index, amount, award.code if amount else None)

@@ -49,11 +49,16 @@ def seed(session: Session, settings: Settings) -> list[str]:
     from cme_tracker.program.importer import import_program
 
     files = write_year(settings.instance_path / "demo-data")
-    summaries = [
-        import_members(session, files.members, actor=ACTOR).summary,
-        import_program(session, files.program, actor=ACTOR).summary,
-        import_attendance(session, files.attendance, actor=ACTOR).summary,
-    ]
+    summaries = []
+    for run_import, path in (
+        (import_members, files.members),
+        (import_program, files.program),
+        (import_attendance, files.attendance),
+    ):
+        result = run_import(session, path, actor=ACTOR)
+        if not result.ok:
+            raise result.rejection()
+        summaries.append(result.summary)
     for login in DEMO_LOGINS:
         if session.scalar(select(User.id).where(User.login == login.login)) is not None:
             continue

@@ -270,7 +270,10 @@ def write_attendance(
                 check_out = (None if leave < 0.1 else
                              end - timedelta(minutes=rng.randint(10, 25)) if leave < 0.25 else
                              end + timedelta(minutes=rng.randint(0, 5)))
-                rows.append(_attendance_row(member_no, lecture.code, "", start + timedelta(minutes=lateness),
+                check_in = start + timedelta(minutes=lateness)
+                if check_out is not None:
+                    check_out = max(check_out, check_in + timedelta(minutes=5))
+                rows.append(_attendance_row(member_no, lecture.code, "", check_in,
                                             check_out, rng.choice(["qr", "qr", "qr", "search"])))
     _write_csv(path, ATTENDANCE_COLUMNS, rows)
 

@@ -27,6 +27,7 @@ from cme_tracker.tabular import (
     read_table,
     record_import,
     rejected,
+    repeated_keys,
 )
 
 KIND = "members"
@@ -75,7 +76,7 @@ def import_members(
         return rejected(table, KIND, table.errors)
     loaded, errors = load_rows(table, MemberSchema())
     errors.extend(table.errors)
-    errors.extend(_duplicate_numbers(table, loaded))
+    errors.extend(repeated_keys(table, loaded, "member_no"))
     existing = members_by_number(
         session, [item.data["member_no"] for item in loaded if "member_no" in item.data]
     )
@@ -91,29 +92,13 @@ def import_members(
     result = ImportResult(
         file=table.file,
         kind=KIND,
-        rows=Counts(
-            added=sum(plan.member is None for plan in plans),
-            changed=sum(plan.member is not None and bool(plan.changed) for plan in plans),
-            unchanged=sum(plan.member is not None and not plan.changed for plan in plans),
-        ),
+        rows=Counts.tally((plan.member, plan.changed) for plan in plans),
         dry_run=dry_run,
     )
     if not dry_run and result.changed_anything:
         _apply(session, table, plans, actor)
         record_import(session, table, result, actor=actor)
     return result
-
-
-def _duplicate_numbers(table: Table, loaded: Sequence[LoadedRow]) -> Iterator[RowError]:
-    first_line: dict[str, int] = {}
-    for item in loaded:
-        number = item.data.get("member_no")
-        if number is None:
-            continue
-        if number in first_line:
-            yield table.error(item.row, "member_no", f"{number} is also on line {first_line[number]}")
-        else:
-            first_line[number] = item.row.line_of("member_no")
 
 
 def _kept_registry_numbers(table: Table, item: LoadedRow, member: Member) -> Iterator[RowError]:

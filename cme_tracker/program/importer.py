@@ -31,6 +31,7 @@ from cme_tracker.tabular import (
     read_table,
     record_import,
     rejected,
+    repeated_keys,
 )
 from cme_tracker.vocabulary import SymposiumKind
 
@@ -69,6 +70,7 @@ SYMPOSIUM_COLUMNS = {
     "symposium_kind": "kind",
 }
 """File column -> Symposium attribute."""
+SYMPOSIUM_DEFAULTS = {"timezone": DEFAULT_TIMEZONE, "kind": SymposiumKind.REGULAR.value}
 LECTURE_COLUMNS = (
     "field",
     "title_ja",
@@ -117,7 +119,7 @@ def import_program(
         return rejected(table, KIND, table.errors)
     loaded, errors = load_rows(table, ProgramRowSchema())
     errors.extend(table.errors)
-    errors.extend(_duplicate_lectures(table, loaded))
+    errors.extend(repeated_keys(table, loaded, "lecture_code"))
     by_symposium: dict[str, list[LoadedRow]] = defaultdict(list)
     for item in loaded:
         if "symposium_code" in item.data:
@@ -143,38 +145,16 @@ def import_program(
     result = ImportResult(
         file=table.file,
         kind=KIND,
-        rows=_counts((plan.lecture, plan.changed) for plan in lecture_plans),
+        rows=Counts.tally((plan.lecture, plan.changed) for plan in lecture_plans),
         dry_run=dry_run,
-        related=(("symposia", _counts((plan.symposium, plan.changed) for plan in symposium_plans.values())),),
+        related=(
+            ("symposia", Counts.tally((plan.symposium, plan.changed) for plan in symposium_plans.values())),
+        ),
     )
     if not dry_run and result.changed_anything:
         _apply(session, table, list(symposium_plans.values()), lecture_plans, actor)
         record_import(session, table, result, actor=actor)
     return result
-
-
-def _counts(plans: Iterable[tuple[object | None, tuple[str, ...]]]) -> Counts:
-    added = changed = unchanged = 0
-    for existing, changes in plans:
-        if existing is None:
-            added += 1
-        elif changes:
-            changed += 1
-        else:
-            unchanged += 1
-    return Counts(added, changed, unchanged)
-
-
-def _duplicate_lectures(table: Table, loaded: Sequence[LoadedRow]) -> Iterator[RowError]:
-    first_line: dict[str, int] = {}
-    for item in loaded:
-        code = item.data.get("lecture_code")
-        if code is None:
-            continue
-        if code in first_line:
-            yield table.error(item.row, "lecture_code", f"{code} is also on line {first_line[code]}")
-        else:
-            first_line[code] = item.row.line_of("lecture_code")
 
 
 def _inconsistent_symposia(
@@ -219,14 +199,15 @@ def _lectures_elsewhere(
 def _plan_symposium(
     table: Table, code: str, rows: Sequence[LoadedRow], symposium: Symposium | None
 ) -> _SymposiumPlan:
+    """The symposium's values: a cell left empty on some rows takes the value the other rows give."""
     first = rows[0]
     values: dict[str, Any] = {}
     for column, attribute in SYMPOSIUM_COLUMNS.items():
         if column in table.columns:
-            values[attribute] = first.data.get(column)
+            given = [item.data[column] for item in rows if column in item.data]
+            values[attribute] = given[0] if given else SYMPOSIUM_DEFAULTS.get(attribute)
     if symposium is None:
-        values.setdefault("timezone", DEFAULT_TIMEZONE)
-        values.setdefault("kind", SymposiumKind.REGULAR.value)
+        values = SYMPOSIUM_DEFAULTS | values
         return _SymposiumPlan(code, first, None, values, tuple(values))
     changed = tuple(
         attribute for attribute, value in values.items() if getattr(symposium, attribute) != value

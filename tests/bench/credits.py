@@ -33,7 +33,7 @@ from sqlalchemy import Engine, insert, make_url, select, text
 
 from cme_tracker.attendance.models import Attendance
 from cme_tracker.credits.presets import install_presets
-from cme_tracker.credits.services import YearProgram, yearly_credits
+from cme_tracker.credits.services import YearProgram, member_credits_by_number, yearly_credits
 from cme_tracker.db import Database, create_db_engine
 from cme_tracker.members.models import Member
 from cme_tracker.migrate import upgrade
@@ -316,6 +316,20 @@ def measure(database: Database, runs: int) -> dict[str, Any]:
     }
 
 
+def spot_check(database: Database, count: int = 25) -> int:
+    """Members recomputed one by one must get what the bulk computation gave them; returns how many."""
+    with database.sessions() as session:
+        bulk = {
+            credits.member_no: credits.policies
+            for credits in yearly_credits(session, YEAR, YearBasis.CALENDAR)
+        }
+        for member_no in random.Random(1).sample(sorted(bulk), count):
+            alone = member_credits_by_number(session, member_no, YEAR, YearBasis.CALENDAR).policies
+            if alone != bulk[member_no]:
+                raise AssertionError(f"member {member_no}: bulk {bulk[member_no]} but alone {alone}")
+    return count
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--database-url", help="a PostgreSQL server URL to create a throwaway database from")
@@ -339,6 +353,7 @@ def main(argv: list[str] | None = None) -> int:
             setup_seconds = time.perf_counter() - started
             report = {"database": database.engine.dialect.name, **measure(database, arguments.runs)}
             report["setup_seconds"] = round(setup_seconds, 1)
+            report["members_checked_one_by_one"] = spot_check(database)
             assert report["rows"] == inserted, (report["rows"], inserted)
         finally:
             database.engine.dispose()

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from cme_tracker.attendance.models import Attendance
 from cme_tracker.audit.models import AuditEvent
+from cme_tracker.credits.engine import epoch_micros
 from cme_tracker.credits.models import CreditPolicyVersion
 from cme_tracker.credits.presets import IMSJ, PRESETS, install_presets, policies_in_force
-from cme_tracker.credits.services import member_credits, yearly_credits
+from cme_tracker.credits.services import EpochMicros, member_credits, yearly_credits
 from cme_tracker.db import utcnow
 from cme_tracker.vocabulary import YearBasis
-from tests.factories import attend, make_lecture, make_member, make_symposium
+from tests.factories import TOKYO, attend, make_lecture, make_member, make_symposium
 
 
 def add_version(
@@ -147,3 +149,31 @@ def test_bulk_yearly_credits_agree_with_each_members_own_computation(session: Se
     assert bulk[physician.member_no].policies["jma"].codes == ("43", "8")
     assert bulk[dentist.member_no].policies["jda"].total == 3
     assert bulk[german.member_no].policies["de-cme"].total == 2
+
+
+def test_database_computes_the_same_epoch_microseconds_as_python(session: Session) -> None:
+    """The bulk query reads times as integers computed in SQL: they must be exact to the microsecond."""
+    member = make_member(session)
+    symposium = make_symposium(session)
+    moments = [
+        datetime(2026, 5, 16, 1, 10, tzinfo=UTC),
+        datetime(2026, 5, 16, 1, 10, 59, 999_999, tzinfo=UTC),
+        datetime(2026, 5, 16, 1, 11, 0, 1, tzinfo=UTC),
+        datetime(2026, 5, 16, 10, 30, 15, 500_000, tzinfo=UTC).astimezone(TOKYO),
+        datetime(1999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+    ]
+    for moment in moments:
+        session.add(
+            Attendance(
+                member=member, symposium=symposium, check_in_at=moment, check_out_at=moment + timedelta(1)
+            )
+        )
+    session.add(Attendance(member=member, symposium=symposium, check_in_at=moments[0]))
+    session.flush()
+    rows = session.execute(
+        select(EpochMicros(Attendance.check_in_at), EpochMicros(Attendance.check_out_at))
+        .where(Attendance.member_id == member.id)
+        .order_by(Attendance.id)
+    ).all()
+    expected = [(epoch_micros(moment), epoch_micros(moment + timedelta(1))) for moment in moments]
+    assert [tuple(row) for row in rows] == [*expected, (epoch_micros(moments[0]), None)]

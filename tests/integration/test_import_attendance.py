@@ -260,18 +260,23 @@ def test_the_same_presence_twice_in_one_file_is_reported(program: Session, tmp_p
     ]
 
 
-def test_each_imported_attendance_is_audited_with_the_file(program: Session) -> None:
+def test_an_attendance_import_is_audited_in_one_event_naming_the_rows(
+    program: Session, tmp_path: Path
+) -> None:
     before = count(program, AuditEvent)
     assert import_attendance(program, DATA / "attendance.csv", actor="tester").ok
+    path = attendance_file(tmp_path, ["001001", "2026-05-L2", "", "2026-05-16T11:10", "2026-05-16T12:40", ""])
+    assert import_attendance(program, path, actor="tester").ok
     events = program.scalars(
         select(AuditEvent).where(AuditEvent.sequence > before).order_by(AuditEvent.sequence)
     ).all()
-    assert [event.action for event in events] == ["attendance.create"] * 5 + ["import.attendance"]
-    assert {event.actor for event in events} == {"tester"}
-    assert events[2].details == {
-        "import": "attendance.csv",
-        "line": 4,
-        "member_no": "001002",
-        "symposium_code": "2026-05",
-        "fields": ["check_in_at", "check_out_at", "method"],
-    }
+    assert [(event.action, event.actor, event.target) for event in events] == [
+        ("import.attendance", "tester", "file:attendance.csv"),
+        ("import.attendance", "tester", "file:attendance.csv"),
+    ]
+    ids = [attendance.id for attendance in program.scalars(select(Attendance).order_by(Attendance.id))]
+    assert events[0].details["added_ids"] == [[ids[0], ids[-1]]]
+    assert events[0].details["rows"] == {"added": 5, "changed": 0, "unchanged": 0}
+    assert events[1].details["changed_ids"] == [[ids[1], ids[1]]]
+    assert events[1].details["changed_fields"] == ["check_out_at"]
+    assert events[1].details["sha256"] != events[0].details["sha256"]

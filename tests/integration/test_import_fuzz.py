@@ -95,21 +95,22 @@ def members_files(draw: st.DrawFn) -> bytes:
     return content + (draw(st.sampled_from([b"\xff", b'"', b"\x00"])) if mode == "damaged" else b"")
 
 
-TARGETS = [("2026-05-L1", ""), ("2026-05-L2", ""), ("2026-05-L3", ""), ("", "2026-05"), ("", "2026-10-TA")]
+TARGETS = [("2026-05-L1", ""), ("2026-05-L2", ""), ("", "2026-05")]
 
 
 @st.composite
 def attendance_files(draw: st.DrawFn) -> bytes:
+    """Clean rows that often collide (same member and target, left open), or rows with invalid cells too."""
     clean = draw(st.booleans())
     row = st.tuples(
-        st.sampled_from(["001001", "001002", "001004"]) if clean else cell("001001", "001002", "009999"),
+        st.sampled_from(["001001", "001001", "001002"]) if clean else cell("001001", "001002", "009999"),
         st.sampled_from(
-            TARGETS if clean else [*TARGETS, ("2026-05-L1", "2026-05"), ("", ""), ("2026-05-L9", "")]
+            TARGETS if clean else [*TARGETS, ("2026-05-L1", "2026-05"), ("", ""), ("", "2026-10-TA")]
         ),
         st.sampled_from(["2026-05-16T09:55", "2026-05-16T10:20", "2026-05-16T01:00Z", "2026/5/16 9:00"])
         if clean
         else cell("2026-05-16T09:55", "2026-05-17T10:00", ""),
-        st.sampled_from(["", "2026-05-16T15:00", "2026-05-16T06:00Z"])
+        st.sampled_from(["", "", "2026-05-16T15:00", "2026-05-16T06:00Z"])
         if clean
         else cell("", "2026-05-16T09:00"),
         st.sampled_from(["", "qr", "manual"]) if clean else cell("", "qr", "carrier pigeon"),

@@ -440,3 +440,17 @@ def test_inactive_members_are_found_only_on_request(imported: Session) -> None:
     assert [found.member_no for found in search_members(imported, "sato", 10, include_inactive=True)] == [
         "001004"
     ]
+
+
+def test_a_bad_row_in_a_workbook_is_reported_at_its_sheet_row(
+    cli: Any, session: Session, tmp_path: Path
+) -> None:
+    rows: list[list[Any]] = [list(row) for row in rows_of("members.csv")]
+    rows[3][rows[0].index("efn")] = 276123456789013
+    path = write_xlsx(tmp_path / "members.xlsx", [*rows[:2], [], *rows[2:]])
+    result = cli("import", "members", str(path))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        f"{path}:5:efn: the EFN's check digit is wrong (a digit is mistyped or two are swapped)"
+    )
+    assert counts(session)["members"] == 0

@@ -276,3 +276,25 @@ def test_a_special_symposium_is_marked_by_the_optional_kind_column(session: Sess
     assert result.ok, result.errors
     kinds = {code: kind for code, kind in session.execute(select(Symposium.code, Symposium.kind))}
     assert kinds == {"2026-05": "regular", "2026-10-TA": "special"}
+
+
+def test_symposium_cells_left_empty_on_some_rows_take_the_value_of_the_others(
+    session: Session, tmp_path: Path
+) -> None:
+    rows = rows_of("program.csv")
+    header = rows[0]
+    for column in ("venue", "timezone"):
+        rows[1][header.index(column)] = ""
+        rows[2][header.index(column)] = ""
+    result = import_program(session, write_csv(tmp_path / "program.csv", rows), actor="test")
+    assert result.ok, result.errors
+    may = session.scalars(select(Symposium).where(Symposium.code == "2026-05")).one()
+    assert (may.venue, may.timezone) == ("東京国際フォーラム ホールB7", "Asia/Tokyo")
+
+
+def test_an_empty_timezone_means_tokyo(session: Session, tmp_path: Path) -> None:
+    rows = rows_of("program.csv")
+    rows[4][rows[0].index("timezone")] = ""
+    assert import_program(session, write_csv(tmp_path / "program.csv", rows), actor="test").ok
+    berlin = session.scalars(select(Symposium).where(Symposium.code == "2026-10-TA")).one()
+    assert berlin.timezone == "Asia/Tokyo"

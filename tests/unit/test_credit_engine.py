@@ -15,6 +15,7 @@ from cme_tracker.credits.engine import (
     Presence,
     attended_minutes,
     creditable_minutes,
+    epoch_micros,
     lecture_amount,
 )
 from cme_tracker.credits.policy import Caps, CreditPolicy
@@ -389,3 +390,37 @@ def test_presence_times_in_another_zone_are_compared_as_instants() -> None:
     assert (
         attended_minutes(in_berlin, [(at("17:10"), None)]) == 50
     )  # 17:10 in Tokyo is 10:10 in Berlin in May
+
+
+# The bulk loop
+
+
+def micros(hhmm: str) -> int:
+    return epoch_micros(at(hhmm))
+
+
+def test_bulk_rows_may_name_lectures_and_symposia_by_database_ids() -> None:
+    talk = lecture("10:00", "11:00", code="2026-05-L1")
+    engine = CreditEngine([talk], [IMSJ], lecture_aliases={41: talk.code}, symposium_aliases={7: "2026-05"})
+    rows = [(1, 41, 7, micros("10:10"), None), (2, None, 7, micros("09:00"), micros("11:30"))]
+    totals = {
+        member: result.policies["imsj"].total
+        for member, result in engine.credit_members(rows, {1: (0,), 2: (0,)})
+    }
+    assert totals == {1: Decimal("0.5"), 2: Decimal(1)}
+
+
+def test_bulk_rows_of_one_member_must_come_together() -> None:
+    talk = lecture("10:00", "11:00")
+    rows = [(1, talk.code, None, micros("10:00"), None), (2, talk.code, None, micros("10:00"), None)]
+    rows.append((1, talk.code, None, micros("10:30"), None))
+    with pytest.raises(ValueError, match="order them by member"):
+        list(CreditEngine([talk], [IMSJ]).credit_members(rows, {1: (0,), 2: (0,)}))
+
+
+def test_member_whose_presence_overlaps_no_lecture_still_gets_a_result_of_zeros() -> None:
+    talk = lecture("10:00", "11:00")
+    rows = [(1, None, "2026-05", micros("12:00"), micros("13:00"))]
+    [(member, result)] = CreditEngine([talk], [IMSJ]).credit_members(rows, {1: (0,)})
+    assert member == 1
+    assert result.policies["imsj"].total == 0
