@@ -8,7 +8,7 @@ from flask import Flask
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """The app factory. ``config`` overrides settings (``DATABASE_URL``, ``INSTANCE_PATH``, ``TESTING``, ...)."""
+    """The app factory; ``config`` overrides settings (``DATABASE_URL``, ``INSTANCE_PATH``, ``TESTING``)."""
     from cme_tracker.config import Settings
     from cme_tracker.db import Database
     from cme_tracker.resources import resource_dir

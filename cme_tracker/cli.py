@@ -17,10 +17,11 @@ Command = TypeVar("Command", bound=Callable[..., Any])
 
 
 def open_database() -> Database:
-    """The database given to the command group (``main(obj=database)``, as tests do), else the configured one."""
+    """The database handed to the group (``main(obj=database)``, as tests do), else the configured one."""
     context = click.get_current_context(silent=True)
-    if context is not None and isinstance(context.find_root().obj, Database):
-        return context.find_root().obj
+    given = context.find_root().obj if context is not None else None
+    if isinstance(given, Database):
+        return given
     settings = Settings.from_environment()
     return Database.connect(settings.database_url, settings.audit_key)
 

@@ -56,7 +56,8 @@ class Settings:
             database_url=database_url,
             secret_key=overrides.get("SECRET_KEY")
             or read_or_create_secret(folder, "secret_key", "CME_SECRET_KEY"),
-            audit_key=overrides.get("AUDIT_KEY") or read_or_create_secret(folder, "audit_key", "CME_AUDIT_KEY"),
+            audit_key=overrides.get("AUDIT_KEY")
+            or read_or_create_secret(folder, "audit_key", "CME_AUDIT_KEY"),
             public_url=(
                 overrides.get("PUBLIC_URL") or os.environ.get("CME_PUBLIC_URL", "http://127.0.0.1:5000")
             ).rstrip("/"),

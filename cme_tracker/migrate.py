@@ -1,4 +1,4 @@
-"""Alembic driven from code: `cme-tracker db upgrade` and `db check` use the migrations shipped with the app."""
+"""Alembic driven from code: `db upgrade` and `db check` use the migrations shipped with the app."""
 
 from __future__ import annotations
 
@@ -35,9 +35,7 @@ def differences(engine: Engine) -> list[object]:
     """
     script = ScriptDirectory.from_config(alembic_config())
     with engine.connect() as connection:
-        context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "render_as_batch": True}
-        )
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "render_as_batch": True})
         current = set(context.get_current_heads())
         heads = set(script.get_heads())
         if current != heads:

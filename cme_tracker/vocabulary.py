@@ -1,4 +1,4 @@
-"""The closed sets of words the society uses: CME fields, professions, roles. Labels in English and Japanese."""
+"""The closed sets of words the society uses: CME fields, professions, roles, with labels."""
 
 from __future__ import annotations
 

@@ -52,7 +52,9 @@ def make_member(session: Session, **overrides: Any) -> Member:
     return member
 
 
-def make_symposium(session: Session, code: str = "2026-05", held_on: date = date(2026, 5, 16), **overrides: Any) -> Symposium:
+def make_symposium(
+    session: Session, code: str = "2026-05", held_on: date = date(2026, 5, 16), **overrides: Any
+) -> Symposium:
     values: dict[str, Any] = {
         "code": code,
         "held_on": held_on,

@@ -9,7 +9,6 @@ from cme_tracker.db import Base, utcnow
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Lecture, Symposium
 
-
 _OPEN = "check_out_at IS NULL AND voided_at IS NULL"
 _OPEN_LECTURE = text(f"lecture_id IS NOT NULL AND {_OPEN}")
 _OPEN_SYMPOSIUM = text(f"lecture_id IS NULL AND {_OPEN}")
@@ -25,9 +24,7 @@ class Attendance(Base):
     __tablename__ = "attendances"
     __table_args__ = (
         CheckConstraint("check_out_at IS NULL OR check_out_at >= check_in_at", name="out_after_in"),
-        CheckConstraint(
-            "(voided_at IS NULL) = (void_reason IS NULL)", name="void_reason_with_void"
-        ),
+        CheckConstraint("(voided_at IS NULL) = (void_reason IS NULL)", name="void_reason_with_void"),
         Index(
             "uq_attendances_open_lecture",
             "member_id",

@@ -13,7 +13,6 @@ from cme_tracker.accounts.services import create_user
 from cme_tracker.config import Settings
 from cme_tracker.credits.presets import install_presets
 from cme_tracker.db import Database
-
 from cme_tracker.members.models import Member
 from cme_tracker.migrate import upgrade
 from cme_tracker.server import run_gunicorn

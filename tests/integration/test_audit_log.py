@@ -9,7 +9,9 @@ from cme_tracker.audit.models import AuditEvent
 
 def _write_events(session: Session, count: int) -> None:
     for number in range(count):
-        chain.record(session, actor="tester", action="member.update", target=f"member:{number}", details={"n": number})
+        chain.record(
+            session, actor="tester", action="member.update", target=f"member:{number}", details={"n": number}
+        )
 
 
 def test_intact_chain_verifies(session: Session) -> None:

@@ -25,7 +25,10 @@ def _run_demo(instance: Path, database_url: str) -> subprocess.CompletedProcess[
     env |= {"CME_INSTANCE_PATH": str(instance), "CME_DATABASE_URL": database_url}
     return subprocess.run(
         [sys.executable, "-m", "cme_tracker", "demo", "--no-serve"],
-        env=env, capture_output=True, text=True, timeout=300,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -38,7 +41,9 @@ def test_demo_seeds_a_realistic_year_prints_logins_and_is_safe_to_rerun(
         assert f"  {login} " in first.stdout
     assert "http://127.0.0.1:5000/" in first.stdout
 
-    settings = Settings.from_environment({"INSTANCE_PATH": tmp_path / "instance", "DATABASE_URL": fresh_database_url})
+    settings = Settings.from_environment(
+        {"INSTANCE_PATH": tmp_path / "instance", "DATABASE_URL": fresh_database_url}
+    )
     database = Database.connect(fresh_database_url, settings.audit_key)
     with database.unit_of_work() as session:
         symposia = session.scalars(select(Symposium).order_by(Symposium.held_on)).all()
@@ -49,7 +54,11 @@ def test_demo_seeds_a_realistic_year_prints_logins_and_is_safe_to_rerun(
             assert 6 <= len(symposium.lectures) <= 8
             assert "discourse" in fields
         assert {lecture.field for lecture in session.scalars(select(Lecture))} == {
-            "clinical", "basic_medicine", "pharmaceuticals", "dentistry", "discourse"
+            "clinical",
+            "basic_medicine",
+            "pharmaceuticals",
+            "dentistry",
+            "discourse",
         }
         members = session.scalars(select(Member)).all()
         assert 280 <= len(members) <= 320

@@ -15,7 +15,9 @@ from tests.conftest import TEST_AUDIT_KEY
 from tests.factories import attend, make_lecture, make_member, make_symposium
 
 
-def test_second_open_attendance_for_same_member_and_lecture_is_refused_by_the_database(session: Session) -> None:
+def test_second_open_attendance_for_same_member_and_lecture_is_refused_by_the_database(
+    session: Session,
+) -> None:
     member = make_member(session)
     lecture = make_lecture(session, make_symposium(session), "10:00", "11:00")
     attend(session, member, lecture, "10:00")

@@ -13,7 +13,9 @@ from tests.factories import make_member
 def test_users_create_reads_the_password_from_stdin_and_stores_an_argon2_hash(
     cli: CommandLine, session: Session
 ) -> None:
-    result = cli("users", "create", "tanaka", "--role", "desk", "--role", "auditor", input="correct horse battery\n")
+    result = cli(
+        "users", "create", "tanaka", "--role", "desk", "--role", "auditor", input="correct horse battery\n"
+    )
     assert result.exit_code == 0, result.output
     user = session.scalar(select(User).where(User.login == "tanaka"))
     assert user is not None
@@ -35,13 +37,17 @@ def test_users_create_is_audited(cli: CommandLine, session: Session) -> None:
 def test_member_login_is_linked_to_its_member(cli: CommandLine, session: Session) -> None:
     member = make_member(session, member_no="004711")
     session.commit()
-    result = cli("users", "create", "yamada", "--role", "member", "--member-no", "004711", input="a long password\n")
+    result = cli(
+        "users", "create", "yamada", "--role", "member", "--member-no", "004711", input="a long password\n"
+    )
     assert result.exit_code == 0, result.output
     user = session.scalar(select(User).where(User.login == "yamada"))
     assert user is not None and user.member_id == member.id
 
 
-def test_member_login_without_member_number_is_rejected_with_exit_1(cli: CommandLine, session: Session) -> None:
+def test_member_login_without_member_number_is_rejected_with_exit_1(
+    cli: CommandLine, session: Session
+) -> None:
     result = cli("users", "create", "nobody", "--role", "member", input="a long password\n")
     assert result.exit_code == 1
     assert "--member-no" in result.stderr

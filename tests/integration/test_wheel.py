@@ -43,12 +43,15 @@ def test_installed_wheel_runs_help_and_migrates_a_new_database(wheel: Path, tmp_
     python = environment / "bin" / "python"
     site_packages = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     Path(site_packages, "borrowed-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     subprocess.run(
         [str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     script = environment / "bin" / "cme-tracker"
     workdir = tmp_path / "elsewhere"
@@ -58,17 +61,26 @@ def test_installed_wheel_runs_help_and_migrates_a_new_database(wheel: Path, tmp_
 
     located = subprocess.run(
         [str(python), "-c", "import cme_tracker; print(cme_tracker.__file__)"],
-        cwd=workdir, env=env, check=True, capture_output=True, text=True,
+        cwd=workdir,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     assert located.startswith(str(environment))
 
-    assert "import" in subprocess.run(
-        [str(script), "--help"], cwd=workdir, env=env, check=True, capture_output=True, text=True
-    ).stdout
+    assert (
+        "import"
+        in subprocess.run(
+            [str(script), "--help"], cwd=workdir, env=env, check=True, capture_output=True, text=True
+        ).stdout
+    )
     upgraded = subprocess.run(
         [str(script), "db", "upgrade"], cwd=workdir, env=env, capture_output=True, text=True
     )
     assert upgraded.returncode == 0, upgraded.stderr
     assert (workdir / "instance" / "cme-tracker.sqlite3").exists()
-    checked = subprocess.run([str(script), "db", "check"], cwd=workdir, env=env, capture_output=True, text=True)
+    checked = subprocess.run(
+        [str(script), "db", "check"], cwd=workdir, env=env, capture_output=True, text=True
+    )
     assert checked.returncode == 0, checked.stderr

@@ -22,7 +22,9 @@ def test_generated_secrets_are_private_to_the_owner_and_stable(
         assert mode == 0o600, f"{name} is readable by others: {oct(mode)}"
 
 
-def test_environment_variables_override_the_instance_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_variables_override_the_instance_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CME_INSTANCE_PATH", str(tmp_path))
     monkeypatch.setenv("CME_SECRET_KEY", "from-env")
     monkeypatch.setenv("CME_DATABASE_URL", "postgresql://cme@db/cme")
@@ -35,7 +37,9 @@ def test_environment_variables_override_the_instance_folder(tmp_path: Path, monk
     assert settings.public_url == "https://cme.example.org"
 
 
-def test_default_database_is_sqlite_in_the_instance_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_database_is_sqlite_in_the_instance_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("CME_DATABASE_URL", raising=False)
     settings = Settings.from_environment({"INSTANCE_PATH": tmp_path})
     assert settings.database_url == f"sqlite:///{tmp_path / 'cme-tracker.sqlite3'}"
