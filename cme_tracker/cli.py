@@ -2,42 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
-
 import click
-
-from cme_tracker.config import Settings
-from cme_tracker.db import Database
-from cme_tracker.errors import DomainError
-
-Command = TypeVar("Command", bound=Callable[..., Any])
-
-
-def open_database() -> Database:
-    """The database handed to the group (``main(obj=database)``, as tests do), else the configured one."""
-    context = click.get_current_context(silent=True)
-    given = context.find_root().obj if context is not None else None
-    if isinstance(given, Database):
-        return given
-    settings = Settings.from_environment()
-    return Database.connect(settings.database_url, settings.audit_key)
-
-
-def reports_domain_errors(command: Command) -> Command:
-    """A domain error ends the command with its message on stderr and exit code 1, never a traceback."""
-
-    @wraps(command)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except DomainError as error:
-            click.echo(f"error: {error.message}", err=True)
-            sys.exit(1)
-
-    return run  # type: ignore[return-value]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cme_tracker.attendance.importer import import_attendance
-from cme_tracker.cli import open_database, reports_domain_errors
+from cme_tracker.console import open_database, reports_domain_errors
 from cme_tracker.members.importer import import_members
 from cme_tracker.program.importer import import_program
 from cme_tracker.tabular import ImportRejected, ImportResult

@@ -51,7 +51,7 @@ def db() -> None:
 @db.command("upgrade")
 def upgrade_command() -> None:
     """Apply every pending migration and install the credit policy presets that are missing."""
-    from cme_tracker.cli import open_database
+    from cme_tracker.console import open_database
     from cme_tracker.credits.presets import install_presets
 
     database = open_database()
@@ -66,7 +66,7 @@ def upgrade_command() -> None:
 @db.command("check")
 def check_command() -> None:
     """Exit 1 when the models and the migrations disagree (a migration is missing or out of date)."""
-    from cme_tracker.cli import open_database
+    from cme_tracker.console import open_database
 
     database = open_database()
     upgrade(database.engine)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 
-class _Gunicorn(BaseApplication):  # type: ignore[misc]
+class _Gunicorn(BaseApplication):
     """gunicorn driven from code, so the console script needs no separate gunicorn command line."""
 
     def __init__(self, options: dict[str, Any]) -> None:
@@ -20,7 +19,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
-    def load(self) -> Flask:
+    def load(self) -> Any:
         from cme_tracker import create_app
 
         return create_app()

@@ -5,7 +5,7 @@ import sys
 import click
 
 from cme_tracker.accounts.services import create_user
-from cme_tracker.cli import open_database, reports_domain_errors
+from cme_tracker.console import open_database, reports_domain_errors
 from cme_tracker.vocabulary import Role
 
 

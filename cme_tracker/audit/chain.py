@@ -42,6 +42,7 @@ def record(
         .where(AuditHead.id == 1)
         .values(sequence=AuditHead.sequence + 1)
         .returning(AuditHead.sequence, AuditHead.hash)
+        .execution_options(synchronize_session=False)
     ).one()
     event = AuditEvent(
         sequence=head.sequence,
@@ -54,7 +55,12 @@ def record(
     )
     event.hash = event_hash(key, event)
     session.add(event)
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=event.hash))
+    session.execute(
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(hash=event.hash)
+        .execution_options(synchronize_session=False)
+    )
     session.flush()
     return event
 
@@ -114,7 +120,7 @@ def verify(session: Session) -> ChainReport:
             checked += 1
     finally:
         events.close()
-    head = session.get(AuditHead, 1)
+    head = session.execute(select(AuditHead.sequence, AuditHead.hash).where(AuditHead.id == 1)).one_or_none()
     if head is None or head.sequence != checked or head.hash != previous_hash:
         return ChainReport(checked, checked + 1, "events after this point were deleted (the head names more)")
     return ChainReport(checked)

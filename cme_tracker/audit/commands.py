@@ -3,7 +3,7 @@ from __future__ import annotations
 import click
 
 from cme_tracker.audit.chain import verify
-from cme_tracker.cli import open_database
+from cme_tracker.console import open_database
 
 
 @click.group("audit")

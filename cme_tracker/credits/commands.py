@@ -6,7 +6,7 @@ import json
 
 import click
 
-from cme_tracker.cli import open_database, reports_domain_errors
+from cme_tracker.console import open_database, reports_domain_errors
 from cme_tracker.credits.engine import FIELDS
 from cme_tracker.credits.services import MemberCredits, format_amount, member_credits_by_number
 from cme_tracker.vocabulary import YearBasis

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy import select
@@ -11,10 +13,12 @@ from sqlalchemy.orm import Session
 from cme_tracker.accounts.models import User
 from cme_tracker.accounts.services import create_user
 from cme_tracker.config import Settings
+from cme_tracker.console import reports_domain_errors
 from cme_tracker.credits.presets import install_presets
 from cme_tracker.db import Database
 from cme_tracker.members.models import Member
 from cme_tracker.migrate import upgrade
+from cme_tracker.program.services import close_past_symposia
 from cme_tracker.server import run_gunicorn
 from cme_tracker.vocabulary import Role
 
@@ -58,6 +62,10 @@ def seed(session: Session, settings: Settings) -> list[str]:
         if not result.ok:
             raise result.rejection()
         summaries.append(result.summary)
+    today = datetime.now(ZoneInfo("Asia/Tokyo")).date()
+    summaries.extend(
+        f"closed symposium {code}" for code in close_past_symposia(session, today=today, actor=ACTOR)
+    )
     for login in DEMO_LOGINS:
         if session.scalar(select(User.id).where(User.login == login.login)) is not None:
             continue
@@ -87,6 +95,7 @@ def _first_dentist(session: Session) -> str:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Set up and seed, then exit instead of serving.")
+@reports_domain_errors
 def demo(host: str, port: int, no_serve: bool) -> None:
     """Set up the instance folder, migrate, seed the IMSJ year 2026, print the logins and serve."""
     settings = Settings.from_environment()

@@ -267,6 +267,7 @@ MEMBER_COLUMNS = [
 ]
 PROGRAM_COLUMNS = [
     "symposium_code",
+    "symposium_kind",
     "symposium_date",
     "symposium_title_ja",
     "symposium_title_en",
@@ -319,6 +320,7 @@ def write_program(path: Path, rng: random.Random) -> list[PlannedLecture]:
             rows.append(
                 {
                     "symposium_code": code,
+                    "symposium_kind": "regular",
                     "symposium_date": day.isoformat(),
                     "symposium_title_ja": f"第{(YEAR - 1925) * 6 + number}回 国際医学会学術講演会",
                     "symposium_title_en": f"IMSJ CME Symposium, {day:%B %Y}",
@@ -371,6 +373,7 @@ def write_program(path: Path, rng: random.Random) -> list[PlannedLecture]:
         rows.append(
             {
                 "symposium_code": code,
+                "symposium_kind": "special",
                 "symposium_date": special_day.isoformat(),
                 "symposium_title_ja": "田原・アショフ記念日独シンポジウム",
                 "symposium_title_en": "Tawara–Aschoff Symposium",

@@ -12,8 +12,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from cme_tracker.audit import chain
 from cme_tracker.members.services import LOOKUP_CHUNK, chunks
 from cme_tracker.program.models import Lecture, Symposium
+from cme_tracker.vocabulary import SymposiumStatus
 
 
 def symposia_by_code(session: Session, codes: Collection[str]) -> dict[str, Symposium]:
@@ -68,3 +70,20 @@ def renumber_lectures(session: Session, lectures: Sequence[Lecture]) -> None:
     for index, lecture in moving:
         lecture.position = index
     session.flush()
+
+
+def close_past_symposia(session: Session, *, today: date, actor: str) -> list[str]:
+    """Close every scheduled symposium held before ``today``: desks can no longer record scans for it.
+
+    Returns the codes closed, each with its audit event; already closed symposia are left alone.
+    """
+    closing = session.scalars(
+        select(Symposium)
+        .where(Symposium.status == SymposiumStatus.SCHEDULED, Symposium.held_on < today)
+        .order_by(Symposium.held_on)
+    ).all()
+    for symposium in closing:
+        symposium.status = SymposiumStatus.CLOSED
+        chain.record(session, actor=actor, action="symposium.close", target=f"symposium:{symposium.code}")
+    session.flush()
+    return [symposium.code for symposium in closing]
