@@ -56,24 +56,15 @@ TASKS = (
     ),
     Task(
         Role.DESK,
-        lazy_gettext("Check members in and out"),
-        lazy_gettext(
-            "Scan members' QR cards at the hall entrance with the desk device. Scans are accepted on the "
-            "symposium's date until an administrator closes the symposium."
-        ),
-        how="POST /api/v1/checkins",
-    ),
-    Task(
-        Role.AUDITOR,
-        lazy_gettext("Export the year's transcripts"),
-        lazy_gettext("Detail and totals tables, signed transcripts and a checksum manifest, for one year."),
-        how="cme-tracker export transcripts --year YYYY --format zip --out PATH",
+        lazy_gettext("Record attendance"),
+        lazy_gettext("Attendance lists from the desk, as a CSV or XLSX file of check-ins and check-outs."),
+        how="cme-tracker import attendance FILE --dry-run",
     ),
     Task(
         Role.AUDITOR,
         lazy_gettext("Read a member's credits"),
-        lazy_gettext("The credits of one member for a year, as JSON, with an auditor's API token."),
-        how="GET /api/v1/members/{member_no}/credits?year=YYYY",
+        lazy_gettext("The credits of one member for a year, by policy and field, as a table or as JSON."),
+        how="cme-tracker credits show MEMBER_NO --year YYYY --json",
     ),
     Task(
         Role.AUDITOR,
@@ -92,12 +83,6 @@ TASKS = (
         lazy_gettext("Create logins"),
         lazy_gettext("Logins for desk staff, auditors, administrators and members."),
         how="cme-tracker users create LOGIN --role ROLE",
-    ),
-    Task(
-        Role.ADMIN,
-        lazy_gettext("Issue certificates and transcripts"),
-        lazy_gettext("Signed PDF attendance certificates per symposium and yearly transcripts."),
-        how="cme-tracker certificates issue --symposium CODE",
     ),
 )
 """What the landing page lists; a task gets a link as soon as its endpoint exists and the user may open it."""
