@@ -12,7 +12,7 @@ def main() -> None:
 
 
 def _register_commands() -> None:
-    from cme_tracker.accounts.commands import users
+    from cme_tracker.accounts.commands import tokens, users
     from cme_tracker.audit.commands import audit
     from cme_tracker.credits.commands import credits
     from cme_tracker.demo.command import demo
@@ -20,7 +20,7 @@ def _register_commands() -> None:
     from cme_tracker.migrate import db
     from cme_tracker.server import serve
 
-    for command in (db, users, audit, import_files, credits, demo, serve):
+    for command in (db, users, tokens, audit, import_files, credits, demo, serve):
         main.add_command(command)
 
 

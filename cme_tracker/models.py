@@ -1,7 +1,8 @@
 """Imports every model so that the metadata is complete for Alembic and the tests."""
 
 from cme_tracker.accounts.models import User, UserRole
-from cme_tracker.attendance.models import Attendance
+from cme_tracker.accounts.tokens import ApiClient
+from cme_tracker.attendance.models import Attendance, Scan
 from cme_tracker.audit.models import AuditEvent, AuditHead
 from cme_tracker.credits.models import CreditPolicyVersion
 from cme_tracker.db import Base
@@ -11,6 +12,7 @@ from cme_tracker.program.models import Lecture, LectureExclusion, Symposium
 metadata = Base.metadata
 
 __all__ = [
+    "ApiClient",
     "Attendance",
     "AuditEvent",
     "AuditHead",
@@ -18,6 +20,7 @@ __all__ = [
     "Lecture",
     "LectureExclusion",
     "Member",
+    "Scan",
     "Symposium",
     "User",
     "UserRole",

@@ -37,3 +37,8 @@ def create_command(login: str, roles: tuple[str, ...], member_no: str | None) ->
             actor="cme-tracker users create",
         )
     click.echo(f"created {login} ({', '.join(sorted(roles))})")
+
+
+@click.group("tokens")
+def tokens() -> None:
+    """PLACEHOLDER: API tokens for desk devices and auditors' scripts."""

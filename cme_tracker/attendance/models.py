@@ -61,3 +61,31 @@ class Attendance(Base):
     member: Mapped[Member] = relationship()
     symposium: Mapped[Symposium] = relationship()
     lecture: Mapped[Lecture | None] = relationship()
+
+
+class Scan(Base):
+    """Every check-in or check-out scan as it arrived, accepted or not.
+
+    The nonce (unique) makes a retried or re-synced scan recognisable; the outcome is what the desk was told.
+    """
+
+    __tablename__ = "scans"
+    __table_args__ = (
+        CheckConstraint("direction IN ('in', 'out')", name="direction"),
+        Index("ix_scans_member_symposium", "member_id", "symposium_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nonce: Mapped[str | None] = mapped_column(String(100), unique=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="RESTRICT"))
+    raw_code: Mapped[str | None] = mapped_column(String(300))
+    symposium_id: Mapped[int | None] = mapped_column(ForeignKey("symposia.id", ondelete="RESTRICT"))
+    lecture_id: Mapped[int | None] = mapped_column(ForeignKey("lectures.id", ondelete="RESTRICT"))
+    direction: Mapped[str] = mapped_column(String(3))
+    scanned_at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    desk: Mapped[str | None] = mapped_column(String(64))
+    operator: Mapped[str | None] = mapped_column(String(100))
+    method: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(32))
+    attendance_id: Mapped[int | None] = mapped_column(ForeignKey("attendances.id", ondelete="SET NULL"))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, String, true
+from sqlalchemy import CheckConstraint, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cme_tracker.db import Base, utcnow
@@ -36,6 +36,8 @@ class Member(Base):
     search_key: Mapped[str] = mapped_column(String(600), index=True)
     card_serial: Mapped[int] = mapped_column(default=1, server_default="1")
     active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    needs_review: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """A walk-in registered at a desk, until an admin confirms who they are."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property

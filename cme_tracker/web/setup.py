@@ -42,6 +42,9 @@ def _template_helpers() -> dict[str, Any]:
 
 def init_app(app: Flask) -> None:
     from cme_tracker.accounts import views as account_views
+    from cme_tracker.admin import views as admin_views
+    from cme_tracker.api import views as api_views
+    from cme_tracker.desk import views as desk_views
     from cme_tracker.members import views as member_views
 
     session.init_app(app)
@@ -51,3 +54,6 @@ def init_app(app: Flask) -> None:
     app.context_processor(_template_helpers)
     app.register_blueprint(account_views.blueprint)
     app.register_blueprint(member_views.blueprint)
+    app.register_blueprint(desk_views.blueprint)
+    app.register_blueprint(admin_views.blueprint)
+    app.register_blueprint(api_views.blueprint)

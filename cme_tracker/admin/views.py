@@ -1,0 +1,5 @@
+"""PLACEHOLDER: replaced by the admin helper."""
+
+from flask import Blueprint
+
+blueprint = Blueprint("admin", __name__)
