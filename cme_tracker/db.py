@@ -82,8 +82,27 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+WRITE_LOCK = "cme_write_lock"
+"""Execution option: the transaction will write, so on SQLite it begins with ``BEGIN IMMEDIATE``."""
+
+
 def _begin_sqlite(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    """A deferred ``BEGIN`` that reads first and writes later cannot wait for the write lock: SQLite answers
+    "database is locked" at once when another connection wrote in between. ``BEGIN IMMEDIATE`` queues for the
+    lock under the busy timeout instead, so writers declare themselves up front (:func:`begin_write`)."""
+    immediate = connection.get_execution_options().get(WRITE_LOCK, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def begin_write(session: Session) -> None:
+    """Start ``session``'s next transaction as a writer (the write lock on SQLite, a plain begin elsewhere).
+
+    A transaction already open is committed first: call this before the unit of work writes anything, e.g.
+    after a request's access check has read the user or the API client.
+    """
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={WRITE_LOCK: True})
 
 
 def session_factory(bind: Engine | Connection, audit_key: str, **kwargs: Any) -> sessionmaker[Session]:

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import re
 import sys
 
 import click
+from sqlalchemy import select
 
 from cme_tracker.accounts.services import create_user
+from cme_tracker.accounts.tokens import TOKEN_ROLES, ApiClient, create_client, revoke_client
 from cme_tracker.console import open_database, reports_domain_errors
 from cme_tracker.vocabulary import Role
 
@@ -39,6 +42,49 @@ def create_command(login: str, roles: tuple[str, ...], member_no: str | None) ->
     click.echo(f"created {login} ({', '.join(sorted(roles))})")
 
 
+TOKEN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,49}")
+"""Short and plain: scans and audit events name their actor ``token:NAME``."""
+
+
 @click.group("tokens")
 def tokens() -> None:
-    """PLACEHOLDER: API tokens for desk devices and auditors' scripts."""
+    """API tokens for desk devices and auditors' scripts."""
+
+
+def _token_name(_context: click.Context, _parameter: click.Parameter, name: str) -> str:
+    if not TOKEN_NAME.fullmatch(name):
+        raise click.BadParameter(
+            "use up to 50 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+    return name
+
+
+@tokens.command("create")
+@click.argument("name", callback=_token_name)
+@click.option("--role", required=True, type=click.Choice([role.value for role in TOKEN_ROLES]))
+@reports_domain_errors
+def create_token_command(name: str, role: str) -> None:
+    """Create the API client NAME and print its token, alone on stdout: it is shown this once only."""
+    with open_database().unit_of_work() as session:
+        _client, token = create_client(session, name=name, role=Role(role), actor="cme-tracker tokens create")
+    click.echo(token)
+
+
+@tokens.command("revoke")
+@click.argument("name")
+@reports_domain_errors
+def revoke_token_command(name: str) -> None:
+    """Revoke the token of the API client NAME; its next request answers 401."""
+    with open_database().unit_of_work() as session:
+        revoke_client(session, name=name, actor="cme-tracker tokens revoke")
+    click.echo(f"revoked {name}")
+
+
+@tokens.command("list")
+def list_tokens_command() -> None:
+    """Every API client: name, role, created, and revoked (or active)."""
+    with open_database().unit_of_work() as session:
+        clients = session.scalars(select(ApiClient).order_by(ApiClient.name)).all()
+    for client in clients:
+        state = f"revoked {client.revoked_at:%Y-%m-%d %H:%M} UTC" if client.revoked_at else "active"
+        click.echo(f"{client.name}\t{client.role}\t{client.created_at:%Y-%m-%d %H:%M} UTC\t{state}")

@@ -1,1 +1,1 @@
-"""PLACEHOLDER: replaced by the admin helper."""
+"""The administrators' pages: members and their cards, card sheets to print, walk-ins to confirm."""

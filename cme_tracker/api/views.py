@@ -1,5 +1,181 @@
-"""PLACEHOLDER: replaced by the API helper."""
+"""The JSON API under /api/v1: check-in and check-out scans, undo, live counts, member search, credits.
 
-from flask import Blueprint
+Desk devices and auditors' scripts send a bearer token (an API client); the desk page and other logged-in
+users send their session cookie and, on POST, the CSRF token in ``X-CSRFToken``. A request commits once, at
+the end; a refused one writes nothing, but a pending ``out`` is kept with its 409 (see attendance/checkin.py).
+Errors are ``{"error": code, "message": text, "details": ...}`` (web/errors.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+from marshmallow import Schema, ValidationError
+from sqlalchemy import select
+
+from cme_tracker.api.openapi import openapi_document
+from cme_tracker.api.schemas import CheckinSchema, CreditsQuerySchema, SearchQuerySchema, VoidSchema
+from cme_tracker.attendance.checkin import (
+    DESK_UNDO_WINDOW,
+    PENDING_OUT,
+    ScanRequest,
+    ScanResult,
+    record_scan,
+    void_attendance,
+)
+from cme_tracker.attendance.counts import symposium_counts
+from cme_tracker.attendance.models import Attendance
+from cme_tracker.credits.services import member_credits
+from cme_tracker.db import begin_write, utcnow
+from cme_tracker.errors import DomainError, NotFound
+from cme_tracker.members.models import Member
+from cme_tracker.members.services import search_members
+from cme_tracker.vocabulary import Profession, Role, YearBasis
+from cme_tracker.web.i18n import label
+from cme_tracker.web.security import current_actor, public, roles_required
+from cme_tracker.web.session import db_session
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@blueprint.post("/checkins")
+@roles_required(Role.DESK, Role.ADMIN, api_clients=True)
+def checkins() -> ResponseReturnValue:
+    """One scan: 201 when it opened or closed an attendance, 200 for a repeat or a retried nonce."""
+    form = _load(CheckinSchema(), _json_body())
+    actor = current_actor()
+    session = db_session()
+    begin_write(session)
+    result = record_scan(
+        session,
+        ScanRequest(**form),
+        card_secret=current_app.config["SECRET_KEY"],
+        operator=actor.name,
+        privileged=actor.has_role(Role.ADMIN),
+    )
+    session.commit()
+    body = _scan_json(result)
+    if result.status == PENDING_OUT:
+        message = f"{result.member.name_romaji} is not checked in at {result.target.code}"
+        return _error(409, PENDING_OUT, message, details=body)
+    return jsonify(body), 201 if result.created else 200
+
+
+@blueprint.post("/attendances/<int:attendance_id>/void")
+@roles_required(Role.DESK, Role.ADMIN, api_clients=True)
+def void(attendance_id: int) -> ResponseReturnValue:
+    """Undo a scan by voiding its attendance: desks within 10 minutes of recording it, admins at any time."""
+    form = _load(VoidSchema(), _json_body())
+    actor = current_actor()
+    session = db_session()
+    begin_write(session)
+    attendance = session.get(Attendance, attendance_id)
+    if attendance is None:
+        raise NotFound(f"no attendance {attendance_id}", code="unknown_attendance")
+    void_attendance(
+        session,
+        attendance,
+        reason=form["reason"],
+        operator=actor.name,
+        within=None if actor.has_role(Role.ADMIN) else DESK_UNDO_WINDOW,
+    )
+    session.commit()
+    return jsonify(
+        {
+            "id": attendance.id,
+            "member_no": attendance.member.member_no,
+            "check_in_at": attendance.check_in_at.isoformat(),
+            "check_out_at": attendance.check_out_at.isoformat() if attendance.check_out_at else None,
+            "voided_at": attendance.voided_at.isoformat() if attendance.voided_at else None,
+            "voided_by": attendance.voided_by,
+            "void_reason": attendance.void_reason,
+        }
+    )
+
+
+@blueprint.get("/symposia/<code>/attendance")
+@roles_required(Role.DESK, Role.ADMIN, Role.AUDITOR, api_clients=True)
+def attendance_counts(code: str) -> ResponseReturnValue:
+    """Checked in and inside now, per lecture and for the whole day."""
+    return jsonify(symposium_counts(db_session(), code, utcnow()).to_json())
+
+
+@blueprint.get("/members/search")
+@roles_required(Role.DESK, Role.ADMIN, api_clients=True)
+def member_search() -> ResponseReturnValue:
+    """Members by any of their names (kanji, kana of any kind and width, romaji of any case) or number."""
+    query = _load(SearchQuerySchema(), request.args.to_dict())
+    members = search_members(db_session(), query["q"], query["limit"])
+    return jsonify({"members": [_member_json(member) for member in members]})
+
+
+@blueprint.get("/members/<member_no>/credits")
+@roles_required(Role.AUDITOR, Role.ADMIN, Role.MEMBER, api_clients=True)
+def credits(member_no: str) -> ResponseReturnValue:
+    """A member's credits for a year, shaped as ``credits show --json``; a member may read only their own."""
+    query = _load(CreditsQuerySchema(), request.args.to_dict())
+    actor = current_actor()
+    if not actor.has_role(Role.AUDITOR, Role.ADMIN):
+        own = actor.user.member if actor.user is not None else None
+        if own is None or own.member_no != member_no:
+            abort(403, "a member may read their own credits only")
+    session = db_session()
+    member = session.scalar(select(Member).where(Member.member_no == member_no))
+    if member is None:
+        raise NotFound(f"no member {member_no}", code="unknown_member")
+    result = member_credits(session, member, query["year"], YearBasis(query["basis"]))
+    return jsonify(result.to_json())
+
+
+@blueprint.get("/openapi.json")
+@public
+def openapi() -> ResponseReturnValue:
+    """The OpenAPI 3.1 description of this API, with the roles each operation admits."""
+    return jsonify(openapi_document(current_app))
+
+
+def _json_body() -> Any:
+    body = request.get_json(force=True, silent=True)
+    if not isinstance(body, dict):
+        raise DomainError(
+            "the body must be a JSON object", code="invalid", details={"body": ["not a JSON object"]}
+        )
+    return body
+
+
+def _load(schema: Schema, data: Any) -> dict[str, Any]:
+    try:
+        loaded: dict[str, Any] = schema.load(data)
+    except ValidationError as error:
+        raise DomainError("the request has invalid fields", code="invalid", details=error.messages) from None
+    return loaded
+
+
+def _error(status: int, code: str, message: str, *, details: Any = None) -> ResponseReturnValue:
+    return jsonify({"error": code, "message": message, "details": details}), status
+
+
+def _scan_json(result: ScanResult) -> dict[str, Any]:
+    """The service's answer, plus the profession in the desk's language."""
+    body = result.to_json()
+    body["member"]["profession_label"] = label(Profession(result.member.profession))
+    return body
+
+
+def _member_json(member: Member) -> dict[str, Any]:
+    return {
+        "member_no": member.member_no,
+        "name": member.name,
+        "name_romaji": member.name_romaji,
+        "family_name": member.family_name,
+        "given_name": member.given_name,
+        "family_name_kana": member.family_name_kana,
+        "given_name_kana": member.given_name_kana,
+        "family_name_romaji": member.family_name_romaji,
+        "given_name_romaji": member.given_name_romaji,
+        "profession": member.profession,
+        "profession_label": label(Profession(member.profession)),
+        "needs_review": member.needs_review,
+    }

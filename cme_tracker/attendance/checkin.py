@@ -1,26 +1,33 @@
 """Check-in and check-out scans: the rules the desk, the API and offline sync share.
 
 A scan names a member (signed card or member number), a target (a lecture, or the whole symposium) and a
-direction. It is applied in scan-time order, never twice: a retried nonce or a repeated scan returns the
-attendance that exists. The database's partial unique index settles races between desks; the loser of a race
-finds the winner's row and answers ``already_checked_in``.
+direction. Scans are applied in scan-time order, never twice: a retried nonce or a repeated scan answers with
+the attendance that exists. Desks racing for the same member are settled by the database without locks held
+across statements: the partial unique index on open attendances (``INSERT ... ON CONFLICT DO NOTHING``),
+updates that name the state they expect, and the unique nonce. The loser reads the winner's row and answers
+``already_checked_in``.
+
+Every scan at the door waits on this code, so it reads plain rows and writes single statements instead of
+loading and flushing ORM objects.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Final, Literal
+from datetime import date, datetime, timedelta
+from typing import Any, Final, Literal, cast
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, func, literal, null, select, union_all, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from cme_tracker.attendance.models import Attendance, Scan
 from cme_tracker.audit import chain
 from cme_tracker.db import utcnow
 from cme_tracker.errors import Conflict, DomainError, NotFound
-from cme_tracker.members.cards import member_for_card, read_card
+from cme_tracker.members.cards import UnknownCard, read_card
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Lecture, Symposium
 from cme_tracker.vocabulary import SymposiumStatus
@@ -34,9 +41,23 @@ PENDING_OUT: Final = "not_checked_in"
 FUTURE_TOLERANCE = timedelta(minutes=2)
 """How far a desk's clock may run ahead of the server's before its scan time is refused."""
 
+DESK_UNDO_WINDOW = timedelta(minutes=10)
+"""How long after recording an attendance a desk may still void it; admins may at any time."""
+
+RACE_ATTEMPTS = 3
+"""Reads and writes of one scan; a lost race needs one more, as the winner's row is committed by then."""
+
+_OPERATOR_LENGTH = 64
+"""The width of ``recorded_by`` and ``voided_by``; the audit log keeps the full name of the operator."""
+
+_ATTENDANCES = cast(Table, Attendance.__table__)
+_SCANS = cast(Table, Scan.__table__)
+
 
 @dataclass(frozen=True)
 class ScanRequest:
+    """One scan as a desk sends it; a naive ``scanned_at`` is wall-clock time in the symposium's zone."""
+
     direction: Direction
     card: str | None = None
     member_no: str | None = None
@@ -48,41 +69,177 @@ class ScanRequest:
     method: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ScanMember:
+    """The member a scan names, as the desk shows them."""
+
+    id: int
+    member_no: str
+    name: str
+    name_romaji: str
+    profession: str
+    needs_review: bool
+
+    @classmethod
+    def of(cls, member: Member) -> ScanMember:
+        return cls(
+            member.id,
+            member.member_no,
+            member.name,
+            member.name_romaji,
+            member.profession,
+            member.needs_review,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "member_no": self.member_no,
+            "name": self.name,
+            "name_romaji": self.name_romaji,
+            "profession": self.profession,
+            "needs_review": self.needs_review,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ScanTarget:
+    """A lecture, or a whole symposium (``lecture_id`` None), with what the time rules need to know."""
+
+    symposium_id: int
+    symposium_code: str
+    timezone: str
+    held_on: date
+    status: str
+    lecture_id: int | None
+    lecture_code: str | None
+    last_entry: datetime | None
+    """Check-ins are refused from this time on: the lecture's end, or the end of the day's last lecture."""
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def code(self) -> str:
+        return self.lecture_code or self.symposium_code
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """An attendance's presence interval; ``check_out_at`` None while the member is inside."""
+
+    id: int
+    check_in_at: datetime
+    check_out_at: datetime | None
+
+    def covers(self, moment: datetime) -> bool:
+        return self.check_in_at <= moment and (self.check_out_at is None or moment < self.check_out_at)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingOut:
+    """An ``out`` scan that found nothing open, waiting for an offline ``in`` before it."""
+
+    scan_id: int
+    scanned_at: datetime
+
+
 @dataclass(frozen=True)
 class ScanResult:
     """What the desk is told. ``created`` is true when the scan opened or closed an attendance."""
 
     status: Status
     created: bool
-    member: Member
-    symposium: Symposium
-    lecture: Lecture | None
-    attendance: Attendance | None
+    member: ScanMember
+    target: ScanTarget
+    attendance: Span | None
     scanned_at: datetime
 
     def to_json(self) -> dict[str, Any]:
-        member = self.member
+        """The answer of ``POST /api/v1/checkins``; times in UTC, and ``*_local`` in the symposium's zone."""
+        zone = self.target.zone
         attendance = self.attendance
         return {
             "status": self.status,
-            "member": {
-                "member_no": member.member_no,
-                "name": member.name,
-                "name_romaji": member.name_romaji,
-                "profession": member.profession,
-                "needs_review": member.needs_review,
-            },
-            "symposium_code": self.symposium.code,
-            "lecture_code": self.lecture.code if self.lecture else None,
+            "created": self.created,
+            "member": self.member.to_json(),
+            "symposium_code": self.target.symposium_code,
+            "lecture_code": self.target.lecture_code,
+            "timezone": self.target.timezone,
             "scanned_at": self.scanned_at.isoformat(),
+            "scanned_at_local": self.scanned_at.astimezone(zone).isoformat(),
             "attendance": None
             if attendance is None
             else {
                 "id": attendance.id,
                 "check_in_at": attendance.check_in_at.isoformat(),
-                "check_out_at": attendance.check_out_at.isoformat() if attendance.check_out_at else None,
+                "check_out_at": _iso(attendance.check_out_at),
+                "check_in_local": attendance.check_in_at.astimezone(zone).isoformat(),
+                "check_out_local": _iso(attendance.check_out_at, zone),
             },
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What a scan does to the member's attendances at its target, decided from their current state.
+
+    ``open``: a new attendance from the scan time; ``close_pending``: a new attendance closed by a pending
+    ``out``; ``move_in``: an attendance starts earlier; ``close``: an open attendance ends; ``none``: nothing
+    changes (a repeat, or an ``out`` that waits as pending when ``span`` is None).
+    """
+
+    action: Literal["open", "close_pending", "move_in", "close", "none"]
+    status: Status
+    span: Span | None = None
+    pending: PendingOut | None = None
+
+
+def decide(
+    direction: Direction, moment: datetime, spans: Sequence[Span], pending: Sequence[PendingOut]
+) -> Decision:
+    """Apply a scan at ``moment`` in scan-time order to the member's live attendances at one target.
+
+    An ``in`` inside a presence is a repeat. Before a presence it starts that presence earlier (the same
+    member was seen inside from then on), unless a pending ``out`` lies between: then it opens a presence
+    closed by that ``out``. An ``out`` closes the open presence it follows; inside a closed presence or after
+    one it is a repeat (the later ``out`` stands); with nothing before it, it waits as pending.
+    """
+    covering = next((span for span in spans if span.covers(moment)), None)
+    if direction == "in":
+        if covering is not None:
+            return Decision("none", "already_checked_in", covering)
+        following = min(
+            (span for span in spans if span.check_in_at > moment),
+            key=lambda span: span.check_in_at,
+            default=None,
+        )
+        closing = min(
+            (
+                out
+                for out in pending
+                if out.scanned_at >= moment and (following is None or out.scanned_at < following.check_in_at)
+            ),
+            key=lambda out: out.scanned_at,
+            default=None,
+        )
+        if closing is not None:
+            return Decision("close_pending", "checked_in", pending=closing)
+        if following is not None:
+            return Decision("move_in", "already_checked_in", following)
+        return Decision("open", "checked_in")
+    if covering is not None:
+        if covering.check_out_at is None:
+            return Decision("close", "checked_out", covering)
+        return Decision("none", "already_checked_out", covering)
+    earlier = max(
+        (span for span in spans if span.check_out_at is not None and span.check_out_at <= moment),
+        key=lambda span: span.check_out_at or moment,
+        default=None,
+    )
+    if earlier is not None:
+        return Decision("none", "already_checked_out", earlier)
+    return Decision("none", PENDING_OUT)
 
 
 def record_scan(
@@ -99,205 +256,289 @@ def record_scan(
         if replayed is not None:
             return replayed
     member = _member(session, request, card_secret)
-    symposium, lecture = _target(session, request)
+    target = _target(session, request)
     scanned_at = request.scanned_at or utcnow()
-    _check_time(symposium, lecture, request.direction, scanned_at, privileged=privileged)
-    try:
-        with session.begin_nested():
-            return _apply(session, request, member, symposium, lecture, scanned_at, operator)
-    except IntegrityError:
-        # Another desk won a race for the same nonce or the same open attendance; its row is visible now.
-        if request.nonce:
-            replayed = _replay(session, request.nonce)
-            if replayed is not None:
-                return replayed
-        with session.begin_nested():
-            return _apply(session, request, member, symposium, lecture, scanned_at, operator)
+    if scanned_at.tzinfo is None:
+        scanned_at = scanned_at.replace(tzinfo=target.zone)
+    _check_time(member, target, request.direction, scanned_at, privileged=privileged)
+    for _attempt in range(RACE_ATTEMPTS):
+        result = _apply(session, request, member, target, scanned_at, operator)
+        if result is not None:
+            return result
+    raise Conflict("other desks are recording this member right now; scan again", code="busy")
 
 
-def _member(session: Session, request: ScanRequest, card_secret: str) -> Member:
+def _member(session: Session, request: ScanRequest, card_secret: str) -> ScanMember:
     if request.card:
         claim = read_card(card_secret, request.card)
-        found = session.scalar(select(Member).where(Member.member_no == claim.member_no))
-        return member_for_card(card_secret, request.card, found)
+        member = session.scalar(select(Member).where(Member.member_no == claim.member_no))
+        if member is None:
+            raise UnknownCard(f"no member {claim.member_no}")
+        if member.card_serial != claim.serial:
+            raise UnknownCard("this card was replaced by a newer one", code="card_replaced")
+        return ScanMember.of(member)
     if request.member_no:
         member = session.scalar(select(Member).where(Member.member_no == request.member_no.strip()))
         if member is None:
             raise NotFound(f"no member {request.member_no}", code="unknown_member")
-        return member
+        return ScanMember.of(member)
     raise DomainError("a scan needs a card or a member number", code="invalid")
 
 
-def _target(session: Session, request: ScanRequest) -> tuple[Symposium, Lecture | None]:
+_LAST_END = select(func.max(Lecture.ends_at)).where(Lecture.symposium_id == Symposium.id).scalar_subquery()
+
+
+def _target(session: Session, request: ScanRequest) -> ScanTarget:
+    symposium_columns = (
+        Symposium.id,
+        Symposium.code,
+        Symposium.timezone,
+        Symposium.held_on,
+        Symposium.status,
+    )
     if request.lecture_code:
-        lecture = session.scalar(select(Lecture).where(Lecture.code == request.lecture_code))
-        if lecture is None:
+        row = session.execute(
+            select(*symposium_columns, Lecture.id, Lecture.code, Lecture.ends_at)
+            .join(Lecture.symposium)
+            .where(Lecture.code == request.lecture_code)
+        ).one_or_none()
+        if row is None:
             raise NotFound(f"no lecture {request.lecture_code}", code="unknown_lecture")
-        if request.symposium_code and lecture.symposium.code != request.symposium_code:
+        target = ScanTarget(*row)
+        if request.symposium_code and target.symposium_code != request.symposium_code:
             raise DomainError(
-                f"lecture {lecture.code} is not part of symposium {request.symposium_code}",
+                f"lecture {target.lecture_code} is not part of symposium {request.symposium_code}",
                 code="lecture_not_in_symposium",
             )
-        return lecture.symposium, lecture
+        return target
     if request.symposium_code:
-        symposium = session.scalar(select(Symposium).where(Symposium.code == request.symposium_code))
-        if symposium is None:
+        day = session.execute(
+            select(*symposium_columns, _LAST_END).where(Symposium.code == request.symposium_code)
+        ).one_or_none()
+        if day is None:
             raise NotFound(f"no symposium {request.symposium_code}", code="unknown_symposium")
-        return symposium, None
+        symposium_id, code, timezone, held_on, status, last_entry = day
+        return ScanTarget(symposium_id, code, timezone, held_on, status, None, None, last_entry)
     raise DomainError("a scan needs a lecture_code or a symposium_code", code="invalid")
 
 
 def _check_time(
-    symposium: Symposium,
-    lecture: Lecture | None,
-    direction: Direction,
-    scanned_at: datetime,
-    *,
-    privileged: bool,
+    member: ScanMember, target: ScanTarget, direction: Direction, scanned_at: datetime, *, privileged: bool
 ) -> None:
+    """Desks record on the symposium's date until it is closed; admins' corrections may record any time."""
+    details = {"member": member.to_json(), "target": target.code}
     if scanned_at > utcnow() + FUTURE_TOLERANCE:
-        raise DomainError("scanned_at is in the future; check the desk's clock", code="invalid")
+        raise DomainError("scanned_at is in the future; check the desk's clock", details=details)
     if privileged:
         return
-    if symposium.status == SymposiumStatus.CLOSED:
-        raise Conflict(f"symposium {symposium.code} is closed", code="symposium_closed")
-    local_day = scanned_at.astimezone(symposium.zone).date()
-    if local_day != symposium.held_on:
+    if target.status == SymposiumStatus.CLOSED:
         raise Conflict(
-            f"symposium {symposium.code} is held on {symposium.held_on}, not on {local_day}",
-            code="not_open",
+            f"symposium {target.symposium_code} is closed", code="symposium_closed", details=details
         )
-    if direction == "in":
-        ends_at = lecture.ends_at if lecture else max(item.ends_at for item in symposium.lectures)
-        if scanned_at >= ends_at:
-            what = f"lecture {lecture.code}" if lecture else f"symposium {symposium.code}"
-            raise Conflict(f"{what} was already over at the scan time", code="lecture_over")
+    local_day = scanned_at.astimezone(target.zone).date()
+    if local_day != target.held_on:
+        raise Conflict(
+            f"symposium {target.symposium_code} is held on {target.held_on}, not on {local_day}",
+            code="not_open",
+            details=details,
+        )
+    if direction == "in" and target.last_entry is not None and scanned_at >= target.last_entry:
+        what = (
+            f"lecture {target.lecture_code}" if target.lecture_code else f"symposium {target.symposium_code}"
+        )
+        raise Conflict(f"{what} was already over at the scan time", code="lecture_over", details=details)
 
 
-def _open_attendance(
-    session: Session, member: Member, symposium: Symposium, lecture: Lecture | None
-) -> Attendance | None:
-    statement = select(Attendance).where(
+def _history(session: Session, member: ScanMember, target: ScanTarget) -> tuple[list[Span], list[PendingOut]]:
+    """The member's live attendances at the target and its pending ``out`` scans, in one round trip."""
+    attendances = select(
+        literal(True).label("is_attendance"), Attendance.id, Attendance.check_in_at, Attendance.check_out_at
+    ).where(
         Attendance.member_id == member.id,
-        Attendance.check_out_at.is_(None),
+        Attendance.symposium_id == target.symposium_id,
+        Attendance.lecture_id.is_(None)
+        if target.lecture_id is None
+        else Attendance.lecture_id == target.lecture_id,
         Attendance.voided_at.is_(None),
     )
-    if lecture is None:
-        statement = statement.where(Attendance.symposium_id == symposium.id, Attendance.lecture_id.is_(None))
-    else:
-        statement = statement.where(Attendance.lecture_id == lecture.id)
-    return session.scalar(statement)
-
-
-def _latest_closed(
-    session: Session, member: Member, symposium: Symposium, lecture: Lecture | None
-) -> Attendance | None:
-    statement = select(Attendance).where(
-        Attendance.member_id == member.id,
-        Attendance.symposium_id == symposium.id,
-        Attendance.check_out_at.is_not(None),
-        Attendance.voided_at.is_(None),
+    pending = select(literal(False), Scan.id, Scan.scanned_at, null()).where(
+        Scan.member_id == member.id,
+        Scan.symposium_id == target.symposium_id,
+        Scan.lecture_id.is_(None) if target.lecture_id is None else Scan.lecture_id == target.lecture_id,
+        Scan.direction == "out",
+        Scan.outcome == PENDING_OUT,
     )
-    statement = statement.where(
-        Attendance.lecture_id.is_(None) if lecture is None else Attendance.lecture_id == lecture.id
-    )
-    return session.scalar(statement.order_by(Attendance.check_out_at.desc()).limit(1))
+    spans: list[Span] = []
+    outs: list[PendingOut] = []
+    rows: Iterable[Any] = session.execute(union_all(attendances, pending))
+    for row in rows:
+        if row.is_attendance:
+            spans.append(Span(row.id, row.check_in_at, row.check_out_at))
+        else:
+            outs.append(PendingOut(row.id, row.check_in_at))
+    return spans, outs
 
 
 def _apply(
     session: Session,
     request: ScanRequest,
-    member: Member,
-    symposium: Symposium,
-    lecture: Lecture | None,
+    member: ScanMember,
+    target: ScanTarget,
     scanned_at: datetime,
     operator: str,
-) -> ScanResult:
-    open_attendance = _open_attendance(session, member, symposium, lecture)
-    status: Status
-    attendance: Attendance | None
-    if request.direction == "in":
-        if open_attendance is not None:
-            status, attendance = "already_checked_in", open_attendance
-            if scanned_at < open_attendance.check_in_at:
-                open_attendance.check_in_at = (
-                    scanned_at  # an offline scan synced late: the earliest time counts
-                )
-        else:
-            status = "checked_in"
-            attendance = Attendance(
-                member=member,
-                symposium=symposium,
-                lecture=lecture,
-                check_in_at=scanned_at,
-                method=request.method or "qr",
-                desk=request.desk,
-                recorded_by=operator,
+) -> ScanResult | None:
+    """Decide and write; None when another desk changed the attendances in between (nothing written)."""
+    decision = decide(request.direction, scanned_at, *_history(session, member, target))
+    attendance = _write(session, decision, request, member, target, scanned_at, operator)
+    if attendance is False:
+        return None
+    scan_id = session.execute(
+        _insert(session, _SCANS)
+        .values(
+            nonce=request.nonce,
+            member_id=member.id,
+            raw_code=request.card,
+            symposium_id=target.symposium_id,
+            lecture_id=target.lecture_id,
+            direction=request.direction,
+            scanned_at=scanned_at,
+            received_at=utcnow(),
+            desk=request.desk,
+            operator=operator,
+            method=_method(request),
+            outcome=decision.status,
+            attendance_id=attendance.id if attendance else None,
+        )
+        .on_conflict_do_nothing()
+        .returning(_SCANS.c.id)
+    ).scalar_one_or_none()
+    if scan_id is None and request.nonce:
+        # The same nonce arrived twice at once; the twin's row is committed now.
+        if decision.action != "none":
+            raise Conflict("this nonce was already used for another scan", code="nonce_reused")
+        return _replay(session, request.nonce)
+    if decision.action != "none":
+        _audit(session, decision, request, member, target, scanned_at, operator, attendance)
+    created = decision.status in ("checked_in", "checked_out")
+    return ScanResult(decision.status, created, member, target, attendance, scanned_at)
+
+
+def _write(
+    session: Session,
+    decision: Decision,
+    request: ScanRequest,
+    member: ScanMember,
+    target: ScanTarget,
+    scanned_at: datetime,
+    operator: str,
+) -> Span | Literal[False] | None:
+    """The attendance after the decision's one write; False when a race made the decision stale."""
+    span = decision.span
+    if decision.action == "none":
+        return span
+    if decision.action == "close":
+        assert span is not None
+        closed = session.execute(
+            update(_ATTENDANCES)
+            .where(
+                _ATTENDANCES.c.id == span.id,
+                _ATTENDANCES.c.check_out_at.is_(None),
+                _ATTENDANCES.c.voided_at.is_(None),
             )
-            session.add(attendance)
-            session.flush()
-            _close_with_pending_out(session, attendance, member, symposium, lecture)
-    elif open_attendance is not None and scanned_at >= open_attendance.check_in_at:
-        status, attendance = "checked_out", open_attendance
-        open_attendance.check_out_at = scanned_at
-    else:
-        attendance = _latest_closed(session, member, symposium, lecture)
-        status = "already_checked_out" if attendance is not None else PENDING_OUT
-    scan = Scan(
-        nonce=request.nonce,
-        member_id=member.id,
-        raw_code=request.card,
-        symposium_id=symposium.id,
-        lecture_id=lecture.id if lecture else None,
-        direction=request.direction,
-        scanned_at=scanned_at,
-        desk=request.desk,
-        operator=operator,
-        method=request.method or ("qr" if request.card else "manual"),
-        outcome=status,
-        attendance_id=attendance.id if attendance else None,
-    )
-    session.add(scan)
-    session.flush()
-    created = status in ("checked_in", "checked_out")
-    if created:
-        chain.record(
-            session,
-            actor=operator,
-            action=f"attendance.{status.removeprefix('checked_')}",
-            target=f"attendance:{attendance.id}" if attendance else None,
-            details={
-                "member_no": member.member_no,
-                "target": lecture.code if lecture else symposium.code,
-                "scanned_at": scanned_at.isoformat(),
-                "desk": request.desk,
-                "nonce": request.nonce,
-            },
+            .values(check_out_at=scanned_at)
         )
-    return ScanResult(status, created, member, symposium, lecture, attendance, scanned_at)
+        return Span(span.id, span.check_in_at, scanned_at) if closed.rowcount else False  # type: ignore[attr-defined]
+    if decision.action == "move_in":
+        assert span is not None
+        moved = session.execute(
+            update(_ATTENDANCES)
+            .where(
+                _ATTENDANCES.c.id == span.id,
+                _ATTENDANCES.c.check_in_at == span.check_in_at,
+                _ATTENDANCES.c.voided_at.is_(None),
+            )
+            .values(check_in_at=scanned_at)
+        )
+        return Span(span.id, scanned_at, span.check_out_at) if moved.rowcount else False  # type: ignore[attr-defined]
+    values = {
+        "member_id": member.id,
+        "symposium_id": target.symposium_id,
+        "lecture_id": target.lecture_id,
+        "check_in_at": scanned_at,
+        "method": _method(request),
+        "desk": request.desk,
+        "recorded_by": operator[:_OPERATOR_LENGTH],
+        "created_at": utcnow(),
+    }
+    if decision.action == "open":
+        attendance_id = session.execute(
+            _insert(session, _ATTENDANCES)
+            .values(values)
+            .on_conflict_do_nothing()
+            .returning(_ATTENDANCES.c.id)
+        ).scalar_one_or_none()
+        return False if attendance_id is None else Span(attendance_id, scanned_at, None)
+    pending = decision.pending
+    assert pending is not None
+    claimed = session.execute(
+        update(_SCANS)
+        .where(_SCANS.c.id == pending.scan_id, _SCANS.c.outcome == PENDING_OUT)
+        .values(outcome="checked_out")
+    )
+    if not claimed.rowcount:  # type: ignore[attr-defined]
+        return False
+    attendance_id = session.execute(
+        _insert(session, _ATTENDANCES)
+        .values({**values, "check_out_at": pending.scanned_at})
+        .returning(_ATTENDANCES.c.id)
+    ).scalar_one()
+    session.execute(update(_SCANS).where(_SCANS.c.id == pending.scan_id).values(attendance_id=attendance_id))
+    return Span(attendance_id, scanned_at, pending.scanned_at)
 
 
-def _close_with_pending_out(
-    session: Session, attendance: Attendance, member: Member, symposium: Symposium, lecture: Lecture | None
+def _insert(session: Session, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that can skip a row violating a unique index: both databases speak ``ON CONFLICT``."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _method(request: ScanRequest) -> str:
+    return request.method or ("qr" if request.card else "manual")
+
+
+_ACTIONS = {"open": "attendance.in", "close_pending": "attendance.in", "move_in": "attendance.in_earlier"}
+
+
+def _audit(
+    session: Session,
+    decision: Decision,
+    request: ScanRequest,
+    member: ScanMember,
+    target: ScanTarget,
+    scanned_at: datetime,
+    operator: str,
+    attendance: Span | None,
 ) -> None:
-    """An ``in`` synced after an ``out`` with a later scan time is closed by that ``out``."""
-    pending = session.scalar(
-        select(Scan)
-        .where(
-            Scan.member_id == member.id,
-            Scan.symposium_id == symposium.id,
-            Scan.lecture_id.is_(None) if lecture is None else Scan.lecture_id == lecture.id,
-            Scan.direction == "out",
-            Scan.outcome == PENDING_OUT,
-            Scan.scanned_at >= attendance.check_in_at,
-        )
-        .order_by(Scan.scanned_at)
-        .limit(1)
+    details: dict[str, Any] = {
+        "member_no": member.member_no,
+        "target": target.code,
+        "scanned_at": scanned_at.isoformat(),
+        "desk": request.desk,
+        "nonce": request.nonce,
+        "method": _method(request),
+    }
+    if decision.action == "move_in" and decision.span is not None:
+        details["previous_check_in_at"] = decision.span.check_in_at.isoformat()
+    if decision.pending is not None:
+        details["closed_by_scan"] = decision.pending.scan_id
+    chain.record(
+        session,
+        actor=operator,
+        action=_ACTIONS.get(decision.action, "attendance.out"),
+        target=f"attendance:{attendance.id}" if attendance else None,
+        details=details,
     )
-    if pending is not None:
-        attendance.check_out_at = pending.scanned_at
-        pending.outcome = "checked_out"
-        pending.attendance_id = attendance.id
 
 
 def _replay(session: Session, nonce: str) -> ScanResult | None:
@@ -305,16 +546,29 @@ def _replay(session: Session, nonce: str) -> ScanResult | None:
     scan = session.scalar(select(Scan).where(Scan.nonce == nonce))
     if scan is None or scan.member_id is None or scan.symposium_id is None:
         return None
-    member = session.get_one(Member, scan.member_id)
+    member = ScanMember.of(session.get_one(Member, scan.member_id))
     symposium = session.get_one(Symposium, scan.symposium_id)
     lecture = session.get(Lecture, scan.lecture_id) if scan.lecture_id else None
+    target = ScanTarget(
+        symposium.id,
+        symposium.code,
+        symposium.timezone,
+        symposium.held_on,
+        symposium.status,
+        lecture.id if lecture else None,
+        lecture.code if lecture else None,
+        lecture.ends_at if lecture else None,
+    )
     attendance = session.get(Attendance, scan.attendance_id) if scan.attendance_id else None
+    span = (
+        None if attendance is None else Span(attendance.id, attendance.check_in_at, attendance.check_out_at)
+    )
     status: Status
     if scan.outcome == PENDING_OUT:
         status = PENDING_OUT
     else:
         status = "already_checked_in" if scan.direction == "in" else "already_checked_out"
-    return ScanResult(status, False, member, symposium, lecture, attendance, scan.scanned_at)
+    return ScanResult(status, False, member, target, span, scan.scanned_at)
 
 
 def void_attendance(
@@ -326,9 +580,12 @@ def void_attendance(
     if attendance.voided_at is not None:
         raise Conflict("this attendance was already voided", code="already_voided")
     if within is not None and utcnow() - attendance.created_at > within:
-        raise Conflict("scans can be undone at the desk only within 10 minutes", code="too_late_to_undo")
+        minutes = int(within.total_seconds() // 60)
+        raise Conflict(
+            f"scans can be undone at the desk only within {minutes} minutes", code="too_late_to_undo"
+        )
     attendance.voided_at = utcnow()
-    attendance.voided_by = operator
+    attendance.voided_by = operator[:_OPERATOR_LENGTH]
     attendance.void_reason = reason.strip()
     session.flush()
     chain.record(
@@ -339,3 +596,9 @@ def void_attendance(
         details={"member_no": attendance.member.member_no, "reason": attendance.void_reason},
     )
     return attendance
+
+
+def _iso(moment: datetime | None, zone: ZoneInfo | None = None) -> str | None:
+    if moment is None:
+        return None
+    return (moment.astimezone(zone) if zone else moment).isoformat()

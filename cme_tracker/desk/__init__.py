@@ -1,1 +1,1 @@
-"""PLACEHOLDER: replaced by the desk helper."""
+"""The attendance desk: the page clerks scan cards on, its offline shell, and walk-in registration."""

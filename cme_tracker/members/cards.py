@@ -1,4 +1,4 @@
-"""Member cards: a QR payload the server signs, so a typed-in or forged code is refused.
+"""Member cards: a QR payload the server signs, so a typed-in or forged code is refused; what a card shows.
 
 The payload is ``IMSJ-<member_no>-<card serial>-<signature>``: upper-case letters, digits and hyphens only,
 which every USB barcode scanner types correctly under any keyboard layout. The signature is 80 bits of an
@@ -12,6 +12,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
+import segno
 from sqlalchemy.orm import Session
 
 from cme_tracker.audit import chain
@@ -20,10 +21,32 @@ from cme_tracker.members.models import Member
 
 PREFIX = "IMSJ"
 _SIGNATURE_CHARACTERS = 16
+QR_ERROR_LEVEL = "m"
+"""At least medium error correction (15 %): a card survives a worn corner; segno raises it when it fits."""
 
 
 class UnknownCard(NotFound):
     code = "unknown_card"
+
+
+@dataclass(frozen=True)
+class CardFace:
+    """What a member's card shows, as plain values, for the printed sheet and the web pages alike."""
+
+    member_no: str
+    name: str
+    """In kanji, family name first; in Latin script for members without a kanji name."""
+    name_latin: str | None
+    """The romaji under a kanji name; None when ``name`` is already in Latin script."""
+    former_family_name: str | None
+    profession_ja: str
+    profession_en: str
+    payload: str
+
+    def printed_text(self) -> tuple[str, ...]:
+        """Every text of the member that a card prints (the QR code aside)."""
+        texts = (self.member_no, self.name, self.name_latin, self.former_family_name)
+        return (*(text for text in texts if text), self.profession_ja, self.profession_en)
 
 
 @dataclass(frozen=True)
@@ -43,6 +66,33 @@ def _signature(secret: str, member_no: str, serial: int) -> str:
 def card_payload(secret: str, member: Member) -> str:
     signature = _signature(secret, member.member_no, member.card_serial)
     return f"{PREFIX}-{member.member_no}-{member.card_serial}-{signature}"
+
+
+def card_face(secret: str, member: Member) -> CardFace:
+    """The member's current card; a name counts as kanji when it has kana or CJK, as in ``Member.name``."""
+    in_kanji = bool(member.family_name_kana) or any(
+        ord(char) > 0x2E80 for char in member.family_name + member.given_name
+    )
+    profession = member.profession_enum
+    return CardFace(
+        member_no=member.member_no,
+        name=member.name,
+        name_latin=member.name_romaji if in_kanji else None,
+        former_family_name=member.former_family_name or None,
+        profession_ja=profession.label_ja,
+        profession_en=profession.label_en,
+        payload=card_payload(secret, member),
+    )
+
+
+def card_qr(payload: str) -> segno.QRCode:
+    """The QR code of a card's payload: a full-size QR code (never Micro QR, which few scanners read)."""
+    return segno.make_qr(payload, error=QR_ERROR_LEVEL)
+
+
+def card_qr_data_uri(payload: str) -> str:
+    """The QR code as an SVG ``data:`` URI, for web pages: the CSP allows data images, not inline markup."""
+    return card_qr(payload).svg_data_uri(border=4, dark="#000", light="#fff")
 
 
 def read_card(secret: str, payload: str) -> CardClaim:

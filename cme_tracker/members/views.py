@@ -1,22 +1,25 @@
-"""The member's own page: their credits for a year, as the credits service computes them.
+"""The member's own pages: their credits for a year, as the credits service computes them, and their card.
 
 The member always comes from the login (``current_user.member``), never from the URL, so a member can only
-ever see their own records. This module formats; it computes no credit itself.
+ever see their own records and card. This module formats; it computes no credit itself.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from io import BytesIO
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, current_app, make_response, render_template, request, send_file
 from flask.typing import ResponseReturnValue
 from flask_babel import LazyString, gettext, lazy_gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
 from wtforms import IntegerField, StringField
 from wtforms.validators import AnyOf, NumberRange, Optional
 
@@ -25,6 +28,7 @@ from cme_tracker.attendance.models import Attendance
 from cme_tracker.credits.models import CreditPolicyVersion
 from cme_tracker.credits.policy import CreditPolicy, LectureCode
 from cme_tracker.credits.services import CreditLine, MemberCredits, format_amount, member_credits, year_period
+from cme_tracker.members.cards import card_face, card_qr_data_uri
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Symposium
 from cme_tracker.vocabulary import CmeField, Role, YearBasis
@@ -194,14 +198,33 @@ def _clock(moment: datetime, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%H:%M")
 
 
-@blueprint.get("/me/credits")
-@roles_required(Role.MEMBER)
-def credits() -> ResponseReturnValue:
-    """The logged-in member's credits for one calendar or fiscal year, by policy, by field and by lecture."""
+def _own_member() -> Member:
+    """The logged-in member's own record: the only one a member's page ever shows."""
     user: User = current_user._get_current_object()
     member = user.member
     if member is None:
         abort(404, gettext("Your login is not linked to a member record. Please contact the society office."))
+    return member
+
+
+def card_sheet_response(members: Sequence[Member], filename: str) -> Response:
+    """The members' cards as a PDF download that no cache keeps: its QR codes admit their holders.
+
+    WeasyPrint is imported on the first card printed, not when the app starts.
+    """
+    from cme_tracker.members.card_sheet import member_card_sheet
+
+    pdf = member_card_sheet(current_app.config["SECRET_KEY"], members)
+    response = send_file(BytesIO(pdf), mimetype="application/pdf", as_attachment=True, download_name=filename)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@blueprint.get("/me/credits")
+@roles_required(Role.MEMBER)
+def credits() -> ResponseReturnValue:
+    """The logged-in member's credits for one calendar or fiscal year, by policy, by field and by lecture."""
+    member = _own_member()
     form = YearForm(formdata=request.args, meta={"csrf": False})
     if not form.validate():
         abort(
@@ -232,3 +255,22 @@ def credits() -> ResponseReturnValue:
         groups=_groups(session, result, columns),
         needs_confirmation=any(not column.society_own for column in columns),
     )
+
+
+@blueprint.get("/me/card")
+@roles_required(Role.MEMBER)
+def card() -> ResponseReturnValue:
+    """The member's current card, to show on a phone at the desk."""
+    face = card_face(current_app.config["SECRET_KEY"], _own_member())
+    page = render_template("members/card.html", face=face, qr=card_qr_data_uri(face.payload))
+    response = make_response(page)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@blueprint.get("/me/card.pdf")
+@roles_required(Role.MEMBER)
+def card_pdf() -> ResponseReturnValue:
+    """The member's own card as a PDF to print at home."""
+    member = _own_member()
+    return card_sheet_response([member], f"imsj-member-card-{member.member_no}.pdf")

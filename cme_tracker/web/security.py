@@ -1,28 +1,32 @@
 """Login sessions, CSRF, security headers and the role check every endpoint must declare.
 
 Access fails closed: an endpoint without a declared role (or an explicit ``public``) answers 403, and a test
-walks every URL rule to prove each one declares its access.
+walks every URL rule to prove each one declares its access. API endpoints may also admit API clients, which
+send ``Authorization: Bearer TOKEN`` instead of a session cookie.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, flash, redirect, request, url_for
+from flask import Flask, abort, current_app, flash, g, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
 from cme_tracker.accounts.models import User
+from cme_tracker.accounts.tokens import TOKEN_ROLES, client_for_token
 from cme_tracker.vocabulary import Role
 from cme_tracker.web.session import db_session
 
 View = TypeVar("View", bound=Callable[..., Any])
 
 ACCESS_ATTRIBUTE = "cme_access"
+CLIENT_ACCESS_ATTRIBUTE = "cme_client_access"
 PUBLIC = "public"
 API_PREFIX = "/api/"
 
@@ -30,13 +34,31 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 
 
-def roles_required(*roles: Role) -> Callable[[View], View]:
-    """Only logged-in users holding one of ``roles`` reach the view; others get the login page or 403."""
+@dataclass(frozen=True)
+class Actor:
+    """Who sends the request: a logged-in user or an API client, named for the audit log as ``user:LOGIN``
+    or ``token:NAME``."""
+
+    name: str
+    roles: frozenset[Role]
+    user: User | None = None
+
+    def has_role(self, *roles: Role) -> bool:
+        return not self.roles.isdisjoint(roles)
+
+
+def roles_required(*roles: Role, api_clients: bool = False) -> Callable[[View], View]:
+    """Only logged-in users holding one of ``roles`` reach the view; others get the login page or 403.
+
+    With ``api_clients``, an API client whose role is one of ``roles`` reaches it too (API paths only).
+    """
     if not roles:
         raise ValueError("roles_required needs at least one role; use @public for pages open to anyone")
 
     def mark(view: View) -> View:
         setattr(view, ACCESS_ATTRIBUTE, frozenset(roles))
+        if api_clients:
+            setattr(view, CLIENT_ACCESS_ATTRIBUTE, frozenset(roles).intersection(TOKEN_ROLES))
         return view
 
     return mark
@@ -75,6 +97,29 @@ def is_api_request() -> bool:
     return request.path == API_PREFIX.rstrip("/") or request.path.startswith(API_PREFIX)
 
 
+def bearer_token() -> str | None:
+    """The token of an ``Authorization: Bearer`` header on an API path (maybe empty), else None.
+
+    Such a request is authenticated by its token alone and its session cookie is ignored, so it needs no CSRF
+    token: a browser never adds this header to a request another site forges.
+    """
+    if not is_api_request():
+        return None
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def current_actor() -> Actor:
+    """The API client or logged-in user behind the request (``anonymous`` on public pages)."""
+    client: Actor | None = g.get("api_client")
+    if client is not None:
+        return client
+    if not current_user.is_authenticated:
+        return Actor("anonymous", frozenset())
+    user: User = current_user._get_current_object()
+    return Actor(f"user:{user.login}", user.roles, user)
+
+
 def safe_redirect_target(target: str | None) -> str | None:
     """``target`` when it is a path on this site, else None: a ``next`` parameter never leads elsewhere.
 
@@ -100,6 +145,10 @@ def _check_access(app: Flask) -> ResponseReturnValue | None:
         return None
     if access is None:
         abort(403)
+    token = bearer_token()
+    if token is not None:
+        _admit_client(token, getattr(view, CLIENT_ACCESS_ATTRIBUTE, frozenset()))
+        return None
     if not current_user.is_authenticated:
         login_page: ResponseReturnValue = login_manager.unauthorized()
         return login_page
@@ -107,6 +156,23 @@ def _check_access(app: Flask) -> ResponseReturnValue | None:
     if not user.has_role(*access):
         abort(403)
     return None
+
+
+def _admit_client(token: str, admitted: frozenset[Role]) -> None:
+    """401 for a missing, unknown or revoked token; 403 when the client's role may not use the endpoint."""
+    client = client_for_token(db_session(), token) if token else None
+    if client is None:
+        abort(401, "the API token is missing, unknown or revoked")
+    role = Role(client.role)
+    if role not in admitted:
+        abort(403, f"an API client with the role {role} may not use this endpoint")
+    g.api_client = Actor(f"token:{client.name}", frozenset({role}))
+
+
+def _protect_from_forgery(app: Flask) -> None:
+    """Flask-WTF's CSRF check (exemptions included) for every request but those with a bearer token."""
+    if app.config["WTF_CSRF_ENABLED"] and bearer_token() is None:
+        csrf.protect(apply_exemptions=True)
 
 
 def _unauthorized() -> ResponseReturnValue:
@@ -142,6 +208,8 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "accounts.login"
     login_manager.user_loader(_load_user)
     login_manager.unauthorized_handler(_unauthorized)
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # checked by _protect_from_forgery instead
     csrf.init_app(app)
+    app.before_request(lambda: _protect_from_forgery(app))
     app.before_request(lambda: _check_access(app))
     app.after_request(_set_headers)

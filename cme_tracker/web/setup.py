@@ -22,7 +22,12 @@ class NavLink:
 
 NAVIGATION = (
     NavLink("members.credits", lazy_gettext("My credits")),
+    NavLink("members.card", lazy_gettext("My card")),
     NavLink("accounts.home", lazy_gettext("Overview")),
+    NavLink("admin.members", lazy_gettext("Members")),
+    NavLink("admin.walk_ins", lazy_gettext("Walk-ins")),
+    NavLink("admin.card_sheets", lazy_gettext("Card sheets")),
+    NavLink("desk.page", lazy_gettext("Attendance desk")),
 )
 """A blueprint with a page for the header adds a line here; the page's role check decides who sees it."""
 
