@@ -30,7 +30,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from wtforms import IntegerField, RadioField, StringField, TextAreaField
+from wtforms import IntegerField, StringField, TextAreaField
 from wtforms.validators import AnyOf, Length, NumberRange, Optional
 
 from cme_tracker.accounts.models import User
@@ -48,7 +48,14 @@ blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 PER_PAGE = 50
 MAX_PAGE = 10_000
 SOCIETY_ZONE = ZoneInfo("Asia/Tokyo")
+SCOPES = {
+    "selected": lazy_gettext("The members with these numbers"),
+    "all": lazy_gettext("All active members"),
+}
+"""The choices of the card sheet form (radio buttons written in the template: plain values, no widget)."""
 _NUMBER_SEPARATORS = re.compile(r"[\s,;、，；]+")
+_PRINTED_FOR_ALL = (Member.active.is_(True), Member.needs_review.is_(False))
+"""Whose cards "all active members" prints: a walk-in gets one once an administrator confirmed them."""
 
 
 class MemberSearchForm(FlaskForm):  # type: ignore[misc]
@@ -61,15 +68,7 @@ class MemberSearchForm(FlaskForm):  # type: ignore[misc]
 class CardSheetForm(FlaskForm):  # type: ignore[misc]
     """Which cards to print; ticked ``member_no`` boxes of the members list join the typed numbers."""
 
-    scope = RadioField(
-        lazy_gettext("Cards to print"),
-        choices=[
-            ("selected", lazy_gettext("The members with these numbers")),
-            ("all", lazy_gettext("All active members")),
-        ],
-        default="selected",
-        validators=[AnyOf(["selected", "all"])],
-    )
+    scope = StringField(lazy_gettext("Cards to print"), default="selected", validators=[AnyOf(list(SCOPES))])
     numbers = TextAreaField(
         lazy_gettext("Member numbers"),
         description=lazy_gettext("Separated by spaces, commas or line breaks."),
@@ -79,6 +78,8 @@ class CardSheetForm(FlaskForm):  # type: ignore[misc]
 
 @dataclass(frozen=True)
 class MemberPage:
+    """One page of a member list, and whether another follows."""
+
     members: Sequence[Member]
     page: int
     has_next: bool
@@ -185,6 +186,7 @@ def member(member_no: str) -> ResponseReturnValue:
 @blueprint.get("/members/<member_no>/card.pdf")
 @roles_required(Role.ADMIN)
 def member_card(member_no: str) -> ResponseReturnValue:
+    """One member's card alone on a sheet, for a replacement printed at the office."""
     member = _member_or_404(db_session(), member_no)
     return card_sheet_response([member], f"imsj-member-card-{member.member_no}.pdf")
 
@@ -236,11 +238,7 @@ def _typed_numbers(text: str, ticked: Sequence[str]) -> list[str]:
 def _selection(session: Session, form: CardSheetForm) -> list[Member] | None:
     """The members to print, or None after adding the reason to the form's errors."""
     if form.scope.data == "all":
-        everyone = session.scalars(
-            select(Member)
-            .where(Member.active.is_(True), Member.needs_review.is_(False))
-            .order_by(Member.member_no)
-        ).all()
+        everyone = session.scalars(select(Member).where(*_PRINTED_FOR_ALL).order_by(Member.member_no)).all()
         if not everyone:
             form.scope.errors.append(gettext("There are no active members to print cards for."))
             return None
@@ -267,11 +265,7 @@ def _selection(session: Session, form: CardSheetForm) -> list[Member] | None:
 
 
 def _active_count(session: Session) -> int:
-    count = session.scalar(
-        select(func.count())
-        .select_from(Member)
-        .where(Member.active.is_(True), Member.needs_review.is_(False))
-    )
+    count = session.scalar(select(func.count()).select_from(Member).where(*_PRINTED_FOR_ALL))
     return count or 0
 
 
@@ -287,4 +281,5 @@ def card_sheets() -> ResponseReturnValue:
             label = "all" if form.scope.data == "all" else f"{len(chosen)}"
             return card_sheet_response(chosen, f"imsj-member-cards-{label}-{_today()}.pdf")
     status = 422 if any(field.errors for field in form) else 200
-    return render_template("admin/cards.html", form=form, active_count=_active_count(session)), status
+    page = render_template("admin/cards.html", form=form, scopes=SCOPES, active_count=_active_count(session))
+    return page, status

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, Literal, cast
 from zoneinfo import ZoneInfo
 
@@ -260,6 +260,7 @@ def record_scan(
     scanned_at = request.scanned_at or utcnow()
     if scanned_at.tzinfo is None:
         scanned_at = scanned_at.replace(tzinfo=target.zone)
+    scanned_at = scanned_at.astimezone(UTC)
     _check_time(member, target, request.direction, scanned_at, privileged=privileged)
     for _attempt in range(RACE_ATTEMPTS):
         result = _apply(session, request, member, target, scanned_at, operator)

@@ -10,9 +10,8 @@ from flask_babel import gettext
 
 
 def script_phrases() -> dict[str, str]:
-    """Phrase key (as the scripts use it) to its text in the current language."""
+    """Phrase key to its text in the current language; the API's error codes are keys too."""
     return {
-        "ready": gettext("Ready to scan"),
         "sending": gettext("Sending…"),
         "checked_in": gettext("Checked in"),
         "checked_out": gettext("Checked out"),
@@ -26,6 +25,8 @@ def script_phrases() -> dict[str, str]:
         "symposium_closed": gettext("Not open: this symposium is closed"),
         "lecture_over": gettext("Not open: the lecture is already over"),
         "lecture_not_in_symposium": gettext("This lecture is not part of the chosen symposium"),
+        "unknown_lecture": gettext("This lecture is no longer in the programme: reload the page"),
+        "unknown_symposium": gettext("This symposium is no longer in the programme: reload the page"),
         "unauthorized": gettext("Your login has expired: reload the page and log in again"),
         "forbidden": gettext("Your login may not record attendance"),
         "csrf_failed": gettext("The page has expired: reload it"),
@@ -38,7 +39,6 @@ def script_phrases() -> dict[str, str]:
         "sync_failed": gettext("Could not sync"),
         "offline_search": gettext("Name search needs the server: scan the card or type the member number"),
         "offline_walk_in": gettext("Registering a walk-in needs the server"),
-        "searching": gettext("Searching…"),
         "no_member_found": gettext("No member found"),
         "members_found": gettext("%(count)s members found: choose with the arrow keys and Enter"),
         "choose_member": gettext("Several members match: choose one with the arrow keys, then press Enter"),
@@ -49,11 +49,11 @@ def script_phrases() -> dict[str, str]:
         "undo_done": gettext("Scan undone"),
         "undo_failed": gettext("Could not undo the scan"),
         "too_late_to_undo": gettext("Scans can be undone at the desk only within 10 minutes"),
+        "already_voided": gettext("This scan was already undone"),
         "dismiss": gettext("Dismiss"),
         "online": gettext("Connected"),
         "offline": gettext("Offline"),
         "waiting": gettext("%(count)s waiting to be sent"),
-        "walk_in_registered": gettext("Walk-in registered as %(member_no)s"),
         "walk_in_invalid": gettext("Check the marked fields"),
         "member_exists": gettext("Already a member: %(member_no)s. Check them in by that number."),
         "counts_updated": gettext("Updated %(time)s"),

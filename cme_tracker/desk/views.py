@@ -14,7 +14,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request, sen
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
+from flask_wtf.csrf import CSRFError, generate_csrf
 from marshmallow import ValidationError
 from sqlalchemy import select
 
@@ -103,6 +103,12 @@ def _domain_error(error: DomainError) -> ResponseReturnValue:
     """The desk's scripts read errors shaped like the API's, so a refused walk-in answers JSON too."""
     db_session().rollback()
     return _error(error.http_status, error.code, error.message, error.details)
+
+
+@blueprint.errorhandler(CSRFError)
+def _csrf_error(error: CSRFError) -> ResponseReturnValue:
+    """A page kept open past its session: the script tells the clerk to reload it."""
+    return _error(400, "csrf_failed", error.description or "CSRF check failed")
 
 
 def _error(status: int, code: str, message: str, details: Any = None) -> ResponseReturnValue:

@@ -92,7 +92,7 @@ def card_qr(payload: str) -> segno.QRCode:
 
 def card_qr_data_uri(payload: str) -> str:
     """The QR code as an SVG ``data:`` URI, for web pages: the CSP allows data images, not inline markup."""
-    return card_qr(payload).svg_data_uri(border=4, dark="#000", light="#fff")
+    return card_qr(payload).svg_data_uri(border=4, dark="#000", light="#fff", omitsize=True)
 
 
 def read_card(secret: str, payload: str) -> CardClaim:

@@ -170,9 +170,13 @@ def _admit_client(token: str, admitted: frozenset[Role]) -> None:
 
 
 def _protect_from_forgery(app: Flask) -> None:
-    """Flask-WTF's CSRF check (exemptions included) for every request but those with a bearer token."""
-    if app.config["WTF_CSRF_ENABLED"] and bearer_token() is None:
-        csrf.protect(apply_exemptions=True)
+    """Flask-WTF's CSRF check (exemptions included), but not for API requests that no session authenticates:
+    one with a bearer token, or an anonymous one, which then gets its 401."""
+    if not app.config["WTF_CSRF_ENABLED"]:
+        return
+    if is_api_request() and (bearer_token() is not None or not current_user.is_authenticated):
+        return
+    csrf.protect(apply_exemptions=True)
 
 
 def _unauthorized() -> ResponseReturnValue:

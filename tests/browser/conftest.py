@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from cme_tracker import create_app
@@ -43,7 +43,7 @@ requires_chromium = pytest.mark.skipif(
 
 
 class _ClosingHandler(WSGIRequestHandler):
-    """HTTP/1.0: every answer closes its connection, so a stopped server answers nothing on a kept-alive one."""
+    """HTTP/1.0: each answer closes its connection, so a stopped server answers nothing more."""
 
     protocol_version = "HTTP/1.0"
 
@@ -118,12 +118,25 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
-    context = browser.new_context(base_url=live_server.url, locale="en-GB", viewport={"width": 1180, "height": 900})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    yield page
-    context.close()
+def open_page(browser: Browser, live_server: LiveServer) -> Iterator[Callable[[str], Page]]:
+    """Opens a tab in a fresh browser profile speaking ``locale``; fails the test if its scripts raised."""
+    contexts: list[BrowserContext] = []
+    errors: list[str] = []
+
+    def open_in(locale: str) -> Page:
+        context = browser.new_context(
+            base_url=live_server.url, locale=locale, viewport={"width": 1180, "height": 900}
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        return page
+
+    yield open_in
+    for context in contexts:
+        context.close()
+    assert errors == [], "the page's scripts raised"
 
 
 @pytest.fixture

@@ -116,9 +116,11 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def logged_in(client: FlaskClient, session: Session, login: str, *roles: Role) -> dict[str, str]:
+def logged_in(
+    client: FlaskClient, session: Session, login: str, *roles: Role, member: Member | None = None
+) -> dict[str, str]:
     """Log ``client`` in with a new user; the CSRF header the desk page sends with its API calls."""
-    make_login(session, login, *roles)
+    make_login(session, login, *roles, member=member)
     log_in(client, login)
     return {"X-CSRFToken": csrf_token(client, "/")}
 

@@ -6,6 +6,7 @@ import html
 import json
 import re
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -137,3 +138,13 @@ def test_service_worker_is_served_from_the_desk_so_its_scope_covers_the_page(cli
         assert response.mimetype == "text/javascript"
         assert "no-cache" in response.headers["Cache-Control"]
         assert "addEventListener('fetch'" in response.get_data(as_text=True)
+
+
+def test_service_worker_keeps_every_script_the_desk_page_loads() -> None:
+    """A script missing from the offline shell would break the page when it is reloaded offline."""
+    static = Path(__file__).resolve().parents[2] / "cme_tracker" / "static"
+    worker = (static / "desk" / "sw.js").read_text(encoding="utf-8")
+    cached = set(re.findall(r"'((?:desk|css|img)/[^']+)'", worker))
+    scripts = {f"desk/{path.name}" for path in (static / "desk").glob("*.js") if path.name != "sw.js"}
+    assert scripts <= cached
+    assert {"css/site.css", "img/seal.svg"} <= cached

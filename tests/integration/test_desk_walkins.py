@@ -163,6 +163,7 @@ def test_walk_in_without_the_csrf_token_is_refused(client: FlaskClient, session:
     _desk(client, session)
     response = client.post("/desk/walk-ins", json=GUEST)
     assert response.status_code == 400
+    assert response.get_json()["error"] == "csrf_failed"
     assert _walk_ins(session) == []
 
 

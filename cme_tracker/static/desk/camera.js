@@ -3,16 +3,20 @@
 const SAME_CODE_PAUSE_MS = 3000;
 const FRAME_INTERVAL_MS = 150;
 
-export function cameraSupported() {
-  return 'BarcodeDetector' in window && Boolean(navigator.mediaDevices?.getUserMedia);
+/** Whether this browser can read QR codes from a camera (Chromium on Linux has the API but no QR reader). */
+export async function cameraSupported() {
+  if (!('BarcodeDetector' in window) || !navigator.mediaDevices?.getUserMedia) {
+    return false;
+  }
+  try {
+    return (await window.BarcodeDetector.getSupportedFormats()).includes('qr_code');
+  } catch {
+    return false;
+  }
 }
 
 /** Starts the camera in ``video`` and calls ``onCode`` for each QR code seen; returns the function that stops. */
 export async function startCamera(video, onCode) {
-  const formats = await window.BarcodeDetector.getSupportedFormats();
-  if (!formats.includes('qr_code')) {
-    throw new Error('this browser cannot read QR codes');
-  }
   const detector = new window.BarcodeDetector({ formats: ['qr_code'] });
   const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' }, audio: false });
   video.srcObject = stream;

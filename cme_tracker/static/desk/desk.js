@@ -1,115 +1,86 @@
 // The attendance desk: wires the scan input, the API, the offline queue and the views together.
 // Every scan gets its nonce and scan time the moment it is taken, online or not, so that sending it again
-// (after a timeout, or from the offline queue) can never record it twice and credits use the real time.
+// (after a timeout, or from the offline queue) can never record it twice, and credits use the real time.
 
 import { Refused, Unreachable, createClient } from './api.js';
 import { cameraSupported, startCamera } from './camera.js';
 import { createSyncer, openQueue } from './offline-queue.js';
 import { classify, createScanInput } from './scan-input.js';
+import { createSetup } from './setup.js';
 import { beep } from './sound.js';
+import { createUndoDialog } from './undo-dialog.js';
 import { createRecentList, createResultView, renderCounts, renderFailures } from './views.js';
+import { createWalkInForm } from './walk-in.js';
 
 const root = document.getElementById('desk');
 const config = JSON.parse(root.dataset.config);
-const SETUP_KEY = 'cme-desk:setup';
-const RECENT_LIMIT = 30;
 const byId = (id) => document.getElementById(id);
+const RECENT_LIMIT = 30;
+const COUNTS_SOON_MS = 300;
 
 // --- phrases and times --------------------------------------------------------------------------------
 
+const hasPhrase = (key) => Object.hasOwn(config.phrases, key);
+
 function text(key, values = {}) {
-  const phrase = config.phrases[key] ?? key;
+  const phrase = hasPhrase(key) ? config.phrases[key] : key;
   return phrase.replace(/%\((\w+)\)s/g, (_, name) => String(values[name] ?? ''));
 }
 
 const locale = config.lang === 'ja' ? 'ja-JP' : 'en-GB';
 
+/** HH:MM in the symposium's zone: a Berlin desk on a Tokyo laptop still shows Berlin times. */
 function clock(iso, timezone) {
   if (!iso) {
     return '';
   }
-  return new Intl.DateTimeFormat(locale, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: timezone }).format(new Date(iso));
+  const format = { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: timezone };
+  return new Intl.DateTimeFormat(locale, format).format(new Date(iso));
 }
 
-// --- what this desk records: symposium, lecture or whole day, direction; remembered across reloads -------
+// --- the pieces of the page ---------------------------------------------------------------------------
 
-const setup = {
-  symposium: byId('desk-symposium'),
-  target: byId('desk-target'),
-  deskName: byId('desk-name'),
-  sound: byId('desk-sound'),
-  directions: [...document.querySelectorAll('input[name="direction"]')],
+const client = createClient({ base: config.api, walkIns: config.walkIns, csrfToken: config.csrfToken });
+const result = createResultView(byId('desk-result'));
+const input = byId('desk-input');
+const setup = createSetup({
+  root,
+  symposia: config.symposia,
+  operator: config.operator,
+  wholeDay: text('whole_day'),
+  lectureLabel: (lecture) => `${lecture.starts}–${lecture.ends} ${lecture.title} (${lecture.code})`,
+  onChange: () => {
+    scheduleCounts();
+    input.focus();
+  },
+});
+const recent = createRecentList({
+  list: byId('desk-recent'),
+  empty: byId('desk-recent-empty'),
+  limit: RECENT_LIMIT,
+  undoLabel: text('undo'),
+  onUndo: (entry) => undoDialog.open(entry),
+});
+const entriesByNonce = new Map();
+const connection = {
+  box: byId('desk-connection'),
+  label: byId('desk-connection-text'),
+  waiting: byId('desk-waiting'),
+  banner: byId('desk-offline'),
+  bannerCount: byId('desk-offline-waiting'),
 };
+let online = true;
+let queue = null;
+let syncer = null;
 
-function remembered() {
-  try {
-    return JSON.parse(localStorage.getItem(SETUP_KEY)) || {};
-  } catch {
-    return {};
-  }
-}
-
-function symposiumByCode(code) {
-  return config.symposia.find((symposium) => symposium.code === code) || null;
-}
-
-function fillLectures(symposium, wanted) {
-  const options = [new Option(text('whole_day'), '')];
-  for (const lecture of symposium ? symposium.lectures : []) {
-    options.push(new Option(`${lecture.starts}–${lecture.ends} ${lecture.title} (${lecture.code})`, lecture.code));
-  }
-  setup.target.replaceChildren(...options);
-  setup.target.value = options.some((option) => option.value === wanted) ? wanted : '';
-}
-
-function selection() {
-  const symposium = symposiumByCode(setup.symposium.value);
-  if (!symposium) {
-    return null;
-  }
-  return {
-    symposium,
-    lectureCode: setup.target.value || null,
-    direction: setup.directions.find((radio) => radio.checked)?.value || 'in',
-    desk: setup.deskName.value.trim() || config.operator,
-  };
-}
-
-function saveSetup() {
-  const direction = setup.directions.find((radio) => radio.checked)?.value || 'in';
-  localStorage.setItem(
-    SETUP_KEY,
-    JSON.stringify({
-      symposium: setup.symposium.value,
-      lecture: setup.target.value,
-      direction,
-      desk: setup.deskName.value.trim(),
-      sound: setup.sound.checked,
-    }),
-  );
-  root.dataset.direction = direction;
-}
-
-function restoreSetup() {
-  const saved = remembered();
-  if (symposiumByCode(saved.symposium)) {
-    setup.symposium.value = saved.symposium;
-  }
-  fillLectures(symposiumByCode(setup.symposium.value), saved.lecture);
-  for (const radio of setup.directions) {
-    radio.checked = radio.value === (saved.direction || 'in');
-  }
-  setup.deskName.value = saved.desk || '';
-  setup.sound.checked = saved.sound !== false;
-  root.dataset.direction = saved.direction || 'in';
+function timezoneOf(scan) {
+  return setup.symposiumByCode(scan.symposium_code)?.timezone;
 }
 
 // --- answers ------------------------------------------------------------------------------------------
 
-const result = createResultView(byId('desk-result'));
-
 function sound(tone) {
-  if (setup.sound.checked) {
+  if (setup.soundOn()) {
     beep(tone);
   }
 }
@@ -134,23 +105,17 @@ function accepted(data, timezone) {
     case 'checked_out':
       return { tone: 'ok', headline: text(data.status) };
     case 'already_checked_in':
-      return { tone: 'repeat', headline: text('already_checked_in', { time: clock(attendance.check_in_at || data.scanned_at, timezone) }) };
+      return { tone: 'repeat', headline: text(data.status, { time: clock(attendance.check_in_at || data.scanned_at, timezone) }) };
     case 'already_checked_out':
-      return { tone: 'repeat', headline: text('already_checked_out', { time: clock(attendance.check_out_at || data.scanned_at, timezone) }) };
+      return { tone: 'repeat', headline: text(data.status, { time: clock(attendance.check_out_at || data.scanned_at, timezone) }) };
     default:
       return { tone: 'error', headline: text(data.status) };
   }
 }
 
-function refused(error) {
-  const known = Object.hasOwn(config.phrases, error.code);
-  return { tone: 'error', headline: known ? text(error.code) : text('refused'), detail: error.message };
-}
-
-function identityLabel(scan) {
-  return scan.card
-    ? text('queued_card', { member_no: cardMemberNo(scan.card) })
-    : text('queued_number', { member_no: scan.member_no });
+/** A refusal's headline: the desk's own words for the API's known codes, else a generic one. */
+function refusalHeadline(error) {
+  return hasPhrase(error.code) ? text(error.code) : text('refused');
 }
 
 /** The member number a card names (``IMSJ-<member_no>-<serial>-<signature>``), shown while offline. */
@@ -159,42 +124,39 @@ function cardMemberNo(card) {
   return parts.length >= 4 ? parts.slice(1, -2).join('-') : card;
 }
 
+function identityLabel(scan) {
+  return scan.card
+    ? text('queued_card', { member_no: cardMemberNo(scan.card) })
+    : text('queued_number', { member_no: scan.member_no });
+}
+
 function showMessage(tone, key, values) {
   result.show({ tone, headline: text(key, values) });
-  sound(tone === 'error' ? 'error' : 'repeat');
+  sound(tone);
 }
 
-// --- the connection: online, or offline with a queue ----------------------------------------------------
-
-const connection = {
-  box: byId('desk-connection'),
-  label: byId('desk-connection-text'),
-  waiting: byId('desk-waiting'),
-  banner: byId('desk-offline'),
-  bannerCount: byId('desk-offline-waiting'),
-};
-const client = createClient({ base: config.api, walkIns: config.walkIns, csrfToken: config.csrfToken });
-let online = true;
-let queue = null;
-
-/** Sends the queue now, if this browser can keep one. */
-function sync() {
-  if (queue) {
-    syncer.run();
+function undoable(answer) {
+  const attendanceId = answer.data.attendance?.id;
+  if (answer.status !== 201 || answer.data.status !== 'checked_in' || !attendanceId) {
+    return {};
   }
+  return { attendanceId, undoUntil: Date.now() + config.undoMinutes * 60000 };
 }
+
+// --- the connection: online, or offline with scans waiting ----------------------------------------------
 
 function setOnline(value) {
   if (online === value) {
     return;
   }
   online = value;
-  connection.box.dataset.state = value ? 'online' : 'offline';
-  connection.label.textContent = text(value ? 'online' : 'offline');
+  const state = value ? 'online' : 'offline';
+  connection.box.dataset.state = state;
+  root.dataset.connection = state;
+  connection.label.textContent = text(state);
   connection.banner.hidden = value;
-  root.dataset.connection = value ? 'online' : 'offline';
   if (value) {
-    sync();
+    syncer?.run();
   }
 }
 
@@ -208,15 +170,12 @@ async function refreshWaiting() {
 }
 
 async function refreshFailures() {
-  const failures = queue ? await queue.failures() : [];
   renderFailures({
     section: byId('desk-failed-section'),
     list: byId('desk-failed'),
-    failures,
-    describe: (failure) => {
-      const timezone = symposiumByCode(failure.scan.symposium_code)?.timezone;
-      return `${clock(failure.scan.scanned_at, timezone)} ${identityLabel(failure.scan)} (${failure.scan.lecture_code || failure.scan.symposium_code})`;
-    },
+    failures: queue ? await queue.failures() : [],
+    describe: ({ scan }) => `${clock(scan.scanned_at, timezoneOf(scan))} ${identityLabel(scan)} (${scan.lecture_code || scan.symposium_code})`,
+    reason: (failure) => (hasPhrase(failure.code) ? text(failure.code) : `${text('refused')}: ${failure.message}`),
     dismissLabel: text('dismiss'),
     onDismiss: async (failure) => {
       await queue.dismiss(failure.id);
@@ -225,54 +184,45 @@ async function refreshFailures() {
   });
 }
 
-const entriesByNonce = new Map();
+/** The recent-list entry of a queued scan; one kept before a reload gets a new entry when it is sent. */
+function entryOf(item) {
+  return entriesByNonce.get(item.nonce) || recent.add({ time: clock(item.scan.scanned_at, timezoneOf(item.scan)), who: identityLabel(item.scan) });
+}
 
-const syncer = createSyncer({
-  queue: {
-    oldest: () => queue.oldest(),
-    remove: (item) => queue.remove(item),
-    fail: (item, error) => queue.fail(item, error),
-  },
-  send: (scan) => client.checkIn(scan),
-  onSent: (item, answer) => {
-    setOnline(true);
-    const timezone = symposiumByCode(item.scan.symposium_code)?.timezone;
-    const outcome = accepted(answer.data, timezone);
-    // A scan kept before a reload has no entry on this page yet: list it, so the desk sees it arrive.
-    const entry = entriesByNonce.get(item.nonce) || recent.add({ time: clock(item.scan.scanned_at, timezone), who: identityLabel(item.scan) });
-    entry.update({ tone: outcome.tone, text: `${text('synced')}: ${outcome.headline}`, who: answer.data.member?.name, ...undoable(answer) });
-    refreshWaiting();
-    scheduleCounts();
-  },
-  onFailed: (item, error) => {
-    setOnline(true);
-    const timezone = symposiumByCode(item.scan.symposium_code)?.timezone;
-    const entry = entriesByNonce.get(item.nonce) || recent.add({ time: clock(item.scan.scanned_at, timezone), who: identityLabel(item.scan) });
-    entry.update({ tone: 'error', text: `${text('sync_failed')}: ${refused(error).headline}` });
-    refreshWaiting();
-    refreshFailures();
-  },
-  onUnreachable: () => setOnline(false),
-  onSessionProblem: (error) => showMessage('error', error.code === 'csrf_failed' ? 'csrf_failed' : 'unauthorized'),
-  onIdle: () => refreshWaiting(),
-});
-
-// --- scanning -----------------------------------------------------------------------------------------
-
-const recent = createRecentList({
-  list: byId('desk-recent'),
-  empty: byId('desk-recent-empty'),
-  limit: RECENT_LIMIT,
-  undoLabel: text('undo'),
-  onUndo: (entry) => openUndo(entry),
-});
-
-function undoable(answer) {
-  const attendanceId = answer.data.attendance?.id;
-  if (answer.status !== 201 || answer.data.status !== 'checked_in' || !attendanceId) {
-    return {};
-  }
-  return { attendanceId, undoUntil: Date.now() + config.undoMinutes * 60000 };
+function startSyncing() {
+  syncer = createSyncer({
+    queue,
+    send: async (scan) => {
+      try {
+        return await client.checkIn(scan);
+      } catch (error) {
+        // An "out" with nothing open is kept by the server (an offline "in" may still come): it was sent.
+        if (error instanceof Refused && error.code === 'not_checked_in' && error.details) {
+          return { status: error.status, data: error.details };
+        }
+        throw error;
+      }
+    },
+    onSent: (item, answer) => {
+      setOnline(true);
+      const outcome = accepted(answer.data, timezoneOf(item.scan));
+      entryOf(item).update({ tone: outcome.tone, text: `${text('synced')}: ${outcome.headline}`, who: answer.data.member?.name, ...undoable(answer) });
+      entriesByNonce.delete(item.nonce);
+      refreshWaiting();
+      scheduleCounts();
+    },
+    onFailed: (item, error) => {
+      setOnline(true);
+      entryOf(item).update({ tone: 'error', text: `${text('sync_failed')}: ${refusalHeadline(error)}` });
+      entriesByNonce.delete(item.nonce);
+      refreshWaiting();
+      refreshFailures();
+    },
+    onUnreachable: () => setOnline(false),
+    onSessionProblem: (error) => showMessage('error', error.code === 'csrf_failed' ? 'csrf_failed' : 'unauthorized'),
+    onIdle: refreshWaiting,
+  });
+  syncer.run();
 }
 
 /** Keeps a scan in the browser until the server can take it. */
@@ -288,12 +238,14 @@ async function keep(scan, entry) {
   result.show({ tone: 'queued', headline: text('queued'), name: identityLabel(scan) });
   sound('queued');
   await refreshWaiting();
-  sync();
+  syncer?.run();
 }
+
+// --- scanning -----------------------------------------------------------------------------------------
 
 /** Records one scan: ``identity`` is ``{card}`` or ``{member_no}``; ``member`` is known after a search. */
 async function record(identity, method, member = null) {
-  const chosen = selection();
+  const chosen = setup.current();
   if (!chosen) {
     showMessage('error', 'choose_symposium');
     return;
@@ -330,66 +282,68 @@ async function record(identity, method, member = null) {
       setOnline(false);
       await keep(scan, entry);
     } else if (error instanceof Refused) {
-      const outcome = refused(error);
-      result.show({ tone: 'error', headline: outcome.headline, ...memberLines(error.details?.member || member), meta: outcome.detail });
+      // Some refusals name the member in their details; the server's own words help where none is known.
+      const headline = refusalHeadline(error);
+      const known = error.details?.member || member;
+      result.show({ tone: 'error', headline, meta: error.message, ...memberLines(known) });
       sound('error');
-      entry.update({ tone: 'error', text: outcome.headline });
+      entry.update({ tone: 'error', text: headline, who: error.details?.member?.name });
     } else {
       throw error;
     }
   }
 }
 
-function describeMember(member) {
-  return [
-    ['desk-option-name', member.name],
-    ['desk-option-romaji', member.name_romaji],
-    ['desk-option-meta', memberLines(member).meta],
-  ];
-}
-
-async function searchMembers(query, signal) {
-  const answer = await client.search(query, signal);
-  return answer.data.members;
-}
-
-const input = byId('desk-input');
 const scanInput = createScanInput({
   input,
   list: byId('desk-results'),
   status: byId('desk-search-status'),
   canSearch: () => online,
-  search: searchMembers,
+  search: async (query, signal) => (await client.search(query, signal)).data.members,
+  onSearchError: (error) => {
+    if (error instanceof Unreachable) {
+      setOnline(false);
+      showMessage('error', 'offline_search');
+    } else {
+      result.show({ tone: 'error', headline: refusalHeadline(error), meta: error.message });
+      sound('error');
+    }
+  },
   onScan: record,
-  say: { text, show: (tone, key) => showMessage(tone, key) },
-  describe: describeMember,
+  say: { text, show: showMessage },
+  describe: (member) => [
+    ['desk-option-name', member.name],
+    ['desk-option-romaji', member.name_romaji],
+    ['desk-option-meta', memberLines(member).meta],
+  ],
 });
 
 // --- live counts ----------------------------------------------------------------------------------------
 
 const counts = { body: byId('desk-counts-body'), updated: byId('desk-counts-updated'), timer: null, soon: null };
 
+/** Rows per lecture (expected = people inside for the whole day) and one for the whole day. */
 function countRows(symposium, data) {
-  const day = data.day || {};
-  const expected = day.inside_now ?? null;
-  const byCode = new Map((data.lectures || []).map((lecture) => [lecture.lecture_code, lecture]));
+  const day = data.day;
+  const byCode = new Map(data.lectures.map((lecture) => [lecture.lecture_code, lecture]));
   const rows = symposium.lectures.map((lecture) => {
-    const figures = byCode.get(lecture.code) || {};
+    const figures = byCode.get(lecture.code) || { checked_in: 0, inside_now: 0 };
     return {
       code: lecture.code,
       label: `${lecture.starts} ${lecture.title}`,
-      checkedIn: figures.checked_in ?? 0,
-      insideNow: figures.inside_now ?? 0,
-      expected,
+      checkedIn: figures.checked_in,
+      insideNow: figures.inside_now,
+      expected: day.inside_now,
     };
   });
-  rows.push({ code: '', label: text('whole_day'), checkedIn: day.checked_in ?? 0, insideNow: day.inside_now ?? 0, expected: null });
+  rows.push({ code: '', label: text('whole_day'), checkedIn: day.checked_in, insideNow: day.inside_now, expected: null });
   return rows;
 }
 
 async function refreshCounts() {
   clearTimeout(counts.timer);
-  const chosen = selection();
+  clearTimeout(counts.soon);
+  const chosen = setup.current();
   try {
     if (chosen) {
       const answer = await client.counts(chosen.symposium.code);
@@ -398,6 +352,7 @@ async function refreshCounts() {
       counts.updated.textContent = text('counts_updated', { time: clock(new Date().toISOString(), chosen.symposium.timezone) });
     }
   } catch (error) {
+    // The counts poll doubles as the probe that notices the server going away and coming back.
     if (error instanceof Unreachable) {
       setOnline(false);
     }
@@ -408,120 +363,58 @@ async function refreshCounts() {
 
 function scheduleCounts() {
   clearTimeout(counts.soon);
-  counts.soon = setTimeout(refreshCounts, 300);
+  counts.soon = setTimeout(refreshCounts, COUNTS_SOON_MS);
 }
 
-// --- undo -----------------------------------------------------------------------------------------------
+// --- undo, walk-ins, camera -----------------------------------------------------------------------------
 
-const undo = {
+const undoDialog = createUndoDialog({
   dialog: byId('desk-undo'),
-  form: byId('desk-undo-form'),
   who: byId('desk-undo-who'),
   reason: byId('desk-undo-reason'),
   error: byId('desk-undo-error'),
-  entry: null,
-};
-
-function openUndo(entry) {
-  undo.entry = entry;
-  undo.who.textContent = entry.who;
-  undo.reason.value = '';
-  undo.error.hidden = true;
-  undo.dialog.showModal();
-  undo.reason.focus();
-}
-
-undo.form.addEventListener('submit', async (event) => {
-  event.preventDefault();
-  const reason = undo.reason.value.trim();
-  if (!reason) {
-    undo.reason.focus();
-    return;
-  }
-  const entry = undo.entry;
-  try {
-    await client.undo(entry.attendanceId, reason);
-    undo.dialog.close();
+  cancel: byId('desk-undo-cancel'),
+  undo: (attendanceId, reason) => client.undo(attendanceId, reason),
+  onUndone: (entry) => {
     entry.update({ tone: 'repeat', text: text('undone') });
     result.show({ tone: 'repeat', headline: text('undo_done'), name: entry.who });
     sound('repeat');
     scheduleCounts();
-  } catch (error) {
-    undo.error.hidden = false;
-    undo.error.textContent = error instanceof Refused ? refused(error).headline + (Object.hasOwn(config.phrases, error.code) ? '' : `: ${error.message}`) : text('offline');
+  },
+  describeError: (error) => {
     if (error instanceof Unreachable) {
       setOnline(false);
+      return text('offline');
     }
-  }
+    return hasPhrase(error.code) ? text(error.code) : `${text('undo_failed')}: ${error.message}`;
+  },
+  onClose: () => input.focus(),
 });
-byId('desk-undo-cancel').addEventListener('click', () => undo.dialog.close());
-undo.dialog.addEventListener('close', () => input.focus());
 
-// --- walk-ins -------------------------------------------------------------------------------------------
-
-const walkIn = {
+createWalkInForm({
   details: byId('desk-walkin'),
   form: byId('desk-walkin-form'),
   message: byId('desk-walkin-message'),
-};
-
-function walkInMessage(message) {
-  walkIn.message.hidden = !message;
-  walkIn.message.textContent = message || '';
-}
-
-function walkInFieldErrors(errors) {
-  for (const node of walkIn.form.querySelectorAll('.field-error[id^="walkin-"]')) {
-    const field = node.id.slice('walkin-'.length, -'-error'.length);
-    const messages = errors[field];
-    node.hidden = !messages;
-    node.textContent = messages ? [].concat(messages).join(' ') : '';
-    byId(`walkin-${field}`)?.setAttribute('aria-invalid', messages ? 'true' : 'false');
-  }
-}
-
-walkIn.form.addEventListener('submit', async (event) => {
-  event.preventDefault();
-  walkInFieldErrors({});
-  walkInMessage('');
-  const chosen = selection();
-  if (!chosen) {
-    walkInMessage(text('choose_symposium'));
-    return;
-  }
-  if (!online) {
-    walkInMessage(text('offline_walk_in'));
-    return;
-  }
-  const form = Object.fromEntries(new FormData(walkIn.form));
-  try {
-    const answer = await client.registerWalkIn({ ...form, symposium_code: chosen.symposium.code, desk: chosen.desk });
-    const member = answer.data.member;
-    walkIn.form.reset();
-    walkIn.details.open = false;
-    await record({ member_no: member.member_no }, 'manual', member);
-  } catch (error) {
-    if (error instanceof Unreachable) {
-      setOnline(false);
-      walkInMessage(text('offline_walk_in'));
-    } else if (error instanceof Refused && error.code === 'invalid' && error.details) {
-      walkInFieldErrors(error.details);
-      walkInMessage(text('walk_in_invalid'));
-    } else if (error instanceof Refused && error.code === 'member_exists') {
-      walkInMessage(text('member_exists', { member_no: error.details?.member_no }));
-    } else if (error instanceof Refused) {
-      walkInMessage(Object.hasOwn(config.phrases, error.code) ? text(error.code) : error.message);
-    } else {
-      throw error;
+  canSend: () => {
+    if (!setup.current()) {
+      return 'choose_symposium';
     }
-  }
+    return online ? null : 'offline_walk_in';
+  },
+  register: (form) => {
+    const chosen = setup.current();
+    return client.registerWalkIn({ ...form, symposium_code: chosen.symposium.code, desk: chosen.desk });
+  },
+  onRegistered: (member) => {
+    input.focus();
+    return record({ member_no: member.member_no }, 'manual', member);
+  },
+  text,
+  hasPhrase,
 });
 
-// --- camera ---------------------------------------------------------------------------------------------
-
-const camera = { button: byId('desk-camera'), dialog: byId('desk-camera-dialog'), video: byId('desk-video'), stop: null };
-
-if (cameraSupported()) {
+function enableCamera() {
+  const camera = { button: byId('desk-camera'), dialog: byId('desk-camera-dialog'), video: byId('desk-video'), stop: null };
   camera.button.hidden = false;
   camera.button.addEventListener('click', async () => {
     camera.dialog.showModal();
@@ -577,29 +470,11 @@ input.addEventListener('blur', () => {
 
 // --- start --------------------------------------------------------------------------------------------
 
-function onSetupChange() {
-  saveSetup();
-  scheduleCounts();
-  scanInput.focus();
-}
-
-setup.symposium.addEventListener('change', () => {
-  fillLectures(symposiumByCode(setup.symposium.value), '');
-  onSetupChange();
-});
-setup.target.addEventListener('change', onSetupChange);
-setup.sound.addEventListener('change', onSetupChange);
-setup.deskName.addEventListener('change', saveSetup);
-for (const radio of setup.directions) {
-  radio.addEventListener('change', onSetupChange);
-}
-byId('desk-setup').addEventListener('submit', (event) => event.preventDefault());
-window.addEventListener('online', sync);
-
 function registerServiceWorker() {
   if (!('serviceWorker' in navigator)) {
     return;
   }
+  // The page can be reloaded offline once a service worker controls it (and so has cached the shell).
   const markReady = () => {
     if (navigator.serviceWorker.controller) {
       root.dataset.offlineReady = 'true';
@@ -613,10 +488,10 @@ function registerServiceWorker() {
 }
 
 async function start() {
-  restoreSetup();
-  saveSetup();
-  scanInput.focus();
+  input.focus();
   registerServiceWorker();
+  cameraSupported().then((supported) => supported && enableCamera());
+  window.addEventListener('online', () => syncer?.run());
   try {
     queue = await openQueue();
   } catch {
@@ -626,7 +501,9 @@ async function start() {
   }
   await refreshWaiting();
   await refreshFailures();
-  sync();
+  if (queue) {
+    startSyncing();
+  }
   refreshCounts();
   root.dataset.ready = 'true';
 }

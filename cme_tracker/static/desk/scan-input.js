@@ -20,9 +20,11 @@ export function classify(raw) {
 
 /**
  * Wires the input to its listbox of results. ``search(query, signal)`` resolves to a list of members;
- * ``onScan({card} | {member_no}, method)`` records a scan; ``say(key, values)`` tells the clerk something.
+ * ``onScan({card} | {member_no}, method, member)`` records a scan; ``say.text`` words a phrase for the
+ * screen reader's status line and ``say.show`` puts it in the big result; ``describe(member)`` gives the
+ * ``[className, text]`` parts of a result row.
  */
-export function createScanInput({ input, list, status, canSearch, search, onScan, say, describe }) {
+export function createScanInput({ input, list, status, canSearch, search, onSearchError, onScan, say, describe }) {
   let results = [];
   let active = -1;
   let pending = null;
@@ -98,7 +100,7 @@ export function createScanInput({ input, list, status, canSearch, search, onScan
       },
       (error) => {
         if (!controller.signal.aborted) {
-          say.show('error', error.code || 'offline_search');
+          onSearchError(error);
         }
         return null;
       },

@@ -9,11 +9,14 @@ const PAGE = new URL('./', self.location).href;
 const ASSETS = [
   'desk/desk.js',
   'desk/api.js',
+  'desk/camera.js',
   'desk/offline-queue.js',
   'desk/scan-input.js',
-  'desk/views.js',
+  'desk/setup.js',
   'desk/sound.js',
-  'desk/camera.js',
+  'desk/undo-dialog.js',
+  'desk/views.js',
+  'desk/walk-in.js',
   'css/site.css',
   'img/seal.svg',
 ].map((path) => new URL(`../static/${path}`, self.location).href);

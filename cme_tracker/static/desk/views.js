@@ -110,11 +110,11 @@ export function renderCounts(body, rows, selectedCode) {
 }
 
 /** The offline scans the server refused, each with its reason and a Dismiss button. */
-export function renderFailures({ section, list, failures, describe, dismissLabel, onDismiss }) {
+export function renderFailures({ section, list, failures, describe, reason, dismissLabel, onDismiss }) {
   list.replaceChildren(
     ...failures.map((failure) => {
       const item = element('li', 'desk-failed-item');
-      item.append(element('span', 'desk-failed-what', describe(failure)), element('span', 'desk-failed-why', failure.message));
+      item.append(element('span', 'desk-failed-what', describe(failure)), element('span', 'desk-failed-why', reason(failure)));
       const dismiss = element('button', 'button-link', dismissLabel);
       dismiss.type = 'button';
       dismiss.addEventListener('click', () => onDismiss(failure));
