@@ -13,21 +13,35 @@ loading and flushing ORM objects.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from typing import Any, Final, Literal, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, func, literal, null, select, union_all, update
+from sqlalchemy import (
+    CursorResult,
+    Result,
+    Select,
+    Table,
+    bindparam,
+    func,
+    literal_column,
+    null,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningInsert
 
 from cme_tracker.attendance.models import Attendance, Scan
 from cme_tracker.audit import chain
 from cme_tracker.db import utcnow
 from cme_tracker.errors import Conflict, DomainError, NotFound
-from cme_tracker.members.cards import UnknownCard, read_card
+from cme_tracker.members.cards import CardClaim, UnknownCard, read_card
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Lecture, Symposium
 from cme_tracker.vocabulary import SymposiumStatus
@@ -49,9 +63,6 @@ RACE_ATTEMPTS = 3
 
 _OPERATOR_LENGTH = 64
 """The width of ``recorded_by`` and ``voided_by``; the audit log keeps the full name of the operator."""
-
-_ATTENDANCES = cast(Table, Attendance.__table__)
-_SCANS = cast(Table, Scan.__table__)
 
 
 @dataclass(frozen=True)
@@ -251,12 +262,12 @@ def record_scan(
     a closed symposium, a wrong date or a lecture already over. An ``out`` with nothing open is kept as a
     pending scan (status ``not_checked_in``), so that an offline ``in`` synced later is closed by it.
     """
-    if request.nonce:
-        replayed = _replay(session, request.nonce)
-        if replayed is not None:
-            return replayed
-    member = _member(session, request, card_secret)
-    target = _target(session, request)
+    claim = read_card(card_secret, request.card) if request.card else None
+    context = _context(session, request, claim.member_no if claim else None)
+    if context.replay_id is not None:
+        return _replay(session, context.replay_id)
+    member = _member(context, request, claim)
+    target = _target(context, request)
     scanned_at = request.scanned_at or utcnow()
     if scanned_at.tzinfo is None:
         scanned_at = scanned_at.replace(tzinfo=target.zone)
@@ -269,58 +280,128 @@ def record_scan(
     raise Conflict("other desks are recording this member right now; scan again", code="busy")
 
 
-def _member(session: Session, request: ScanRequest, card_secret: str) -> ScanMember:
-    if request.card:
-        claim = read_card(card_secret, request.card)
-        member = session.scalar(select(Member).where(Member.member_no == claim.member_no))
-        if member is None:
-            raise UnknownCard(f"no member {claim.member_no}")
-        if member.card_serial != claim.serial:
-            raise UnknownCard("this card was replaced by a newer one", code="card_replaced")
-        return ScanMember.of(member)
-    if request.member_no:
-        member = session.scalar(select(Member).where(Member.member_no == request.member_no.strip()))
-        if member is None:
-            raise NotFound(f"no member {request.member_no}", code="unknown_member")
-        return ScanMember.of(member)
-    raise DomainError("a scan needs a card or a member number", code="invalid")
-
-
-_LAST_END = select(func.max(Lecture.ends_at)).where(Lecture.symposium_id == Symposium.id).scalar_subquery()
-
-
-def _target(session: Session, request: ScanRequest) -> ScanTarget:
-    symposium_columns = (
-        Symposium.id,
-        Symposium.code,
-        Symposium.timezone,
-        Symposium.held_on,
-        Symposium.status,
+# The statements of the hot path are built once, as Core statements on the tables with bound parameters:
+# building and caching a statement per call, and the ORM's handling of it, cost more than running it.
+_MEMBERS = cast(Table, Member.__table__)
+_SYMPOSIA = cast(Table, Symposium.__table__)
+_LECTURES = cast(Table, Lecture.__table__)
+_ATTENDANCES = cast(Table, Attendance.__table__)
+_SCANS = cast(Table, Scan.__table__)
+_ONE_ROW = select(literal_column("1").label("one")).subquery("one_row")
+_REPLAY = select(_SCANS.c.id).where(_SCANS.c.nonce == bindparam("nonce")).scalar_subquery().label("replay_id")
+_MEMBER_COLUMNS = (
+    _MEMBERS.c.id.label("member_id"),
+    _MEMBERS.c.member_no,
+    _MEMBERS.c.family_name,
+    _MEMBERS.c.given_name,
+    _MEMBERS.c.family_name_kana,
+    _MEMBERS.c.family_name_romaji,
+    _MEMBERS.c.given_name_romaji,
+    _MEMBERS.c.profession,
+    _MEMBERS.c.needs_review,
+    _MEMBERS.c.card_serial,
+)
+_SYMPOSIUM_COLUMNS = (
+    _SYMPOSIA.c.id.label("symposium_id"),
+    _SYMPOSIA.c.code.label("symposium_code"),
+    _SYMPOSIA.c.timezone,
+    _SYMPOSIA.c.held_on,
+    _SYMPOSIA.c.status,
+)
+_LAST_END = (
+    select(func.max(_LECTURES.c.ends_at)).where(_LECTURES.c.symposium_id == _SYMPOSIA.c.id).scalar_subquery()
+)
+_LECTURE_CONTEXT = (
+    select(
+        _REPLAY,
+        *_MEMBER_COLUMNS,
+        *_SYMPOSIUM_COLUMNS,
+        _LECTURES.c.id.label("lecture_id"),
+        _LECTURES.c.code.label("lecture_code"),
+        _LECTURES.c.ends_at.label("last_entry"),
     )
-    if request.lecture_code:
-        row = session.execute(
-            select(*symposium_columns, Lecture.id, Lecture.code, Lecture.ends_at)
-            .join(Lecture.symposium)
-            .where(Lecture.code == request.lecture_code)
-        ).one_or_none()
-        if row is None:
+    .select_from(_ONE_ROW)
+    .outerjoin(_MEMBERS, _MEMBERS.c.member_no == bindparam("member_no"))
+    .outerjoin(_LECTURES, _LECTURES.c.code == bindparam("lecture_code"))
+    .outerjoin(_SYMPOSIA, _SYMPOSIA.c.id == _LECTURES.c.symposium_id)
+)
+_DAY_CONTEXT = (
+    select(
+        _REPLAY,
+        *_MEMBER_COLUMNS,
+        *_SYMPOSIUM_COLUMNS,
+        null().label("lecture_id"),
+        null().label("lecture_code"),
+        _LAST_END.label("last_entry"),
+    )
+    .select_from(_ONE_ROW)
+    .outerjoin(_MEMBERS, _MEMBERS.c.member_no == bindparam("member_no"))
+    .outerjoin(_SYMPOSIA, _SYMPOSIA.c.code == bindparam("symposium_code"))
+)
+
+
+def _context(session: Session, request: ScanRequest, card_member_no: str | None) -> Any:
+    """In one round trip: an earlier scan with the nonce, the member, and the target (NULLs where unknown)."""
+    if not request.lecture_code and not request.symposium_code:
+        raise DomainError("a scan needs a lecture_code or a symposium_code", code="invalid")
+    parameters = {
+        "nonce": request.nonce,
+        "member_no": card_member_no or (request.member_no or "").strip(),
+        "lecture_code": request.lecture_code,
+        "symposium_code": request.symposium_code,
+    }
+    statement = _LECTURE_CONTEXT if request.lecture_code else _DAY_CONTEXT
+    return session.execute(statement, parameters).one()
+
+
+def _member(context: Any, request: ScanRequest, claim: CardClaim | None) -> ScanMember:
+    if claim is not None:
+        if context.member_id is None:
+            raise UnknownCard(f"no member {claim.member_no}")
+        if context.card_serial != claim.serial:
+            raise UnknownCard("this card was replaced by a newer one", code="card_replaced")
+    elif not request.member_no:
+        raise DomainError("a scan needs a card or a member number", code="invalid")
+    elif context.member_id is None:
+        raise NotFound(f"no member {request.member_no}", code="unknown_member")
+    names = Member(
+        family_name=context.family_name,
+        given_name=context.given_name,
+        family_name_kana=context.family_name_kana,
+        family_name_romaji=context.family_name_romaji,
+        given_name_romaji=context.given_name_romaji,
+    )
+    return ScanMember(
+        context.member_id,
+        context.member_no,
+        names.name,
+        names.name_romaji,
+        context.profession,
+        context.needs_review,
+    )
+
+
+def _target(context: Any, request: ScanRequest) -> ScanTarget:
+    if context.symposium_id is None:
+        if request.lecture_code:
             raise NotFound(f"no lecture {request.lecture_code}", code="unknown_lecture")
-        target = ScanTarget(*row)
-        if request.symposium_code and target.symposium_code != request.symposium_code:
-            raise DomainError(
-                f"lecture {target.lecture_code} is not part of symposium {request.symposium_code}",
-                code="lecture_not_in_symposium",
-            )
-        return target
-    if request.symposium_code:
-        day = session.execute(
-            select(*symposium_columns, _LAST_END).where(Symposium.code == request.symposium_code)
-        ).one_or_none()
-        if day is None:
-            raise NotFound(f"no symposium {request.symposium_code}", code="unknown_symposium")
-        symposium_id, code, timezone, held_on, status, last_entry = day
-        return ScanTarget(symposium_id, code, timezone, held_on, status, None, None, last_entry)
-    raise DomainError("a scan needs a lecture_code or a symposium_code", code="invalid")
+        raise NotFound(f"no symposium {request.symposium_code}", code="unknown_symposium")
+    target = ScanTarget(
+        context.symposium_id,
+        context.symposium_code,
+        context.timezone,
+        context.held_on,
+        context.status,
+        context.lecture_id,
+        context.lecture_code,
+        context.last_entry,
+    )
+    if request.lecture_code and request.symposium_code and target.symposium_code != request.symposium_code:
+        raise DomainError(
+            f"lecture {target.lecture_code} is not part of symposium {request.symposium_code}",
+            code="lecture_not_in_symposium",
+        )
+    return target
 
 
 def _check_time(
@@ -350,33 +431,53 @@ def _check_time(
         raise Conflict(f"{what} was already over at the scan time", code="lecture_over", details=details)
 
 
-def _history(session: Session, member: ScanMember, target: ScanTarget) -> tuple[list[Span], list[PendingOut]]:
-    """The member's live attendances at the target and its pending ``out`` scans, in one round trip."""
+def _history_statement(whole_day: bool) -> Select[Any]:
+    """The member's live attendances at a target and its pending ``out`` scans, told apart by ``kind``."""
+    attendance_target = (
+        _ATTENDANCES.c.lecture_id.is_(None)
+        if whole_day
+        else _ATTENDANCES.c.lecture_id == bindparam("lecture_id")
+    )
+    scan_target = (
+        _SCANS.c.lecture_id.is_(None) if whole_day else _SCANS.c.lecture_id == bindparam("lecture_id")
+    )
     attendances = select(
-        literal(True).label("is_attendance"), Attendance.id, Attendance.check_in_at, Attendance.check_out_at
+        literal_column("'attendance'").label("kind"),
+        _ATTENDANCES.c.id,
+        _ATTENDANCES.c.check_in_at.label("moment"),
+        _ATTENDANCES.c.check_out_at,
     ).where(
-        Attendance.member_id == member.id,
-        Attendance.symposium_id == target.symposium_id,
-        Attendance.lecture_id.is_(None)
-        if target.lecture_id is None
-        else Attendance.lecture_id == target.lecture_id,
-        Attendance.voided_at.is_(None),
+        _ATTENDANCES.c.member_id == bindparam("member_id"),
+        _ATTENDANCES.c.symposium_id == bindparam("symposium_id"),
+        attendance_target,
+        _ATTENDANCES.c.voided_at.is_(None),
     )
-    pending = select(literal(False), Scan.id, Scan.scanned_at, null()).where(
-        Scan.member_id == member.id,
-        Scan.symposium_id == target.symposium_id,
-        Scan.lecture_id.is_(None) if target.lecture_id is None else Scan.lecture_id == target.lecture_id,
-        Scan.direction == "out",
-        Scan.outcome == PENDING_OUT,
+    pending = select(literal_column("'pending'"), _SCANS.c.id, _SCANS.c.scanned_at, null()).where(
+        _SCANS.c.member_id == bindparam("member_id"),
+        _SCANS.c.symposium_id == bindparam("symposium_id"),
+        scan_target,
+        _SCANS.c.direction == "out",
+        _SCANS.c.outcome == PENDING_OUT,
     )
+    return union_all(attendances, pending).subquery().select()
+
+
+_HISTORY = {whole_day: _history_statement(whole_day) for whole_day in (False, True)}
+
+
+def _history(session: Session, member: ScanMember, target: ScanTarget) -> tuple[list[Span], list[PendingOut]]:
+    parameters = {
+        "member_id": member.id,
+        "symposium_id": target.symposium_id,
+        "lecture_id": target.lecture_id,
+    }
     spans: list[Span] = []
     outs: list[PendingOut] = []
-    rows: Iterable[Any] = session.execute(union_all(attendances, pending))
-    for row in rows:
-        if row.is_attendance:
-            spans.append(Span(row.id, row.check_in_at, row.check_out_at))
+    for row in session.execute(_HISTORY[target.lecture_id is None], parameters):
+        if row.kind == "attendance":
+            spans.append(Span(row.id, row.moment, row.check_out_at))
         else:
-            outs.append(PendingOut(row.id, row.check_in_at))
+            outs.append(PendingOut(row.id, row.moment))
     return spans, outs
 
 
@@ -394,34 +495,61 @@ def _apply(
     if attendance is False:
         return None
     scan_id = session.execute(
-        _insert(session, _SCANS)
-        .values(
-            nonce=request.nonce,
-            member_id=member.id,
-            raw_code=request.card,
-            symposium_id=target.symposium_id,
-            lecture_id=target.lecture_id,
-            direction=request.direction,
-            scanned_at=scanned_at,
-            received_at=utcnow(),
-            desk=request.desk,
-            operator=operator,
-            method=_method(request),
-            outcome=decision.status,
-            attendance_id=attendance.id if attendance else None,
-        )
-        .on_conflict_do_nothing()
-        .returning(_SCANS.c.id)
+        _insert(session, _SCANS),
+        {
+            "nonce": request.nonce,
+            "member_id": member.id,
+            "raw_code": request.card,
+            "symposium_id": target.symposium_id,
+            "lecture_id": target.lecture_id,
+            "direction": request.direction,
+            "scanned_at": scanned_at,
+            "received_at": utcnow(),
+            "desk": request.desk,
+            "operator": operator,
+            "method": _method(request),
+            "outcome": decision.status,
+            "attendance_id": attendance.id if attendance else None,
+        },
     ).scalar_one_or_none()
-    if scan_id is None and request.nonce:
+    if scan_id is None:
         # The same nonce arrived twice at once; the twin's row is committed now.
         if decision.action != "none":
             raise Conflict("this nonce was already used for another scan", code="nonce_reused")
-        return _replay(session, request.nonce)
+        return _replay(session, session.execute(_REPLAY_ID, {"nonce": request.nonce}).scalar_one())
     if decision.action != "none":
         _audit(session, decision, request, member, target, scanned_at, operator, attendance)
     created = decision.status in ("checked_in", "checked_out")
     return ScanResult(decision.status, created, member, target, attendance, scanned_at)
+
+
+_REPLAY_ID = select(_SCANS.c.id).where(_SCANS.c.nonce == bindparam("nonce"))
+_CLOSE = (
+    update(_ATTENDANCES)
+    .where(
+        _ATTENDANCES.c.id == bindparam("attendance_id"),
+        _ATTENDANCES.c.check_out_at.is_(None),
+        _ATTENDANCES.c.voided_at.is_(None),
+    )
+    .values(check_out_at=bindparam("moment"))
+)
+_MOVE_IN = (
+    update(_ATTENDANCES)
+    .where(
+        _ATTENDANCES.c.id == bindparam("attendance_id"),
+        _ATTENDANCES.c.check_in_at == bindparam("expected_check_in_at"),
+        _ATTENDANCES.c.voided_at.is_(None),
+    )
+    .values(check_in_at=bindparam("moment"))
+)
+_CLAIM_PENDING = (
+    update(_SCANS)
+    .where(_SCANS.c.id == bindparam("scan_id"), _SCANS.c.outcome == PENDING_OUT)
+    .values(outcome="checked_out")
+)
+_LINK_PENDING = (
+    update(_SCANS).where(_SCANS.c.id == bindparam("scan_id")).values(attendance_id=bindparam("linked_id"))
+)
 
 
 def _write(
@@ -439,69 +567,54 @@ def _write(
         return span
     if decision.action == "close":
         assert span is not None
-        closed = session.execute(
-            update(_ATTENDANCES)
-            .where(
-                _ATTENDANCES.c.id == span.id,
-                _ATTENDANCES.c.check_out_at.is_(None),
-                _ATTENDANCES.c.voided_at.is_(None),
-            )
-            .values(check_out_at=scanned_at)
-        )
-        return Span(span.id, span.check_in_at, scanned_at) if closed.rowcount else False  # type: ignore[attr-defined]
+        closed = session.execute(_CLOSE, {"attendance_id": span.id, "moment": scanned_at})
+        return Span(span.id, span.check_in_at, scanned_at) if _changed(closed) else False
     if decision.action == "move_in":
         assert span is not None
         moved = session.execute(
-            update(_ATTENDANCES)
-            .where(
-                _ATTENDANCES.c.id == span.id,
-                _ATTENDANCES.c.check_in_at == span.check_in_at,
-                _ATTENDANCES.c.voided_at.is_(None),
-            )
-            .values(check_in_at=scanned_at)
+            _MOVE_IN,
+            {"attendance_id": span.id, "expected_check_in_at": span.check_in_at, "moment": scanned_at},
         )
-        return Span(span.id, scanned_at, span.check_out_at) if moved.rowcount else False  # type: ignore[attr-defined]
+        return Span(span.id, scanned_at, span.check_out_at) if _changed(moved) else False
     values = {
         "member_id": member.id,
         "symposium_id": target.symposium_id,
         "lecture_id": target.lecture_id,
         "check_in_at": scanned_at,
+        "check_out_at": None,
         "method": _method(request),
         "desk": request.desk,
         "recorded_by": operator[:_OPERATOR_LENGTH],
         "created_at": utcnow(),
     }
     if decision.action == "open":
-        attendance_id = session.execute(
-            _insert(session, _ATTENDANCES)
-            .values(values)
-            .on_conflict_do_nothing()
-            .returning(_ATTENDANCES.c.id)
-        ).scalar_one_or_none()
+        attendance_id = session.execute(_insert(session, _ATTENDANCES), values).scalar_one_or_none()
         return False if attendance_id is None else Span(attendance_id, scanned_at, None)
     pending = decision.pending
     assert pending is not None
-    claimed = session.execute(
-        update(_SCANS)
-        .where(_SCANS.c.id == pending.scan_id, _SCANS.c.outcome == PENDING_OUT)
-        .values(outcome="checked_out")
-    )
-    if not claimed.rowcount:  # type: ignore[attr-defined]
+    if not _changed(session.execute(_CLAIM_PENDING, {"scan_id": pending.scan_id})):
         return False
-    attendance_id = session.execute(
-        _insert(session, _ATTENDANCES)
-        .values({**values, "check_out_at": pending.scanned_at})
-        .returning(_ATTENDANCES.c.id)
-    ).scalar_one()
-    session.execute(update(_SCANS).where(_SCANS.c.id == pending.scan_id).values(attendance_id=attendance_id))
+    values["check_out_at"] = pending.scanned_at
+    attendance_id = session.execute(_insert(session, _ATTENDANCES), values).scalar_one()
+    session.execute(_LINK_PENDING, {"scan_id": pending.scan_id, "linked_id": attendance_id})
     return Span(attendance_id, scanned_at, pending.scanned_at)
 
 
-def _insert(session: Session, table: Table) -> postgresql.Insert | sqlite.Insert:
-    """An INSERT that can skip a row violating a unique index: both databases speak ``ON CONFLICT``."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+def _changed(result: Result[Any]) -> bool:
+    """Whether an UPDATE found its row in the state it expected."""
+    return bool(cast(CursorResult[Any], result).rowcount)
+
+
+@cache
+def _insert_statement(dialect: str, table: Table) -> ReturningInsert[Any]:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing().returning(table.c.id)
+
+
+def _insert(session: Session, table: Table) -> ReturningInsert[Any]:
+    """An INSERT that skips a row violating a unique index (``ON CONFLICT DO NOTHING``, on both databases)
+    and returns the new row's id, or nothing when it was skipped."""
+    return _insert_statement(session.get_bind().dialect.name, table)
 
 
 def _method(request: ScanRequest) -> str:
@@ -542,11 +655,10 @@ def _audit(
     )
 
 
-def _replay(session: Session, nonce: str) -> ScanResult | None:
+def _replay(session: Session, scan_id: int) -> ScanResult:
     """The answer to a scan already received with this nonce: the same attendance, never a second one."""
-    scan = session.scalar(select(Scan).where(Scan.nonce == nonce))
-    if scan is None or scan.member_id is None or scan.symposium_id is None:
-        return None
+    scan = session.get_one(Scan, scan_id)
+    assert scan.member_id is not None and scan.symposium_id is not None
     member = ScanMember.of(session.get_one(Member, scan.member_id))
     symposium = session.get_one(Symposium, scan.symposium_id)
     lecture = session.get(Lecture, scan.lecture_id) if scan.lecture_id else None

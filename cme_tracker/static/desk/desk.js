@@ -4,19 +4,19 @@
 
 import { Refused, Unreachable, createClient } from './api.js';
 import { cameraSupported, startCamera } from './camera.js';
+import { createCounts } from './counts.js';
 import { createSyncer, openQueue } from './offline-queue.js';
 import { classify, createScanInput } from './scan-input.js';
 import { createSetup } from './setup.js';
 import { beep } from './sound.js';
 import { createUndoDialog } from './undo-dialog.js';
-import { createRecentList, createResultView, renderCounts, renderFailures } from './views.js';
+import { createRecentList, createResultView, renderFailures } from './views.js';
 import { createWalkInForm } from './walk-in.js';
 
 const root = document.getElementById('desk');
 const config = JSON.parse(root.dataset.config);
 const byId = (id) => document.getElementById(id);
 const RECENT_LIMIT = 30;
-const COUNTS_SOON_MS = 300;
 
 // --- phrases and times --------------------------------------------------------------------------------
 
@@ -50,7 +50,7 @@ const setup = createSetup({
   wholeDay: text('whole_day'),
   lectureLabel: (lecture) => `${lecture.starts}–${lecture.ends} ${lecture.title} (${lecture.code})`,
   onChange: () => {
-    scheduleCounts();
+    counts.soon();
     input.focus();
   },
 });
@@ -209,7 +209,7 @@ function startSyncing() {
       entryOf(item).update({ tone: outcome.tone, text: `${text('synced')}: ${outcome.headline}`, who: answer.data.member?.name, ...undoable(answer) });
       entriesByNonce.delete(item.nonce);
       refreshWaiting();
-      scheduleCounts();
+      counts.soon();
     },
     onFailed: (item, error) => {
       setOnline(true);
@@ -276,7 +276,7 @@ async function record(identity, method, member = null) {
     result.show({ ...outcome, ...memberLines(answer.data.member) });
     sound(outcome.tone);
     entry.update({ tone: outcome.tone, text: outcome.headline, who: answer.data.member?.name, ...undoable(answer) });
-    scheduleCounts();
+    counts.soon();
   } catch (error) {
     if (error instanceof Unreachable) {
       setOnline(false);
@@ -320,51 +320,17 @@ const scanInput = createScanInput({
 
 // --- live counts ----------------------------------------------------------------------------------------
 
-const counts = { body: byId('desk-counts-body'), updated: byId('desk-counts-updated'), timer: null, soon: null };
-
-/** Rows per lecture (expected = people inside for the whole day) and one for the whole day. */
-function countRows(symposium, data) {
-  const day = data.day;
-  const byCode = new Map(data.lectures.map((lecture) => [lecture.lecture_code, lecture]));
-  const rows = symposium.lectures.map((lecture) => {
-    const figures = byCode.get(lecture.code) || { checked_in: 0, inside_now: 0 };
-    return {
-      code: lecture.code,
-      label: `${lecture.starts} ${lecture.title}`,
-      checkedIn: figures.checked_in,
-      insideNow: figures.inside_now,
-      expected: day.inside_now,
-    };
-  });
-  rows.push({ code: '', label: text('whole_day'), checkedIn: day.checked_in, insideNow: day.inside_now, expected: null });
-  return rows;
-}
-
-async function refreshCounts() {
-  clearTimeout(counts.timer);
-  clearTimeout(counts.soon);
-  const chosen = setup.current();
-  try {
-    if (chosen) {
-      const answer = await client.counts(chosen.symposium.code);
-      setOnline(true);
-      renderCounts(counts.body, countRows(chosen.symposium, answer.data), chosen.lectureCode || '');
-      counts.updated.textContent = text('counts_updated', { time: clock(new Date().toISOString(), chosen.symposium.timezone) });
-    }
-  } catch (error) {
-    // The counts poll doubles as the probe that notices the server going away and coming back.
-    if (error instanceof Unreachable) {
-      setOnline(false);
-    }
-  } finally {
-    counts.timer = setTimeout(refreshCounts, config.countsInterval * 1000);
-  }
-}
-
-function scheduleCounts() {
-  clearTimeout(counts.soon);
-  counts.soon = setTimeout(refreshCounts, COUNTS_SOON_MS);
-}
+const counts = createCounts({
+  client,
+  current: () => setup.current(),
+  body: byId('desk-counts-body'),
+  updated: byId('desk-counts-updated'),
+  intervalSeconds: config.countsInterval,
+  wholeDay: text('whole_day'),
+  updatedLabel: (symposium) => text('counts_updated', { time: clock(new Date().toISOString(), symposium.timezone) }),
+  onReached: () => setOnline(true),
+  onUnreachable: () => setOnline(false),
+});
 
 // --- undo, walk-ins, camera -----------------------------------------------------------------------------
 
@@ -379,7 +345,7 @@ const undoDialog = createUndoDialog({
     entry.update({ tone: 'repeat', text: text('undone') });
     result.show({ tone: 'repeat', headline: text('undo_done'), name: entry.who });
     sound('repeat');
-    scheduleCounts();
+    counts.soon();
   },
   describeError: (error) => {
     if (error instanceof Unreachable) {
@@ -504,7 +470,7 @@ async function start() {
   if (queue) {
     startSyncing();
   }
-  refreshCounts();
+  counts.refresh();
   root.dataset.ready = 'true';
 }
 

@@ -10,6 +10,7 @@ const ASSETS = [
   'desk/desk.js',
   'desk/api.js',
   'desk/camera.js',
+  'desk/counts.js',
   'desk/offline-queue.js',
   'desk/scan-input.js',
   'desk/setup.js',

@@ -1,5 +1,5 @@
-// What the desk shows: the big result, the recent scans with Undo, the live counts and the refused offline
-// scans. Text goes in with textContent only, so nothing a server or a card says can become markup.
+// What the desk shows: the big result, the recent scans with Undo, and the offline scans the server
+// refused. Text goes in with textContent only, so nothing a server or a card says can become markup.
 
 function element(tag, className, text) {
   const node = document.createElement(tag);
@@ -88,25 +88,6 @@ export function createRecentList({ list, empty, limit, undoLabel, onUndo }) {
   }, 15000);
 
   return { add };
-}
-
-/** The counts table: one row per lecture and one for the whole day; the desk's own target is marked. */
-export function renderCounts(body, rows, selectedCode) {
-  body.replaceChildren(
-    ...rows.map((row) => {
-      const tr = element('tr', row.code === selectedCode ? 'desk-counts-selected' : '');
-      tr.dataset.code = row.code;
-      const label = element('th', '', row.label);
-      label.scope = 'row';
-      tr.append(
-        label,
-        element('td', 'number desk-count-checked-in', String(row.checkedIn)),
-        element('td', 'number desk-count-inside', String(row.insideNow)),
-        element('td', 'number desk-count-expected', row.expected === null ? '–' : String(row.expected)),
-      );
-      return tr;
-    }),
-  );
 }
 
 /** The offline scans the server refused, each with its reason and a Dismiss button. */
