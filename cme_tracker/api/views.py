@@ -39,12 +39,18 @@ from cme_tracker.web.session import db_session
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
+# Loading needs no state of its own, and building a schema costs more than loading a scan with it.
+CHECKIN_SCHEMA = CheckinSchema()
+VOID_SCHEMA = VoidSchema()
+CREDITS_QUERY_SCHEMA = CreditsQuerySchema()
+SEARCH_QUERY_SCHEMA = SearchQuerySchema()
+
 
 @blueprint.post("/checkins")
 @roles_required(Role.DESK, Role.ADMIN, api_clients=True)
 def checkins() -> ResponseReturnValue:
     """One scan: 201 when it opened or closed an attendance, 200 for a repeat or a retried nonce."""
-    form = _load(CheckinSchema(), _json_body())
+    form = _load(CHECKIN_SCHEMA, _json_body())
     actor = current_actor()
     session = db_session()
     begin_write(session)
@@ -67,7 +73,7 @@ def checkins() -> ResponseReturnValue:
 @roles_required(Role.DESK, Role.ADMIN, api_clients=True)
 def void(attendance_id: int) -> ResponseReturnValue:
     """Undo a scan by voiding its attendance: desks within 10 minutes of recording it, admins at any time."""
-    form = _load(VoidSchema(), _json_body())
+    form = _load(VOID_SCHEMA, _json_body())
     actor = current_actor()
     session = db_session()
     begin_write(session)
@@ -106,7 +112,7 @@ def attendance_counts(code: str) -> ResponseReturnValue:
 @roles_required(Role.DESK, Role.ADMIN, api_clients=True)
 def member_search() -> ResponseReturnValue:
     """Members by any of their names (kanji, kana of any kind and width, romaji of any case) or number."""
-    query = _load(SearchQuerySchema(), request.args.to_dict())
+    query = _load(SEARCH_QUERY_SCHEMA, request.args.to_dict())
     members = search_members(db_session(), query["q"], query["limit"])
     return jsonify({"members": [_member_json(member) for member in members]})
 
@@ -115,7 +121,7 @@ def member_search() -> ResponseReturnValue:
 @roles_required(Role.AUDITOR, Role.ADMIN, Role.MEMBER, api_clients=True)
 def credits(member_no: str) -> ResponseReturnValue:
     """A member's credits for a year, shaped as ``credits show --json``; a member may read only their own."""
-    query = _load(CreditsQuerySchema(), request.args.to_dict())
+    query = _load(CREDITS_QUERY_SCHEMA, request.args.to_dict())
     actor = current_actor()
     if not actor.has_role(Role.AUDITOR, Role.ADMIN):
         own = actor.user.member if actor.user is not None else None

@@ -32,6 +32,7 @@ def script_phrases() -> dict[str, str]:
         "csrf_failed": gettext("The page has expired: reload it"),
         "refused": gettext("Not recorded"),
         "choose_symposium": gettext("Choose a symposium first"),
+        "correction_time": gettext("This symposium is on another day: enter the time of attendance first"),
         "queued": gettext("Saved on this device: it will be sent when the server is back"),
         "queued_card": gettext("Card of member %(member_no)s"),
         "queued_number": gettext("Member number %(member_no)s"),

@@ -19,17 +19,16 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from cme_tracker.accounts.models import User
-from cme_tracker.attendance.checkin import DESK_UNDO_WINDOW
+from cme_tracker.attendance.checkin import DESK_UNDO_WINDOW, ScanMember
 from cme_tracker.db import begin_write, utcnow
 from cme_tracker.desk.phrases import script_phrases
 from cme_tracker.desk.schemas import WalkInSchema
 from cme_tracker.desk.symposia import desk_symposia, is_held_today
 from cme_tracker.desk.walkins import register_walk_in
 from cme_tracker.errors import DomainError, NotFound
-from cme_tracker.members.models import Member
 from cme_tracker.program.models import Lecture, Symposium
 from cme_tracker.vocabulary import Profession, Role
-from cme_tracker.web.i18n import current_language, label, localized, long_date
+from cme_tracker.web.i18n import current_language, label, localized
 from cme_tracker.web.security import public, roles_required
 from cme_tracker.web.session import db_session
 
@@ -39,6 +38,7 @@ DESK_ROLES = (Role.DESK, Role.ADMIN)
 UNDO_MINUTES = int(DESK_UNDO_WINDOW.total_seconds() // 60)
 """How long the desk offers Undo: the window the void API enforces."""
 COUNTS_INTERVAL_SECONDS = 5
+"""How often the page polls the live counts; the poll also notices the server coming back."""
 API_ROOT = "/api/v1"
 """Where the check-in API lives; the scripts build its paths as DOMAIN.md documents them."""
 
@@ -49,13 +49,15 @@ def page() -> ResponseReturnValue:
     """The desk: today's symposia for desk staff; an admin may also pick any other date for corrections."""
     user: User = current_user._get_current_object()
     now = utcnow()
-    symposia = desk_symposia(db_session(), now, any_date=user.has_role(Role.ADMIN))
+    corrections = user.has_role(Role.ADMIN)
+    symposia = desk_symposia(db_session(), now, any_date=corrections)
     choices = [(symposium, is_held_today(symposium, now)) for symposium in symposia]
     return render_template(
         "desk/page.html",
         choices=choices,
+        corrections=corrections,
         professions=[(profession.value, label(profession)) for profession in Profession],
-        config=_page_config(user, symposia),
+        config=_page_config(user, choices),
     )
 
 
@@ -95,7 +97,7 @@ def walk_in() -> ResponseReturnValue:
         session, form["walk_in"], actor=user.login, symposium=symposium, desk=form["desk"]
     )
     session.commit()
-    return jsonify(member=_member_json(member)), 201
+    return jsonify(member=ScanMember.of(member).to_json()), 201
 
 
 @blueprint.errorhandler(DomainError)
@@ -124,16 +126,6 @@ def _symposium(code: str | None) -> Symposium | None:
     return symposium
 
 
-def _member_json(member: Member) -> dict[str, Any]:
-    return {
-        "member_no": member.member_no,
-        "name": member.name,
-        "name_romaji": member.name_romaji,
-        "profession": member.profession,
-        "needs_review": member.needs_review,
-    }
-
-
 def _lecture_json(lecture: Lecture) -> dict[str, Any]:
     zone = lecture.symposium.zone
     return {
@@ -144,7 +136,7 @@ def _lecture_json(lecture: Lecture) -> dict[str, Any]:
     }
 
 
-def _page_config(user: User, symposia: list[Symposium]) -> dict[str, Any]:
+def _page_config(user: User, choices: list[tuple[Symposium, bool]]) -> dict[str, Any]:
     return {
         "lang": current_language(),
         "operator": user.login,
@@ -159,11 +151,12 @@ def _page_config(user: User, symposia: list[Symposium]) -> dict[str, Any]:
             {
                 "code": symposium.code,
                 "title": localized(symposium.title_ja, symposium.title_en),
-                "date": long_date(symposium.held_on),
+                "heldOn": symposium.held_on.isoformat(),
+                "today": today,
                 "timezone": symposium.timezone,
                 "lectures": [_lecture_json(lecture) for lecture in symposium.lectures],
             }
-            for symposium in symposia
+            for symposium, today in choices
         ],
         "professions": {profession.value: label(profession) for profession in Profession},
         "phrases": script_phrases(),

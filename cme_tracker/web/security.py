@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, flash, g, redirect, request, url_for
@@ -17,9 +17,10 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import Table, bindparam, select
 
 from cme_tracker.accounts.models import User
-from cme_tracker.accounts.tokens import TOKEN_ROLES, client_for_token
+from cme_tracker.accounts.tokens import TOKEN_ROLES, ApiClient, token_digest
 from cme_tracker.vocabulary import Role
 from cme_tracker.web.session import db_session
 
@@ -158,9 +159,18 @@ def _check_access(app: Flask) -> ResponseReturnValue | None:
     return None
 
 
+_CLIENTS = cast(Table, ApiClient.__table__)
+_LIVE_CLIENT = select(_CLIENTS.c.name, _CLIENTS.c.role).where(
+    _CLIENTS.c.token_sha256 == bindparam("digest"), _CLIENTS.c.revoked_at.is_(None)
+)
+"""A prepared Core query: the token is checked on every scan, where building an ORM query would cost more."""
+
+
 def _admit_client(token: str, admitted: frozenset[Role]) -> None:
     """401 for a missing, unknown or revoked token; 403 when the client's role may not use the endpoint."""
-    client = client_for_token(db_session(), token) if token else None
+    client = (
+        db_session().execute(_LIVE_CLIENT, {"digest": token_digest(token)}).one_or_none() if token else None
+    )
     if client is None:
         abort(401, "the API token is missing, unknown or revoked")
     role = Role(client.role)

@@ -1,81 +1,25 @@
-"""Browser tests: the real app served on a port of its own, driven by Debian's Chromium through Playwright.
+"""Fixtures of the browser tests: a live app on a committed database of its own, and Chromium tabs.
 
-Never a downloaded browser: Playwright is pointed at /usr/bin/chromium, and the tests are skipped, saying why,
-where it is missing. The app runs in a thread on a committed database of its own, and can be stopped and
-started again on the same port, as when the venue's network or server drops.
+The app runs in a thread and can be stopped and started again on the same port, as when the venue's network
+or server drops. Screenshots of each step go to test-artifacts/ (git-ignored; CI keeps them).
 """
 
 from __future__ import annotations
 
 import re
-import socket
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from cme_tracker import create_app
 from cme_tracker.db import Database
+from tests.browser.live_server import CHROMIUM, CHROMIUM_ARGS, SECRET_KEY, LiveServer
 from tests.conftest import TEST_AUDIT_KEY, migrated_database
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-SECRET_KEY = "browser-test-secret"
-
-requires_chromium = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="browser tests need Debian's Chromium at /usr/bin/chromium (apt-get install chromium; CI has it)",
-)
-
-
-class _ClosingHandler(WSGIRequestHandler):
-    """HTTP/1.0: each answer closes its connection, so a stopped server answers nothing more."""
-
-    protocol_version = "HTTP/1.0"
-
-
-class LiveServer:
-    """The app on 127.0.0.1 in a thread, stoppable and restartable on the same port."""
-
-    def __init__(self, app: Flask) -> None:
-        self.app = app
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port: int = probe.getsockname()[1]
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self._server = make_server(
-            "127.0.0.1", self.port, self.app, threaded=True, request_handler=_ClosingHandler
-        )
-        self._thread = threading.Thread(target=self._server.serve_forever, name="live-server", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        assert self._server is not None and self._thread is not None
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
-        self._server = self._thread = None
 
 
 @pytest.fixture
@@ -103,7 +47,7 @@ def live_server(live_app: Flask) -> Iterator[LiveServer]:
     server = LiveServer(live_app)
     server.start()
     yield server
-    if server._server is not None:
+    if server.running:
         server.stop()
 
 

@@ -23,7 +23,7 @@ from cme_tracker.db import Database, utcnow
 from cme_tracker.members.cards import card_payload
 from cme_tracker.members.models import Member
 from cme_tracker.vocabulary import Role
-from tests.browser.conftest import SECRET_KEY, LiveServer, requires_chromium
+from tests.browser.live_server import SECRET_KEY, LiveServer, requires_chromium
 from tests.factories import make_lecture, make_member, make_symposium
 from tests.integration.web_login import PASSWORD
 

@@ -148,3 +148,21 @@ def test_service_worker_keeps_every_script_the_desk_page_loads() -> None:
     scripts = {f"desk/{path.name}" for path in (static / "desk").glob("*.js") if path.name != "sw.js"}
     assert scripts <= cached
     assert {"css/site.css", "img/seal.svg"} <= cached
+
+
+def test_only_admins_get_the_time_field_for_corrections(client: FlaskClient, session: Session) -> None:
+    make_symposium(session, "2026-T1", _today(), title_ja="学術講演会")
+    _logged_in(client, session, Role.DESK)
+    assert 'id="desk-time"' not in client.get("/desk/").get_data(as_text=True)
+    make_login(session, "root", Role.ADMIN)
+    log_in(client, "root")
+    page = client.get("/desk/").get_data(as_text=True)
+    assert 'id="desk-time"' in page
+    assert _config(page)["symposia"][0] | {"lectures": []} == {
+        "code": "2026-T1",
+        "title": "学術講演会",
+        "heldOn": _today().isoformat(),
+        "today": True,
+        "timezone": "Asia/Tokyo",
+        "lectures": [],
+    }

@@ -34,6 +34,9 @@ function clock(iso, timezone) {
   if (!iso) {
     return '';
   }
+  if (!/(Z|[+-]\d\d:\d\d)$/.test(iso)) {
+    return iso.slice(11, 16); // a correction's wall-clock time, already in the symposium's zone
+  }
   const format = { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: timezone };
   return new Intl.DateTimeFormat(locale, format).format(new Date(iso));
 }
@@ -250,11 +253,16 @@ async function record(identity, method, member = null) {
     showMessage('error', 'choose_symposium');
     return;
   }
+  if (!chosen.symposium.today && !chosen.correctionTime) {
+    showMessage('error', 'correction_time');
+    return;
+  }
   const scan = {
     ...identity,
     symposium_code: chosen.symposium.code,
     direction: chosen.direction,
-    scanned_at: new Date().toISOString(),
+    // A correction names its wall-clock time without an offset: the server reads it in the symposium's zone.
+    scanned_at: chosen.correctionTime ? `${chosen.symposium.heldOn}T${chosen.correctionTime}:00` : new Date().toISOString(),
     nonce: crypto.randomUUID(),
     desk: chosen.desk,
     method,

@@ -21,6 +21,8 @@ export function createSetup({ root, symposia, operator, wholeDay, lectureLabel, 
     target: root.querySelector('#desk-target'),
     deskName: root.querySelector('#desk-name'),
     sound: root.querySelector('#desk-sound'),
+    // Only administrators get it: the wall-clock time of a correction, on the symposium's date.
+    time: root.querySelector('#desk-time'),
     directions: [...root.querySelectorAll('input[name="direction"]')],
   };
 
@@ -95,6 +97,7 @@ export function createSetup({ root, symposia, operator, wholeDay, lectureLabel, 
         lectureCode: fields.target.value || null,
         direction: direction(),
         desk: fields.deskName.value.trim() || operator,
+        correctionTime: fields.time?.value || null,
       };
     },
   };
