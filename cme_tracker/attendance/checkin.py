@@ -13,6 +13,7 @@ loading and flushing ORM objects.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -21,12 +22,13 @@ from typing import Any, Final, Literal, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    Connection,
     CursorResult,
-    Result,
     Select,
     Table,
     bindparam,
     func,
+    insert,
     literal_column,
     null,
     select,
@@ -39,6 +41,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from cme_tracker.attendance.models import Attendance, Scan
 from cme_tracker.audit import chain
+from cme_tracker.audit.models import AuditEvent, AuditHead
 from cme_tracker.db import utcnow
 from cme_tracker.errors import Conflict, DomainError, NotFound
 from cme_tracker.members.cards import CardClaim, UnknownCard, read_card
@@ -263,7 +266,9 @@ def record_scan(
     pending scan (status ``not_checked_in``), so that an offline ``in`` synced later is closed by it.
     """
     claim = read_card(card_secret, request.card) if request.card else None
-    context = _context(session, request, claim.member_no if claim else None)
+    session.flush()
+    connection = session.connection()
+    context = _context(connection, request, claim.member_no if claim else None)
     if context.replay_id is not None:
         return _replay(session, context.replay_id)
     member = _member(context, request, claim)
@@ -274,7 +279,7 @@ def record_scan(
     scanned_at = scanned_at.astimezone(UTC)
     _check_time(member, target, request.direction, scanned_at, privileged=privileged)
     for _attempt in range(RACE_ATTEMPTS):
-        result = _apply(session, request, member, target, scanned_at, operator)
+        result = _apply(session, connection, request, member, target, scanned_at, operator)
         if result is not None:
             return result
     raise Conflict("other desks are recording this member right now; scan again", code="busy")
@@ -340,7 +345,7 @@ _DAY_CONTEXT = (
 )
 
 
-def _context(session: Session, request: ScanRequest, card_member_no: str | None) -> Any:
+def _context(connection: Connection, request: ScanRequest, card_member_no: str | None) -> Any:
     """In one round trip: an earlier scan with the nonce, the member, and the target (NULLs where unknown)."""
     if not request.lecture_code and not request.symposium_code:
         raise DomainError("a scan needs a lecture_code or a symposium_code", code="invalid")
@@ -351,7 +356,7 @@ def _context(session: Session, request: ScanRequest, card_member_no: str | None)
         "symposium_code": request.symposium_code,
     }
     statement = _LECTURE_CONTEXT if request.lecture_code else _DAY_CONTEXT
-    return session.execute(statement, parameters).one()
+    return connection.execute(statement, parameters).one()
 
 
 def _member(context: Any, request: ScanRequest, claim: CardClaim | None) -> ScanMember:
@@ -465,7 +470,9 @@ def _history_statement(whole_day: bool) -> Select[Any]:
 _HISTORY = {whole_day: _history_statement(whole_day) for whole_day in (False, True)}
 
 
-def _history(session: Session, member: ScanMember, target: ScanTarget) -> tuple[list[Span], list[PendingOut]]:
+def _history(
+    connection: Connection, member: ScanMember, target: ScanTarget
+) -> tuple[list[Span], list[PendingOut]]:
     parameters = {
         "member_id": member.id,
         "symposium_id": target.symposium_id,
@@ -473,7 +480,7 @@ def _history(session: Session, member: ScanMember, target: ScanTarget) -> tuple[
     }
     spans: list[Span] = []
     outs: list[PendingOut] = []
-    for row in session.execute(_HISTORY[target.lecture_id is None], parameters):
+    for row in connection.execute(_HISTORY[target.lecture_id is None], parameters):
         if row.kind == "attendance":
             spans.append(Span(row.id, row.moment, row.check_out_at))
         else:
@@ -483,6 +490,7 @@ def _history(session: Session, member: ScanMember, target: ScanTarget) -> tuple[
 
 def _apply(
     session: Session,
+    connection: Connection,
     request: ScanRequest,
     member: ScanMember,
     target: ScanTarget,
@@ -490,12 +498,12 @@ def _apply(
     operator: str,
 ) -> ScanResult | None:
     """Decide and write; None when another desk changed the attendances in between (nothing written)."""
-    decision = decide(request.direction, scanned_at, *_history(session, member, target))
-    attendance = _write(session, decision, request, member, target, scanned_at, operator)
+    decision = decide(request.direction, scanned_at, *_history(connection, member, target))
+    attendance = _write(connection, decision, request, member, target, scanned_at, operator)
     if attendance is False:
         return None
-    scan_id = session.execute(
-        _insert(session, _SCANS),
+    scan_id = connection.execute(
+        _insert(connection, _SCANS),
         {
             "nonce": request.nonce,
             "member_id": member.id,
@@ -516,9 +524,9 @@ def _apply(
         # The same nonce arrived twice at once; the twin's row is committed now.
         if decision.action != "none":
             raise Conflict("this nonce was already used for another scan", code="nonce_reused")
-        return _replay(session, session.execute(_REPLAY_ID, {"nonce": request.nonce}).scalar_one())
+        return _replay(session, connection.execute(_REPLAY_ID, {"nonce": request.nonce}).scalar_one())
     if decision.action != "none":
-        _audit(session, decision, request, member, target, scanned_at, operator, attendance)
+        _audit(session, connection, decision, request, member, target, scanned_at, operator, attendance)
     created = decision.status in ("checked_in", "checked_out")
     return ScanResult(decision.status, created, member, target, attendance, scanned_at)
 
@@ -553,7 +561,7 @@ _LINK_PENDING = (
 
 
 def _write(
-    session: Session,
+    connection: Connection,
     decision: Decision,
     request: ScanRequest,
     member: ScanMember,
@@ -567,11 +575,11 @@ def _write(
         return span
     if decision.action == "close":
         assert span is not None
-        closed = session.execute(_CLOSE, {"attendance_id": span.id, "moment": scanned_at})
+        closed = connection.execute(_CLOSE, {"attendance_id": span.id, "moment": scanned_at})
         return Span(span.id, span.check_in_at, scanned_at) if _changed(closed) else False
     if decision.action == "move_in":
         assert span is not None
-        moved = session.execute(
+        moved = connection.execute(
             _MOVE_IN,
             {"attendance_id": span.id, "expected_check_in_at": span.check_in_at, "moment": scanned_at},
         )
@@ -588,33 +596,33 @@ def _write(
         "created_at": utcnow(),
     }
     if decision.action == "open":
-        attendance_id = session.execute(_insert(session, _ATTENDANCES), values).scalar_one_or_none()
+        attendance_id = connection.execute(_insert(connection, _ATTENDANCES), values).scalar_one_or_none()
         return False if attendance_id is None else Span(attendance_id, scanned_at, None)
     pending = decision.pending
     assert pending is not None
-    if not _changed(session.execute(_CLAIM_PENDING, {"scan_id": pending.scan_id})):
+    if not _changed(connection.execute(_CLAIM_PENDING, {"scan_id": pending.scan_id})):
         return False
     values["check_out_at"] = pending.scanned_at
-    attendance_id = session.execute(_insert(session, _ATTENDANCES), values).scalar_one()
-    session.execute(_LINK_PENDING, {"scan_id": pending.scan_id, "linked_id": attendance_id})
+    attendance_id = connection.execute(_insert(connection, _ATTENDANCES), values).scalar_one()
+    connection.execute(_LINK_PENDING, {"scan_id": pending.scan_id, "linked_id": attendance_id})
     return Span(attendance_id, scanned_at, pending.scanned_at)
 
 
-def _changed(result: Result[Any]) -> bool:
+def _changed(result: CursorResult[Any]) -> bool:
     """Whether an UPDATE found its row in the state it expected."""
-    return bool(cast(CursorResult[Any], result).rowcount)
+    return bool(result.rowcount)
 
 
 @cache
 def _insert_statement(dialect: str, table: Table) -> ReturningInsert[Any]:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(table).on_conflict_do_nothing().returning(table.c.id)
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return dialect_insert(table).on_conflict_do_nothing().returning(table.c.id)
 
 
-def _insert(session: Session, table: Table) -> ReturningInsert[Any]:
+def _insert(connection: Connection, table: Table) -> ReturningInsert[Any]:
     """An INSERT that skips a row violating a unique index (``ON CONFLICT DO NOTHING``, on both databases)
     and returns the new row's id, or nothing when it was skipped."""
-    return _insert_statement(session.get_bind().dialect.name, table)
+    return _insert_statement(connection.dialect.name, table)
 
 
 def _method(request: ScanRequest) -> str:
@@ -626,6 +634,7 @@ _ACTIONS = {"open": "attendance.in", "close_pending": "attendance.in", "move_in"
 
 def _audit(
     session: Session,
+    connection: Connection,
     decision: Decision,
     request: ScanRequest,
     member: ScanMember,
@@ -646,13 +655,58 @@ def _audit(
         details["previous_check_in_at"] = decision.span.check_in_at.isoformat()
     if decision.pending is not None:
         details["closed_by_scan"] = decision.pending.scan_id
-    chain.record(
-        session,
+    _append_audit_event(
+        connection,
+        str(session.info[chain.AUDIT_KEY]).encode(),
         actor=operator,
         action=_ACTIONS.get(decision.action, "attendance.out"),
         target=f"attendance:{attendance.id}" if attendance else None,
         details=details,
     )
+
+
+_AUDIT_EVENTS = cast(Table, AuditEvent.__table__)
+_AUDIT_HEAD = cast(Table, AuditHead.__table__)
+_ADVANCE_HEAD = (
+    update(_AUDIT_HEAD)
+    .where(_AUDIT_HEAD.c.id == 1)
+    .values(sequence=_AUDIT_HEAD.c.sequence + 1)
+    .returning(_AUDIT_HEAD.c.sequence, _AUDIT_HEAD.c.hash)
+)
+_SET_HEAD_HASH = update(_AUDIT_HEAD).where(_AUDIT_HEAD.c.id == 1).values(hash=bindparam("new_hash"))
+
+
+def _append_audit_event(
+    connection: Connection,
+    key: bytes,
+    *,
+    actor: str,
+    action: str,
+    target: str | None,
+    details: dict[str, Any],
+) -> None:
+    """:func:`cme_tracker.audit.chain.record`, step for step, in three Core statements.
+
+    The ORM statements and flush of ``chain.record`` cost more than the rest of a check-in (0.6 ms of a
+    scan); the hash is the chain's own :func:`~cme_tracker.audit.chain.event_hash`, and the tests verify the
+    chain after check-ins interleaved with other appends.
+    """
+    head = connection.execute(_ADVANCE_HEAD).one()
+    event = AuditEvent(
+        sequence=head.sequence,
+        occurred_at=utcnow().astimezone(UTC),
+        actor=actor,
+        action=action,
+        target=target,
+        details=json.loads(json.dumps(details, default=str)),
+        previous_hash=head.hash,
+    )
+    event.hash = chain.event_hash(key, event)
+    connection.execute(
+        insert(_AUDIT_EVENTS),
+        {column.key: getattr(event, column.key) for column in _AUDIT_EVENTS.c},
+    )
+    connection.execute(_SET_HEAD_HASH, {"new_hash": event.hash})
 
 
 def _replay(session: Session, scan_id: int) -> ScanResult:

@@ -14,8 +14,9 @@ threads with keep-alive connections then
 3. steady: check in 1,000 more pairs at 50 scans a second from eight desks on a fixed schedule, latency
    counted from each scan's scheduled send time.
 
-The same three phases run against ``tests/bench/bare_app.py`` (one INSERT, no logic) served by gunicorn with
-the same settings on a database of the same kind. Prints JSON: requests per second, p50/p95/p99 in ms, the
+The same three phases run against ``tests/bench/bare_app.py`` (one INSERT, no logic) served at the same time
+by gunicorn with the same settings on a database of the same kind, each phase right after the app's, so that
+both meet the machine in the same state. Prints JSON: requests per second, p50/p95/p99 in ms, the
 ratio of each figure to the bare endpoint's, failed scans, and whether the targets are met: p99 under 25 ms
 at 50 scans a second, flat out at least half the bare endpoint's throughput, no failed scan.
 """
@@ -74,6 +75,7 @@ WARM_UP_PAIRS = 96
 MEMBERS = 5000
 LECTURES = 6
 TARGET_P99_MS = 25.0
+PHASES = ("warm_up", "flat_first_scans", "flat_repeat_scans", "steady_50_per_second")
 TARGET_THROUGHPUT_RATIO = 0.5
 
 
@@ -348,39 +350,40 @@ def steady(port: int, path: str, headers: dict[str, str], scans: list[Scan]) -> 
     return Phase(latencies, failures, time.perf_counter() - origin)
 
 
-def run_phases(
-    port: int, path: str, headers: dict[str, str], phases: dict[str, list[Scan]]
-) -> dict[str, Any]:
-    flat_out(port, path, headers, phases["warm_up"])
-    results = {
-        "flat_first_scans": flat_out(port, path, headers, phases["flat_first_scans"]),
-        "flat_repeat_scans": flat_out(port, path, headers, phases["flat_repeat_scans"]),
-        "steady_50_per_second": steady(port, path, headers, phases["steady_50_per_second"]),
-    }
-    return {name: phase.summary() for name, phase in results.items()}
+@dataclass(frozen=True)
+class Endpoint:
+    """Where one of the two servers listens, and the scans it is sent."""
+
+    port: int
+    path: str
+    headers: dict[str, str]
+    phases: dict[str, list[Scan]]
+
+
+def run_phases(endpoints: dict[str, Endpoint]) -> dict[str, dict[str, Any]]:
+    """Each phase on each endpoint in turn, so that both meet the machine in the same state."""
+    results: dict[str, dict[str, Any]] = {name: {} for name in endpoints}
+    for phase in PHASES:
+        for name, endpoint in endpoints.items():
+            run = steady if phase.startswith("steady") else flat_out
+            outcome = run(endpoint.port, endpoint.path, endpoint.headers, endpoint.phases[phase])
+            if phase != "warm_up":
+                results[name][phase] = outcome.summary()
+    return results
 
 
 def bench_database(kind: str, postgres_url: str) -> dict[str, Any]:
-    with throwaway_database(kind, postgres_url) as url:
+    """The app and the bare endpoint served at once, each on its own database of the kind."""
+    with throwaway_database(kind, postgres_url) as url, throwaway_database(kind, postgres_url) as bare_url:
         token, cards, lectures = seed(url)
-        warm_up, first, repeat, later = plan(cards, lectures)
-        phases = {
-            "warm_up": warm_up,
-            "flat_first_scans": first,
-            "flat_repeat_scans": repeat,
-            "steady_50_per_second": later,
-        }
-        port = free_port()
-        serve = [str(VENV_BIN / "cme-tracker"), "serve", "--port", str(port), "--workers", str(WORKERS)]
-        with served(serve, url, port, "/api/v1/openapi.json", ROOT):
-            checkin = run_phases(port, "/api/v1/checkins", {"Authorization": f"Bearer {token}"}, phases)
-    with throwaway_database(kind, postgres_url) as url:
-        upgrade_only(url)
-        port = free_port()
+        upgrade_only(bare_url)
+        phases = dict(zip(PHASES, plan(cards, lectures), strict=True))
+        app_port, bare_port = free_port(), free_port()
+        serve = [str(VENV_BIN / "cme-tracker"), "serve", "--port", str(app_port), "--workers", str(WORKERS)]
         gunicorn = [
             str(VENV_BIN / "gunicorn"),
             "--bind",
-            f"127.0.0.1:{port}",
+            f"127.0.0.1:{bare_port}",
             "--workers",
             str(WORKERS),
             "--access-logfile",
@@ -391,9 +394,21 @@ def bench_database(kind: str, postgres_url: str) -> dict[str, Any]:
             "120",
             "bare_app:app",
         ]
-        bare_phases = {name: [Scan(scan.body, (201,)) for scan in scans] for name, scans in phases.items()}
-        with served(gunicorn, url, port, "/ping", BENCH):
-            bare = run_phases(port, "/bare", {}, bare_phases)
+        endpoints = {
+            "checkin": Endpoint(app_port, "/api/v1/checkins", {"Authorization": f"Bearer {token}"}, phases),
+            "bare": Endpoint(
+                bare_port,
+                "/bare",
+                {},
+                {name: [Scan(scan.body, (201,)) for scan in scans] for name, scans in phases.items()},
+            ),
+        }
+        with (
+            served(serve, url, app_port, "/api/v1/openapi.json", ROOT),
+            served(gunicorn, bare_url, bare_port, "/ping", BENCH),
+        ):
+            results = run_phases(endpoints)
+    checkin, bare = results["checkin"], results["bare"]
     return {
         "checkin": checkin,
         "bare": bare,

@@ -347,3 +347,21 @@ def test_desk_may_not_void_after_ten_minutes_but_an_admin_may(
     with pytest.raises(DomainError) as twice:
         void_attendance(session, attendance, reason="again", operator="user:admin")
     assert twice.value.code == "already_voided"
+
+
+def test_scan_audit_events_chain_with_the_audit_log_s_own_appends(
+    session: Session, day: Day, clock: Clock
+) -> None:
+    chain.record(session, actor="test", action="before", details={"when": clock.now})
+    scan(session, nonce="in")
+    chain.record(session, actor="test", action="between")
+    clock.advance(minutes=30)
+    scan(session, direction="out", nonce="out")
+    scan(session, scanned_at=at("09:31"), lecture_code="2026-05-L1", member_no="001002", method="offline")
+    chain.record(session, actor="test", action="after")
+    session.commit()
+    actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.sequence)).all()
+    assert actions[-6:] == ["before", "attendance.in", "between", "attendance.out", "attendance.in", "after"]
+    report = chain.verify(session)
+    assert report.intact, report.reason
+    assert report.events_checked == len(actions)
