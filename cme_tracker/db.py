@@ -138,8 +138,6 @@ def begin_write(session: Session) -> None:
     if session.get_bind().dialect.name != "sqlite":
         return
     if session.in_transaction():
-        if session.connection().get_execution_options().get(WRITE_LOCK, False):
-            return
         session.commit()
     session.connection(execution_options={WRITE_LOCK: True})
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
     CursorResult,
     Select,
     Table,
+    and_,
     bindparam,
     func,
     insert,
@@ -266,22 +267,24 @@ def record_scan(
     pending scan (status ``not_checked_in``), so that an offline ``in`` synced later is closed by it.
     """
     claim = read_card(card_secret, request.card) if request.card else None
-    session.flush()
+    session.flush()  # the statements below run on the connection, which does not autoflush
     connection = session.connection()
-    context = _context(connection, request, claim.member_no if claim else None)
-    if context.replay_id is not None:
-        return _replay(session, context.replay_id)
-    member = _member(context, request, claim)
-    target = _target(context, request)
+    state = _read_state(connection, request, claim.member_no if claim else None)
+    if state.context.replay_id is not None:
+        return _replay(session, state.context.replay_id)
+    member = _member(state.context, request, claim)
+    target = _target(state.context, request)
     scanned_at = request.scanned_at or utcnow()
     if scanned_at.tzinfo is None:
         scanned_at = scanned_at.replace(tzinfo=target.zone)
     scanned_at = scanned_at.astimezone(UTC)
     _check_time(member, target, request.direction, scanned_at, privileged=privileged)
     for _attempt in range(RACE_ATTEMPTS):
-        result = _apply(session, connection, request, member, target, scanned_at, operator)
+        decision = decide(request.direction, scanned_at, state.spans, state.pending)
+        result = _apply(session, connection, decision, request, member, target, scanned_at, operator)
         if result is not None:
             return result
+        state = _read_state(connection, request, claim.member_no if claim else None)
     raise Conflict("other desks are recording this member right now; scan again", code="busy")
 
 
@@ -293,6 +296,7 @@ _LECTURES = cast(Table, Lecture.__table__)
 _ATTENDANCES = cast(Table, Attendance.__table__)
 _SCANS = cast(Table, Scan.__table__)
 _ONE_ROW = select(literal_column("1").label("one")).subquery("one_row")
+"""What the context's outer joins hang on, so that an unknown member or target still gives a row."""
 _REPLAY = select(_SCANS.c.id).where(_SCANS.c.nonce == bindparam("nonce")).scalar_subquery().label("replay_id")
 _MEMBER_COLUMNS = (
     _MEMBERS.c.id.label("member_id"),
@@ -316,37 +320,92 @@ _SYMPOSIUM_COLUMNS = (
 _LAST_END = (
     select(func.max(_LECTURES.c.ends_at)).where(_LECTURES.c.symposium_id == _SYMPOSIA.c.id).scalar_subquery()
 )
-_LECTURE_CONTEXT = (
-    select(
-        _REPLAY,
-        *_MEMBER_COLUMNS,
-        *_SYMPOSIUM_COLUMNS,
-        _LECTURES.c.id.label("lecture_id"),
-        _LECTURES.c.code.label("lecture_code"),
-        _LECTURES.c.ends_at.label("last_entry"),
-    )
-    .select_from(_ONE_ROW)
-    .outerjoin(_MEMBERS, _MEMBERS.c.member_no == bindparam("member_no"))
-    .outerjoin(_LECTURES, _LECTURES.c.code == bindparam("lecture_code"))
-    .outerjoin(_SYMPOSIA, _SYMPOSIA.c.id == _LECTURES.c.symposium_id)
-)
-_DAY_CONTEXT = (
-    select(
-        _REPLAY,
-        *_MEMBER_COLUMNS,
-        *_SYMPOSIUM_COLUMNS,
-        null().label("lecture_id"),
-        null().label("lecture_code"),
-        _LAST_END.label("last_entry"),
-    )
-    .select_from(_ONE_ROW)
-    .outerjoin(_MEMBERS, _MEMBERS.c.member_no == bindparam("member_no"))
-    .outerjoin(_SYMPOSIA, _SYMPOSIA.c.code == bindparam("symposium_code"))
-)
 
 
-def _context(connection: Connection, request: ScanRequest, card_member_no: str | None) -> Any:
-    """In one round trip: an earlier scan with the nonce, the member, and the target (NULLs where unknown)."""
+def _context_statement(whole_day: bool) -> Select[Any]:
+    """An earlier scan with the nonce, the member and the target, as one row (NULLs for what is unknown)."""
+    if whole_day:
+        target_columns = (
+            *_SYMPOSIUM_COLUMNS,
+            null().label("lecture_id"),
+            null().label("lecture_code"),
+            _LAST_END.label("last_entry"),
+        )
+    else:
+        target_columns = (
+            *_SYMPOSIUM_COLUMNS,
+            _LECTURES.c.id.label("lecture_id"),
+            _LECTURES.c.code.label("lecture_code"),
+            _LECTURES.c.ends_at.label("last_entry"),
+        )
+    statement = (
+        select(_REPLAY, *_MEMBER_COLUMNS, *target_columns)
+        .select_from(_ONE_ROW)
+        .outerjoin(_MEMBERS, _MEMBERS.c.member_no == bindparam("member_no"))
+    )
+    if whole_day:
+        return statement.outerjoin(_SYMPOSIA, _SYMPOSIA.c.code == bindparam("symposium_code"))
+    return statement.outerjoin(_LECTURES, _LECTURES.c.code == bindparam("lecture_code")).outerjoin(
+        _SYMPOSIA, _SYMPOSIA.c.id == _LECTURES.c.symposium_id
+    )
+
+
+def _state_statement(whole_day: bool) -> Select[Any]:
+    """The context row repeated beside each live attendance of the member at the target (``kind``
+    ``attendance``) and each of its pending ``out`` scans (``pending``): all a scan is decided on."""
+    context = _context_statement(whole_day).cte("context")
+    attendance_target = (
+        _ATTENDANCES.c.lecture_id.is_(None)
+        if whole_day
+        else _ATTENDANCES.c.lecture_id == context.c.lecture_id
+    )
+    scan_target = _SCANS.c.lecture_id.is_(None) if whole_day else _SCANS.c.lecture_id == context.c.lecture_id
+    attendances = select(
+        context,
+        literal_column("'attendance'").label("kind"),
+        _ATTENDANCES.c.id.label("row_id"),
+        _ATTENDANCES.c.check_in_at.label("moment"),
+        _ATTENDANCES.c.check_out_at,
+    ).select_from(
+        context.outerjoin(
+            _ATTENDANCES,
+            and_(
+                _ATTENDANCES.c.member_id == context.c.member_id,
+                _ATTENDANCES.c.symposium_id == context.c.symposium_id,
+                attendance_target,
+                _ATTENDANCES.c.voided_at.is_(None),
+            ),
+        )
+    )
+    pending = select(
+        context, literal_column("'pending'"), _SCANS.c.id, _SCANS.c.scanned_at, null()
+    ).select_from(
+        context.join(
+            _SCANS,
+            and_(
+                _SCANS.c.member_id == context.c.member_id,
+                _SCANS.c.symposium_id == context.c.symposium_id,
+                scan_target,
+                _SCANS.c.direction == "out",
+                _SCANS.c.outcome == PENDING_OUT,
+            ),
+        )
+    )
+    return union_all(attendances, pending).subquery().select()
+
+
+_STATE = {whole_day: _state_statement(whole_day) for whole_day in (False, True)}
+
+
+@dataclass(frozen=True, slots=True)
+class _State:
+    context: Any
+    spans: list[Span]
+    pending: list[PendingOut]
+
+
+def _read_state(connection: Connection, request: ScanRequest, card_member_no: str | None) -> _State:
+    """Everything a scan is decided on, in one round trip: see :func:`_state_statement`."""
     if not request.lecture_code and not request.symposium_code:
         raise DomainError("a scan needs a lecture_code or a symposium_code", code="invalid")
     parameters = {
@@ -355,8 +414,14 @@ def _context(connection: Connection, request: ScanRequest, card_member_no: str |
         "lecture_code": request.lecture_code,
         "symposium_code": request.symposium_code,
     }
-    statement = _LECTURE_CONTEXT if request.lecture_code else _DAY_CONTEXT
-    return connection.execute(statement, parameters).one()
+    rows = connection.execute(_STATE[not request.lecture_code], parameters).all()
+    spans = [
+        Span(row.row_id, row.moment, row.check_out_at)
+        for row in rows
+        if row.kind == "attendance" and row.row_id is not None
+    ]
+    pending = [PendingOut(row.row_id, row.moment) for row in rows if row.kind == "pending"]
+    return _State(rows[0], spans, pending)
 
 
 def _member(context: Any, request: ScanRequest, claim: CardClaim | None) -> ScanMember:
@@ -369,7 +434,7 @@ def _member(context: Any, request: ScanRequest, claim: CardClaim | None) -> Scan
         raise DomainError("a scan needs a card or a member number", code="invalid")
     elif context.member_id is None:
         raise NotFound(f"no member {request.member_no}", code="unknown_member")
-    names = Member(
+    names = Member(  # unsaved, for the rules of how a name is written
         family_name=context.family_name,
         given_name=context.given_name,
         family_name_kana=context.family_name_kana,
@@ -436,69 +501,17 @@ def _check_time(
         raise Conflict(f"{what} was already over at the scan time", code="lecture_over", details=details)
 
 
-def _history_statement(whole_day: bool) -> Select[Any]:
-    """The member's live attendances at a target and its pending ``out`` scans, told apart by ``kind``."""
-    attendance_target = (
-        _ATTENDANCES.c.lecture_id.is_(None)
-        if whole_day
-        else _ATTENDANCES.c.lecture_id == bindparam("lecture_id")
-    )
-    scan_target = (
-        _SCANS.c.lecture_id.is_(None) if whole_day else _SCANS.c.lecture_id == bindparam("lecture_id")
-    )
-    attendances = select(
-        literal_column("'attendance'").label("kind"),
-        _ATTENDANCES.c.id,
-        _ATTENDANCES.c.check_in_at.label("moment"),
-        _ATTENDANCES.c.check_out_at,
-    ).where(
-        _ATTENDANCES.c.member_id == bindparam("member_id"),
-        _ATTENDANCES.c.symposium_id == bindparam("symposium_id"),
-        attendance_target,
-        _ATTENDANCES.c.voided_at.is_(None),
-    )
-    pending = select(literal_column("'pending'"), _SCANS.c.id, _SCANS.c.scanned_at, null()).where(
-        _SCANS.c.member_id == bindparam("member_id"),
-        _SCANS.c.symposium_id == bindparam("symposium_id"),
-        scan_target,
-        _SCANS.c.direction == "out",
-        _SCANS.c.outcome == PENDING_OUT,
-    )
-    return union_all(attendances, pending).subquery().select()
-
-
-_HISTORY = {whole_day: _history_statement(whole_day) for whole_day in (False, True)}
-
-
-def _history(
-    connection: Connection, member: ScanMember, target: ScanTarget
-) -> tuple[list[Span], list[PendingOut]]:
-    parameters = {
-        "member_id": member.id,
-        "symposium_id": target.symposium_id,
-        "lecture_id": target.lecture_id,
-    }
-    spans: list[Span] = []
-    outs: list[PendingOut] = []
-    for row in connection.execute(_HISTORY[target.lecture_id is None], parameters):
-        if row.kind == "attendance":
-            spans.append(Span(row.id, row.moment, row.check_out_at))
-        else:
-            outs.append(PendingOut(row.id, row.moment))
-    return spans, outs
-
-
 def _apply(
     session: Session,
     connection: Connection,
+    decision: Decision,
     request: ScanRequest,
     member: ScanMember,
     target: ScanTarget,
     scanned_at: datetime,
     operator: str,
 ) -> ScanResult | None:
-    """Decide and write; None when another desk changed the attendances in between (nothing written)."""
-    decision = decide(request.direction, scanned_at, *_history(connection, member, target))
+    """Write the decision; None when another desk changed the attendances since they were read."""
     attendance = _write(connection, decision, request, member, target, scanned_at, operator)
     if attendance is False:
         return None

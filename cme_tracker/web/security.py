@@ -147,9 +147,6 @@ def _check_access(app: Flask) -> ResponseReturnValue | None:
     if access is None:
         abort(403)
     token = bearer_token()
-    if request.method == "POST" and is_api_request():
-        from cme_tracker.db import begin_write
-        begin_write(db_session())
     if token is not None:
         _admit_client(token, getattr(view, CLIENT_ACCESS_ATTRIBUTE, frozenset()))
         return None

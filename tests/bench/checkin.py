@@ -37,7 +37,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -94,6 +94,7 @@ class Phase:
     latencies: list[float]
     failures: list[str]
     seconds: float
+    server_cpu_seconds: float = 0.0
 
     def summary(self) -> dict[str, Any]:
         cuts = statistics.quantiles(self.latencies, n=100, method="inclusive")
@@ -104,6 +105,7 @@ class Phase:
             "p50_ms": round(cuts[49] * 1000, 2),
             "p95_ms": round(cuts[94] * 1000, 2),
             "p99_ms": round(cuts[98] * 1000, 2),
+            "server_cpu_ms_per_request": round(self.server_cpu_seconds / len(self.latencies) * 1000, 3),
             "failed": len(self.failures),
             **({"first_failures": self.failures[:5]} if self.failures else {}),
         }
@@ -216,43 +218,91 @@ def plan(cards: list[str], lectures: list[str]) -> tuple[list[Scan], list[Scan],
 
 
 @contextmanager
-def served(command: list[str], url: str, port: int, health: str, cwd: Path) -> Iterator[None]:
-    """A gunicorn server in its own process group, stopped at the end; its access log is discarded."""
-    environment = {
-        **os.environ,
-        "CME_DATABASE_URL": url,
-        "CME_SECRET_KEY": SECRET,
-        "CME_AUDIT_KEY": AUDIT_KEY,
-        "CME_INSTANCE_PATH": str(Path(tempfile.gettempdir()) / f"cme-bench-instance-{port}"),
-    }
-    process = subprocess.Popen(
-        command,
-        cwd=cwd,
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(
-                    f"server exited: {process.stderr.read().decode() if process.stderr else ''}"
-                )
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                connection.request("GET", health)
-                if connection.getresponse().status == 200:
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        yield
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+def served(command: list[str], url: str, port: int, health: str, cwd: Path) -> Iterator[int]:
+    """A gunicorn server in its own process group, stopped at the end; yields the master's pid.
+
+    Its access log is discarded; its error log goes to a file, shown if the server fails to start.
+    """
+    with (
+        tempfile.TemporaryDirectory(prefix="cme-bench-instance-") as instance,
+        tempfile.TemporaryFile() as errors,
+    ):
+        environment = {
+            **os.environ,
+            "CME_DATABASE_URL": url,
+            "CME_SECRET_KEY": SECRET,
+            "CME_AUDIT_KEY": AUDIT_KEY,
+            "CME_INSTANCE_PATH": instance,
+        }
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+            start_new_session=True,
+        )
+        try:
+            wait_until_up(process, port, health, errors)
+            yield process.pid
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def wait_until_up(process: subprocess.Popen[bytes], port: int, health: str, errors: Any) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            errors.seek(0)
+            raise RuntimeError(f"server exited: {errors.read().decode(errors='replace')}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", health)
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """User and system CPU time used so far by these processes (from /proc; vanished ones count 0)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def gunicorn_workers(master: int) -> list[int]:
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return [int(child) for child in children]
+
+
+def server_processes(master: int, kind: str, admin_url: str, database_url: str) -> Callable[[], list[int]]:
+    def find() -> list[int]:
+        backends = postgres_backends(admin_url, database_url) if kind == "postgresql" else []
+        return gunicorn_workers(master) + backends
+
+    return find
+
+
+def postgres_backends(admin_url: str, database_url: str) -> list[int]:
+    """The server processes serving the database (its connection pool's backends)."""
+    name = make_url(database_url).database
+    engine = create_db_engine(admin_url)
+    with engine.connect() as connection:
+        pids = connection.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = :name"), {"name": name}
+        ).scalars()
+        found = list(pids)
+    engine.dispose()
+    return found
 
 
 def free_port() -> int:
@@ -358,6 +408,8 @@ class Endpoint:
     path: str
     headers: dict[str, str]
     phases: dict[str, list[Scan]]
+    server_processes: Callable[[], list[int]]
+    """The gunicorn workers, and on PostgreSQL the database's backends: whose CPU time serves the scans."""
 
 
 def run_phases(endpoints: dict[str, Endpoint]) -> dict[str, dict[str, Any]]:
@@ -366,7 +418,10 @@ def run_phases(endpoints: dict[str, Endpoint]) -> dict[str, dict[str, Any]]:
     for phase in PHASES:
         for name, endpoint in endpoints.items():
             run = steady if phase.startswith("steady") else flat_out
+            processes = endpoint.server_processes()
+            used = cpu_seconds(processes)
             outcome = run(endpoint.port, endpoint.path, endpoint.headers, endpoint.phases[phase])
+            outcome.server_cpu_seconds = cpu_seconds(processes) - used
             if phase != "warm_up":
                 results[name][phase] = outcome.summary()
     return results
@@ -394,19 +449,26 @@ def bench_database(kind: str, postgres_url: str) -> dict[str, Any]:
             "120",
             "bare_app:app",
         ]
-        endpoints = {
-            "checkin": Endpoint(app_port, "/api/v1/checkins", {"Authorization": f"Bearer {token}"}, phases),
-            "bare": Endpoint(
-                bare_port,
-                "/bare",
-                {},
-                {name: [Scan(scan.body, (201,)) for scan in scans] for name, scans in phases.items()},
-            ),
-        }
         with (
-            served(serve, url, app_port, "/api/v1/openapi.json", ROOT),
-            served(gunicorn, bare_url, bare_port, "/ping", BENCH),
+            served(serve, url, app_port, "/api/v1/openapi.json", ROOT) as app_master,
+            served(gunicorn, bare_url, bare_port, "/ping", BENCH) as bare_master,
         ):
+            endpoints = {
+                "checkin": Endpoint(
+                    app_port,
+                    "/api/v1/checkins",
+                    {"Authorization": f"Bearer {token}"},
+                    phases,
+                    server_processes(app_master, kind, postgres_url, url),
+                ),
+                "bare": Endpoint(
+                    bare_port,
+                    "/bare",
+                    {},
+                    {name: [Scan(scan.body, (201,)) for scan in scans] for name, scans in phases.items()},
+                    server_processes(bare_master, kind, postgres_url, bare_url),
+                ),
+            }
             results = run_phases(endpoints)
     checkin, bare = results["checkin"], results["bare"]
     return {
@@ -425,7 +487,7 @@ def upgrade_only(url: str) -> None:
 
 def ratios(checkin: dict[str, Any], bare: dict[str, Any]) -> dict[str, Any]:
     """Each figure of the check-in endpoint divided by the bare endpoint's."""
-    keys = ("requests_per_second", "p50_ms", "p95_ms", "p99_ms")
+    keys = ("requests_per_second", "p50_ms", "p95_ms", "p99_ms", "server_cpu_ms_per_request")
     return {
         phase: {key: round(checkin[phase][key] / bare[phase][key], 2) for key in keys if bare[phase][key]}
         for phase in checkin
@@ -466,15 +528,12 @@ def main(argv: list[str] | None = None) -> None:
             "sqlite": sqlite3.sqlite_version,
             **({"postgresql": postgres_version(options.postgres_url)} if "postgresql" in kinds else {}),
             "server": f"gunicorn, {WORKERS} sync workers",
-            "clients": f"{CLIENTS} threads, http.client keep-alive",
+            "clients": f"{CLIENTS} threads, http.client keep-alive (gunicorn's sync workers close each one)",
         },
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    benches: dict[str, Callable[[], dict[str, Any]]] = {
-        kind: (lambda kind=kind: bench_database(kind, options.postgres_url)) for kind in kinds
-    }
-    for kind, bench in benches.items():
-        report[kind] = bench()
+    for kind in kinds:
+        report[kind] = bench_database(kind, options.postgres_url)
         print(f"{kind} done", file=sys.stderr)
     print(json.dumps(report, indent=2))
 
