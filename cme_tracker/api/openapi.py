@@ -32,7 +32,8 @@ def _errors(*statuses: int) -> dict[str, Any]:
     reasons = {
         401: "No bearer token or session, or an unknown or revoked token (`unauthorized`).",
         403: "The role may not use this operation (`forbidden`).",
-        404: "Not found: `unknown_member`, `unknown_card`, `card_replaced`, `unknown_lecture`, ...",
+        404: "Not found: `unknown_member`, `unknown_card`, `card_replaced`, `unknown_lecture`, "
+        "`unknown_symposium`, `unknown_attendance`.",
         409: "Conflict with the state of the records.",
         422: "Invalid body or query (`invalid`, with the problem of each field in `details`).",
     }
@@ -239,7 +240,7 @@ _PATHS: dict[str, dict[str, Any]] = {
                 "409": _json(
                     _ref("Error"),
                     "`symposium_closed`, `not_open` (not the symposium's date), `lecture_over`, "
-                    "`not_checked_in` (details: the scan result).",
+                    "`not_checked_in` (details: the scan result; the scan is kept), `busy` (scan again).",
                 ),
                 "422": _json(_ref("Error"), "`invalid` body, or `lecture_not_in_symposium`."),
             },

@@ -77,7 +77,7 @@ def void(attendance_id: int) -> ResponseReturnValue:
     actor = current_actor()
     session = db_session()
     begin_write(session)
-    attendance = session.get(Attendance, attendance_id)
+    attendance = session.get(Attendance, attendance_id, with_for_update=True)  # two desks undoing at once
     if attendance is None:
         raise NotFound(f"no attendance {attendance_id}", code="unknown_attendance")
     void_attendance(

@@ -485,23 +485,37 @@ def upgrade_only(url: str) -> None:
     database.engine.dispose()
 
 
+FLAT_PHASES = ("flat_first_scans", "flat_repeat_scans")
+
+
 def ratios(checkin: dict[str, Any], bare: dict[str, Any]) -> dict[str, Any]:
-    """Each figure of the check-in endpoint divided by the bare endpoint's."""
+    """Each figure of the check-in endpoint divided by the bare endpoint's; ``flat_out_overall`` compares the
+    throughput of both flat-out phases together (all 4,000 scans over their total time)."""
     keys = ("requests_per_second", "p50_ms", "p95_ms", "p99_ms", "server_cpu_ms_per_request")
-    return {
+    figures: dict[str, Any] = {
         phase: {key: round(checkin[phase][key] / bare[phase][key], 2) for key in keys if bare[phase][key]}
         for phase in checkin
     }
+    figures["flat_out_overall"] = {
+        "requests_per_second": round(flat_throughput(checkin) / flat_throughput(bare), 2)
+    }
+    return figures
+
+
+def flat_throughput(results: dict[str, Any]) -> float:
+    requests: int = sum(results[phase]["requests"] for phase in FLAT_PHASES)
+    seconds: float = sum(results[phase]["seconds"] for phase in FLAT_PHASES)
+    return requests / seconds
 
 
 def targets(checkin: dict[str, Any], bare: dict[str, Any]) -> dict[str, bool]:
-    flat = ("flat_first_scans", "flat_repeat_scans")
+    """Met or not; the throughput target is read strictly, phase by phase."""
     return {
         "steady_p99_under_25_ms": checkin["steady_50_per_second"]["p99_ms"] < TARGET_P99_MS,
         "flat_out_at_least_half_of_bare": all(
             checkin[phase]["requests_per_second"]
             >= TARGET_THROUGHPUT_RATIO * bare[phase]["requests_per_second"]
-            for phase in flat
+            for phase in FLAT_PHASES
         ),
         "no_failed_scan": all(summary["failed"] == 0 for summary in checkin.values()),
     }

@@ -23,6 +23,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from cme_tracker import create_app
 from cme_tracker.accounts.tokens import create_client
 from cme_tracker.attendance.models import Attendance, Scan
+from cme_tracker.audit.models import AuditEvent
 from cme_tracker.db import Database
 from cme_tracker.vocabulary import Role
 from tests.conftest import TEST_AUDIT_KEY, migrated_database
@@ -74,15 +75,19 @@ def server(fresh_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPa
         database.engine.dispose()
 
 
+Answer = tuple[str, int, Any]
+"""The pair a scan was for, the HTTP status and the JSON body of the answer."""
+
+
 def desk_run(
-    server: Server, desk: int, start: threading.Barrier, answers: list[tuple[str, int, Any]]
+    server: Server, desk: int, direction: str, start: threading.Barrier, answers: list[Answer]
 ) -> None:
     """Scan every pair once; desks 0-3 send the same nonce for a pair (one desk's retries), 4-7 their own."""
     headers = {"Authorization": f"Bearer {server.token}", "Content-Type": "application/json"}
     start.wait()
     for member_no, lecture in PAIRS:
-        nonce = f"{member_no}-{lecture}" + ("" if desk < DESKS // 2 else f"-desk{desk}")
-        body = {"member_no": member_no, "lecture_code": lecture, "direction": "in", "nonce": nonce}
+        nonce = f"{direction}-{member_no}-{lecture}" + ("" if desk < DESKS // 2 else f"-desk{desk}")
+        body = {"member_no": member_no, "lecture_code": lecture, "direction": direction, "nonce": nonce}
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
         try:
             connection.request("POST", "/api/v1/checkins", json.dumps(body), headers)
@@ -92,24 +97,32 @@ def desk_run(
             connection.close()
 
 
-def test_desks_racing_for_the_same_200_pairs_make_one_attendance_each(server: Server) -> None:
-    answers: list[tuple[str, int, Any]] = []
+def race(server: Server, direction: str) -> list[Answer]:
+    """Eight desks scanning the same pairs in the same order, started at the same instant."""
+    answers: list[Answer] = []
     start = threading.Barrier(DESKS)
-    desks = [threading.Thread(target=desk_run, args=(server, desk, start, answers)) for desk in range(DESKS)]
+    desks = [
+        threading.Thread(target=desk_run, args=(server, desk, direction, start, answers))
+        for desk in range(DESKS)
+    ]
     for desk in desks:
         desk.start()
     for desk in desks:
         desk.join()
-
     assert len(answers) == DESKS * len(PAIRS)
     statuses = Counter(status for _, status, _ in answers)
     assert set(statuses) <= {200, 201}, statuses
     created = Counter(pair for pair, status, _ in answers if status == 201)
     assert created == dict.fromkeys(created, 1) and len(created) == len(PAIRS)
-    repeats = [body["status"] for _, status, body in answers if status == 200]
-    assert repeats == ["already_checked_in"] * (DESKS - 1) * len(PAIRS)
     attendance_ids = {pair: body["attendance"]["id"] for pair, _, body in answers}
     assert all(body["attendance"]["id"] == attendance_ids[pair] for pair, _, body in answers)
+    return answers
+
+
+def test_desks_racing_for_the_same_200_pairs_make_one_attendance_each(server: Server) -> None:
+    answers = race(server, "in")
+    repeats = [body["status"] for _, status, body in answers if status == 200]
+    assert repeats == ["already_checked_in"] * (DESKS - 1) * len(PAIRS)
 
     with server.database.sessions() as session:
         live = session.execute(
@@ -123,3 +136,16 @@ def test_desks_racing_for_the_same_200_pairs_make_one_attendance_each(server: Se
         assert scans == len(PAIRS) * (DESKS // 2 + 1)
         first = session.scalar(select(func.min(Attendance.check_in_at)))
         assert first == datetime(2026, 5, 16, 1, 0, tzinfo=UTC)
+
+
+def test_desks_racing_to_check_the_same_200_pairs_out_close_each_attendance_once(server: Server) -> None:
+    race(server, "in")
+    answers = race(server, "out")
+    repeats = [body["status"] for _, status, body in answers if status == 200]
+    assert repeats == ["already_checked_out"] * (DESKS - 1) * len(PAIRS)
+    with server.database.sessions() as session:
+        spans = session.execute(select(Attendance.check_in_at, Attendance.check_out_at)).all()
+        assert len(spans) == len(PAIRS)
+        assert {check_out for _, check_out in spans} == {datetime(2026, 5, 16, 1, 0, tzinfo=UTC)}
+        audited = session.scalar(select(func.count()).where(AuditEvent.action == "attendance.out"))
+        assert audited == len(PAIRS)
