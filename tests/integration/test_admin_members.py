@@ -51,7 +51,9 @@ def _post(client: FlaskClient, path: str, data: dict[str, object] | None = None)
 
 
 def _events(session: Session, action: str) -> list[AuditEvent]:
-    return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+    return list(
+        session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.sequence))
+    )
 
 
 def test_the_access_test_below_covers_every_admin_route(app: Flask) -> None:

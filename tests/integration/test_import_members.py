@@ -128,7 +128,9 @@ def test_reimporting_with_edits_updates_only_the_edited_members(
     assert member(session, "001001").email == "ichiro@example.org"
     assert member(session, "001003").efn is None
     assert member(session, "001006").dental_registry_no == "123"
-    events = session.scalars(select(AuditEvent).where(AuditEvent.sequence > events_before)).all()
+    events = session.scalars(
+        select(AuditEvent).where(AuditEvent.sequence > events_before).order_by(AuditEvent.sequence)
+    ).all()
     assert [(event.action, event.target) for event in events] == [
         ("member.update", "member:001001"),
         ("member.update", "member:001003"),
