@@ -56,9 +56,9 @@ TASKS = (
     ),
     Task(
         Role.DESK,
-        lazy_gettext("Record attendance"),
-        lazy_gettext("Attendance lists from the desk, as a CSV or XLSX file of check-ins and check-outs."),
-        how="cme-tracker import attendance FILE --dry-run",
+        lazy_gettext("Check members in and out"),
+        lazy_gettext("Scan member cards, type member numbers or search names; keeps working offline."),
+        endpoint="desk.page",
     ),
     Task(
         Role.AUDITOR,
@@ -77,6 +77,24 @@ TASKS = (
         lazy_gettext("Import members, the programme and attendance"),
         lazy_gettext("CSV or XLSX files; a file with an invalid row is rejected whole, every error listed."),
         how="cme-tracker import members|program|attendance FILE --dry-run",
+    ),
+    Task(
+        Role.ADMIN,
+        lazy_gettext("Members and cards"),
+        lazy_gettext("Find members, issue a new card, print card sheets."),
+        endpoint="admin.members",
+    ),
+    Task(
+        Role.ADMIN,
+        lazy_gettext("Walk-ins to confirm"),
+        lazy_gettext("Guests registered at a desk, waiting for an administrator to confirm who they are."),
+        endpoint="admin.walk_ins",
+    ),
+    Task(
+        Role.ADMIN,
+        lazy_gettext("API tokens for desk devices"),
+        lazy_gettext("A token for a desk device or an auditor's script, shown once."),
+        how="cme-tracker tokens create NAME --role desk",
     ),
     Task(
         Role.ADMIN,

@@ -47,7 +47,7 @@ def test_overview_lists_only_the_tasks_of_the_users_roles(client: FlaskClient, s
     make_login(session, "desk1", Role.DESK)
     log_in(client, "desk1")
     page = client.get("/home", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert "Record attendance" in page
+    assert "Check members in and out" in page
     assert "Read a member&#39;s credits" not in page
     assert "Create logins" not in page
 
