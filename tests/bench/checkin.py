@@ -2,12 +2,12 @@
 
 Run on demand (pytest does not collect it), on a quiet machine: timings are wall-clock::
 
-    .venv/bin/python tests/bench/checkin.py [--databases sqlite,postgresql] [--postgres-url URL] [--threads N]
+    .venv/bin/python tests/bench/checkin.py [--databases sqlite,postgresql] [--postgres-url URL]
 
-For each database it starts ``cme-tracker serve`` (gunicorn, 2 workers, ``--threads N``) on a throwaway
-database (a SQLite file, or a PostgreSQL database created from ``--postgres-url`` and dropped afterwards),
-seeded with 5,000 members, API tokens and a symposium held today in its time zone with lectures open all
-day. Eight client threads with keep-alive connections then
+For each database it starts ``cme-tracker serve`` (gunicorn, 2 workers) on a throwaway database (a SQLite
+file, or a PostgreSQL database created from ``--postgres-url`` and dropped afterwards), seeded with 5,000
+members, API tokens and a symposium held today in its time zone with lectures open all day. Eight client
+threads with keep-alive connections then
 
 1. flat out: check in 2,000 distinct member/lecture pairs by their signed cards (expect 201 each),
 2. flat out: scan the same 2,000 pairs again (expect 200 ``already_checked_in``),
@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from databases import throwaway_database
 from sqlalchemy import insert, make_url, text
 
 from cme_tracker.accounts.tokens import create_client
@@ -55,7 +56,6 @@ from cme_tracker.members.cards import card_payload
 from cme_tracker.members.models import Member
 from cme_tracker.migrate import upgrade
 from cme_tracker.program.models import Lecture, Symposium
-from cme_tracker.server import DEFAULT_THREADS, gunicorn_options
 from cme_tracker.vocabulary import Role
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,25 +110,6 @@ class Phase:
             "failed": len(self.failures),
             **({"first_failures": self.failures[:5]} if self.failures else {}),
         }
-
-
-@contextmanager
-def throwaway_database(kind: str, postgres_url: str) -> Iterator[str]:
-    """A new empty database: a SQLite file that vanishes, or a PostgreSQL database dropped at the end."""
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="cme-bench-") as folder:
-            yield f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
-        return
-    name = f"cme_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_db_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def hours_from_noon(zone: ZoneInfo) -> float:
@@ -428,39 +409,29 @@ def run_phases(endpoints: dict[str, Endpoint]) -> dict[str, dict[str, Any]]:
     return results
 
 
-def gunicorn_arguments(port: int, threads: int) -> list[str]:
-    """The bare endpoint's gunicorn command line: the very settings of ``cme-tracker serve``."""
-    options = gunicorn_options("127.0.0.1", port, WORKERS, threads)
-    flags = {
-        "bind": "--bind",
-        "workers": "--workers",
-        "accesslog": "--access-logfile",
-        "forwarded_allow_ips": "--forwarded-allow-ips",
-        "timeout": "--timeout",
-        "worker_class": "--worker-class",
-        "threads": "--threads",
-    }
-    return [part for key, value in options.items() for part in (flags[key], str(value))]
-
-
-def bench_database(kind: str, postgres_url: str, threads: int) -> dict[str, Any]:
+def bench_database(kind: str, postgres_url: str) -> dict[str, Any]:
     """The app and the bare endpoint served at once, each on its own database of the kind."""
-    with throwaway_database(kind, postgres_url) as url, throwaway_database(kind, postgres_url) as bare_url:
+    server_url = None if kind == "sqlite" else postgres_url
+    with throwaway_database(server_url) as url, throwaway_database(server_url) as bare_url:
         token, cards, lectures = seed(url)
         upgrade_only(bare_url)
         phases = dict(zip(PHASES, plan(cards, lectures), strict=True))
         app_port, bare_port = free_port(), free_port()
-        serve = [
-            str(VENV_BIN / "cme-tracker"),
-            "serve",
-            "--port",
-            str(app_port),
+        serve = [str(VENV_BIN / "cme-tracker"), "serve", "--port", str(app_port), "--workers", str(WORKERS)]
+        gunicorn = [
+            str(VENV_BIN / "gunicorn"),
+            "--bind",
+            f"127.0.0.1:{bare_port}",
             "--workers",
             str(WORKERS),
-            "--threads",
-            str(threads),
+            "--access-logfile",
+            "-",
+            "--forwarded-allow-ips",
+            "127.0.0.1",
+            "--timeout",
+            "120",
+            "bare_app:app",
         ]
-        gunicorn = [str(VENV_BIN / "gunicorn"), *gunicorn_arguments(bare_port, threads), "bare_app:app"]
         with (
             served(serve, url, app_port, "/api/v1/openapi.json", ROOT) as app_master,
             served(gunicorn, bare_url, bare_port, "/ping", BENCH) as bare_master,
@@ -545,9 +516,6 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
-    parser.add_argument(
-        "--threads", type=int, default=DEFAULT_THREADS, help="threads per gunicorn worker, for both servers"
-    )
     options = parser.parse_args(argv)
     kinds = [kind.strip() for kind in options.databases.split(",") if kind.strip()]
     report: dict[str, Any] = {
@@ -556,17 +524,13 @@ def main(argv: list[str] | None = None) -> None:
             "python": platform.python_version(),
             "sqlite": sqlite3.sqlite_version,
             **({"postgresql": postgres_version(options.postgres_url)} if "postgresql" in kinds else {}),
-            "server": (
-                f"gunicorn, {WORKERS} gthread workers of {options.threads} threads"
-                if options.threads > 1
-                else f"gunicorn, {WORKERS} sync workers"
-            ),
+            "server": f"gunicorn, {WORKERS} sync workers",
             "clients": f"{CLIENTS} threads, http.client keep-alive (gunicorn's sync workers close each one)",
         },
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     for kind in kinds:
-        report[kind] = bench_database(kind, options.postgres_url, options.threads)
+        report[kind] = bench_database(kind, options.postgres_url)
         print(f"{kind} done", file=sys.stderr)
     print(json.dumps(report, indent=2))
 

@@ -18,23 +18,20 @@ import argparse
 import json
 import random
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, insert, make_url, select, text
+from databases import throwaway_database
+from sqlalchemy import Engine, insert, select, text
 
 from cme_tracker.attendance.models import Attendance
 from cme_tracker.credits.presets import install_presets
 from cme_tracker.credits.services import YearProgram, member_credits_by_number, yearly_credits
-from cme_tracker.db import Database, create_db_engine
+from cme_tracker.db import Database
 from cme_tracker.members.models import Member
 from cme_tracker.migrate import upgrade
 from cme_tracker.program.models import Lecture, LectureExclusion, Symposium
@@ -65,25 +62,6 @@ class LectureTimes:
     symposium_id: int
     starts_at: datetime
     ends_at: datetime
-
-
-@contextmanager
-def throwaway_database(url: str | None) -> Iterator[str]:
-    """A new empty database: a SQLite file that vanishes, or a PostgreSQL database dropped at the end."""
-    if url is None or url.startswith("sqlite"):
-        with tempfile.TemporaryDirectory(prefix="cme-bench-") as folder:
-            yield f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
-        return
-    name = f"cme_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_db_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def insert_rows(engine: Engine, table: Any, rows: list[dict[str, Any]]) -> None:
