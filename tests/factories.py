@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from cme_tracker.attendance.models import Attendance
 from cme_tracker.members.models import Member
-from cme_tracker.members.names import search_key
+from cme_tracker.members.services import member_search_key
 from cme_tracker.program.models import Lecture, LectureExclusion, Symposium
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -38,15 +38,7 @@ def make_member(session: Session, **overrides: Any) -> Member:
     }
     values.update(overrides)
     member = Member(**values)
-    member.search_key = search_key(
-        member.family_name,
-        member.given_name,
-        member.family_name_kana,
-        member.given_name_kana,
-        member.family_name_romaji,
-        member.given_name_romaji,
-        member.former_family_name,
-    )
+    member.search_key = member_search_key(member)
     session.add(member)
     session.flush()
     return member

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import csv
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+from cme_tracker.attendance.importer import LAYOUT as ATTENDANCE_LAYOUT
+from cme_tracker.members.importer import LAYOUT as MEMBERS_LAYOUT
 from cme_tracker.members.registry import efn_check_digit
+from cme_tracker.program.importer import LAYOUT as PROGRAM_LAYOUT
 from cme_tracker.vocabulary import CmeField
 
 YEAR = 2026
@@ -249,44 +253,9 @@ def write_members(path: Path, rng: random.Random, count: int = 300) -> list[tupl
     return [(row["member_no"], row["profession"], "efn" in row) for row in rows]
 
 
-MEMBER_COLUMNS = [
-    "member_no",
-    "profession",
-    "family_name",
-    "given_name",
-    "family_name_kana",
-    "given_name_kana",
-    "family_name_romaji",
-    "given_name_romaji",
-    "former_family_name",
-    "email",
-    "country",
-    "medical_registry_no",
-    "dental_registry_no",
-    "efn",
-]
-PROGRAM_COLUMNS = [
-    "symposium_code",
-    "symposium_kind",
-    "symposium_date",
-    "symposium_title_ja",
-    "symposium_title_en",
-    "venue",
-    "timezone",
-    "lecture_code",
-    "starts_at",
-    "ends_at",
-    "field",
-    "title_ja",
-    "title_en",
-    "speaker",
-    "speaker_affiliation",
-    "language",
-    "jma_cc",
-    "jda_code",
-    "excluded",
-]
-ATTENDANCE_COLUMNS = ["member_no", "lecture_code", "symposium_code", "check_in_at", "check_out_at", "method"]
+MEMBER_COLUMNS = MEMBERS_LAYOUT.columns
+PROGRAM_COLUMNS = PROGRAM_LAYOUT.columns
+ATTENDANCE_COLUMNS = ATTENDANCE_LAYOUT.columns
 
 
 def write_program(path: Path, rng: random.Random) -> list[PlannedLecture]:
@@ -497,7 +466,7 @@ def _attendance_row(
     }
 
 
-def _write_csv(path: Path, columns: list[str], rows: list[dict[str, str]]) -> None:
+def _write_csv(path: Path, columns: Sequence[str], rows: list[dict[str, str]]) -> None:
     temporary = path.with_suffix(".tmp")
     with temporary.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
