@@ -42,6 +42,9 @@ class Settings:
     secret_key: str
     audit_key: str
     public_url: str
+    signing_p12: Path | None = None
+    """A PKCS#12 file with the society's signing key and certificate chain; None: the generated identity."""
+    signing_password: str | None = None
 
     @classmethod
     def from_environment(cls, overrides: dict[str, Any] | None = None) -> Settings:
@@ -61,4 +64,10 @@ class Settings:
             public_url=(
                 overrides.get("PUBLIC_URL") or os.environ.get("CME_PUBLIC_URL", "http://127.0.0.1:5000")
             ).rstrip("/"),
+            signing_p12=_optional_path(overrides.get("SIGNING_P12") or os.environ.get("CME_SIGNING_P12")),
+            signing_password=overrides.get("SIGNING_PASSWORD") or os.environ.get("CME_SIGNING_PASSWORD"),
         )
+
+
+def _optional_path(value: str | Path | None) -> Path | None:
+    return Path(value).resolve() if value else None

@@ -32,7 +32,7 @@ def test_wheel_contains_templates_designs_and_migrations(wheel: Path) -> None:
     assert "cme_tracker/migrations/env.py" in names
     assert any(name.startswith("cme_tracker/migrations/versions/") for name in names)
     assert "cme_tracker/templates/base.html" in names
-    assert "cme_tracker/certificates/seal.svg" in names
+    assert "cme_tracker/certificate_designs/seal.svg" in names
 
 
 def test_installed_wheel_runs_help_and_migrates_a_new_database(wheel: Path, tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+"""Signed PDF certificates of attendance: content, rendering, signing, issuing and verification."""
