@@ -14,13 +14,15 @@ def main() -> None:
 def _register_commands() -> None:
     from cme_tracker.accounts.commands import tokens, users
     from cme_tracker.audit.commands import audit
+    from cme_tracker.certificates.commands import certificates
     from cme_tracker.credits.commands import credits
     from cme_tracker.demo.command import demo
     from cme_tracker.imports import import_files
+    from cme_tracker.jobs.commands import worker
     from cme_tracker.migrate import db
     from cme_tracker.server import serve
 
-    for command in (db, users, tokens, audit, import_files, credits, demo, serve):
+    for command in (db, users, tokens, audit, import_files, credits, certificates, worker, demo, serve):
         main.add_command(command)
 
 

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -66,7 +67,8 @@ BUSY_TIMEOUT_SECONDS = 30
 
 
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine with the settings this app relies on: foreign keys and a busy wait on SQLite."""
+    """An engine with the settings this app relies on: foreign keys and a busy wait on SQLite; on a server,
+    connections recycled and tested after sitting idle."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS}, **kwargs)
         event.listen(engine, "connect", _configure_sqlite)
@@ -74,7 +76,41 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, **{"pool_recycle": POOL_RECYCLE_SECONDS, **kwargs})
+    _ping_idle_connections(engine)
+    return engine
+
+
+POOL_RECYCLE_SECONDS = 1800
+"""Server connections are replaced after half an hour, before idle timeouts of servers and firewalls."""
+IDLE_PING_SECONDS = 5.0
+"""A pooled server connection unused for longer than this is tested before it is handed out."""
+_IDLE_SINCE = "cme_idle_since"
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """SQLAlchemy's pre-ping, but only for connections that sat idle in the pool.
+
+    Pinging on every checkout costs a round trip per request, while a connection that served a request a
+    moment ago is alive. One that breaks while in use fails its request and SQLAlchemy then replaces the
+    pool's older connections; the desk retries such a scan with its nonce.
+    """
+    dialect = engine.dialect
+
+    def note_idle_since(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    def ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            raise DisconnectionError(f"an idle pooled connection is gone: {error}") from error
+
+    event.listen(engine, "checkin", note_idle_since)
+    event.listen(engine, "checkout", ping_if_idle)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -131,13 +167,15 @@ def _take_write_lock(dbapi_connection: sqlite3.Connection) -> None:
 def begin_write(session: Session) -> None:
     """Make ``session``'s transaction a writer's: on SQLite, one holding the write lock from its start.
 
-    On SQLite a transaction already open (e.g. the one in which a request's access check read the user or the
-    API client) is committed first, so call this before the unit of work writes anything. PostgreSQL needs
-    nothing: its writers wait for each other's row locks instead of failing.
+    On SQLite a reader's transaction already open (e.g. the one in which a request's access check read the user)
+    is committed first, so call this before the unit of work writes anything; a writer's is kept. PostgreSQL
+    needs nothing: its writers wait for each other's row locks instead of failing.
     """
     if session.get_bind().dialect.name != "sqlite":
         return
     if session.in_transaction():
+        if session.connection().get_execution_options().get(WRITE_LOCK, False):
+            return
         session.commit()
     session.connection(execution_options={WRITE_LOCK: True})
 
@@ -164,3 +202,11 @@ class Database:
         """One transaction: committed when the block ends normally, rolled back when it raises."""
         with self.sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def write_unit(self) -> Iterator[Session]:
+        """A unit of work that writes: on SQLite it holds the write lock from its first statement."""
+        with self.sessions() as session:
+            begin_write(session)
+            yield session
+            session.commit()

@@ -32,7 +32,10 @@ _ADVANCE_HEAD = (
     .values(sequence=_HEAD.c.sequence + 1)
     .returning(_HEAD.c.sequence, _HEAD.c.hash)
 )
-_SET_HEAD_HASH = update(_HEAD).where(_HEAD.c.id == 1).values(hash=bindparam("new_hash"))
+_INSERT_EVENT = insert(_EVENTS).values({column: bindparam(f"event_{column.key}") for column in _EVENTS.c})
+_SET_HEAD_HASH = update(_HEAD).where(_HEAD.c.id == 1).values(hash=bindparam("event_hash"))
+_APPEND = _SET_HEAD_HASH.add_cte(_INSERT_EVENT.cte("event"))
+"""PostgreSQL inserts the event and moves the head's hash on in one statement (a data-modifying CTE)."""
 
 
 def record(
@@ -46,42 +49,63 @@ def record(
     """Append one event in the caller's transaction, so the change and its record commit or vanish together.
 
     Updating the head row first takes the write lock, which serialises concurrent appends on both databases.
-    Three Core statements on the session's connection, because an ORM flush of the event cost more than the
-    rest of a check-in; the returned event is not attached to the session.
+    Core statements on the session's connection (two round trips on PostgreSQL, three statements on SQLite),
+    because an ORM flush of the event cost more than the rest of a check-in; the returned event is not
+    attached to the session.
     """
     key = _key(session)
     connection = session.connection()
     head = connection.execute(_ADVANCE_HEAD).one()
-    event = AuditEvent(
-        sequence=head.sequence,
-        occurred_at=utcnow(),
-        actor=actor,
-        action=action,
-        target=target,
-        details=json.loads(json.dumps(details or {}, default=str)),
-        previous_hash=head.hash,
-    )
-    event.hash = event_hash(key, event)
-    connection.execute(insert(_EVENTS), {column.key: getattr(event, column.key) for column in _EVENTS.c})
-    connection.execute(_SET_HEAD_HASH, {"new_hash": event.hash})
-    return event
+    values: dict[str, Any] = {
+        "sequence": head.sequence,
+        "occurred_at": utcnow(),
+        "actor": actor,
+        "action": action,
+        "target": target,
+        "details": json.loads(json.dumps(details or {}, default=str)),
+        "previous_hash": head.hash,
+    }
+    values["hash"] = _digest(key, values)
+    parameters = {f"event_{name}": value for name, value in values.items()}
+    if connection.dialect.name == "postgresql":
+        connection.execute(_APPEND, parameters)
+    else:
+        connection.execute(_INSERT_EVENT, parameters)
+        connection.execute(_SET_HEAD_HASH, parameters)
+    return AuditEvent(**values)
 
 
 def event_hash(key: bytes, event: AuditEvent) -> str:
-    canonical = json.dumps(
+    return _digest(
+        key,
         {
             "sequence": event.sequence,
-            "occurred_at": _iso(event.occurred_at),
+            "occurred_at": event.occurred_at,
             "actor": event.actor,
             "action": event.action,
             "target": event.target,
             "details": event.details,
+            "previous_hash": event.previous_hash,
+        },
+    )
+
+
+def _digest(key: bytes, event: dict[str, Any]) -> str:
+    """The HMAC of the previous hash and the event's canonical JSON."""
+    canonical = json.dumps(
+        {
+            "sequence": event["sequence"],
+            "occurred_at": _iso(event["occurred_at"]),
+            "actor": event["actor"],
+            "action": event["action"],
+            "target": event["target"],
+            "details": event["details"],
         },
         sort_keys=True,
         ensure_ascii=False,
         separators=(",", ":"),
     )
-    message = f"{event.previous_hash}\n{canonical}".encode()
+    message = f"{event['previous_hash']}\n{canonical}".encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 

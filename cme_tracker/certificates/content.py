@@ -63,7 +63,8 @@ class PolicyTotals(TypedDict):
     code: str
     version: str
     label: str
-    """The policy's name as printed: ``IMSJ credits``, ``JMA CME units``, ..."""
+    """The policy's English name as printed: ``IMSJ credits``, ``JMA-style CME units``, ..."""
+    label_ja: str
     unit: str
     total: str
     by_field: dict[str, str]

@@ -1,4 +1,4 @@
-"""Issued certificates (per symposium) and transcripts (per year): the frozen content, the file and its status."""
+"""Issued certificates (per symposium) and transcripts (per year): frozen content, file and status."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ class CertificateStatus(StrEnum):
 
 
 class RevocationCategory(StrEnum):
-    """Why a certificate was withdrawn, as the public verify page may say it; the free-text reason stays inside."""
+    """Why a certificate was withdrawn, as the verify page may say it; the free-text reason stays inside."""
 
     ISSUED_IN_ERROR = "issued_in_error"
     ATTENDANCE_CORRECTED = "attendance_corrected"
@@ -39,11 +39,11 @@ _VALID_TRANSCRIPT = text("status = 'valid' AND kind = 'transcript'")
 
 
 class Certificate(Base):
-    """One signed PDF: what it certifies (``content``, frozen at issue), where the file is and what it hashes to.
+    """One signed PDF: what it certifies (``content``, frozen at issue), where the file is, what it hashes to.
 
     Partial unique indexes keep at most one valid certificate per member and symposium, and per member and
-    year, whatever crashes or concurrent runs happen; the serial is derived from the subject and a revision, so
-    a rerun after a crash recreates the very serial it was writing.
+    year, whatever crashes or concurrent runs happen. ``revision`` counts the member's certificates of the
+    same subject (a reissue is the next revision).
     """
 
     __tablename__ = "certificates"
@@ -58,7 +58,7 @@ class Certificate(Base):
         ),
         CheckConstraint("(status = 'revoked') = (revoked_at IS NOT NULL)", name="revoked_when_revoked"),
         CheckConstraint(
-            "(status = 'superseded') = (replaced_by_id IS NOT NULL)", name="superseded_has_successor"
+            "replaced_by_id IS NULL OR status = 'superseded'", name="successor_only_when_superseded"
         ),
         Index(
             "uq_certificates_valid_attendance",

@@ -41,9 +41,14 @@ class Member(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property
+    def has_japanese_name(self) -> bool:
+        """Whether the name is written in kanji or kana; otherwise it exists only in Latin letters."""
+        return bool(self.family_name_kana) or _has_cjk(self.family_name)
+
+    @property
     def name(self) -> str:
         """The name as printed in Japan: family name first, no space for kanji."""
-        if self.family_name_kana or _has_cjk(self.family_name):
+        if self.has_japanese_name:
             return f"{self.family_name} {self.given_name}"
         return f"{self.given_name} {self.family_name}"
 

@@ -36,12 +36,14 @@ def hit(session: Session, key: str, now: datetime, *, window: timedelta) -> int:
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     statement = insert(RateLimitWindow).values(key=key, window_start=start, hits=1)
-    statement = statement.on_conflict_do_update(
+    counted = statement.on_conflict_do_update(
         index_elements=[RateLimitWindow.key, RateLimitWindow.window_start],
         set_={"hits": RateLimitWindow.hits + 1},
     ).returning(RateLimitWindow.hits)
-    hits = session.execute(statement).scalar_one()
+    hits = session.execute(counted).scalar_one()
     session.execute(
-        delete(RateLimitWindow).where(RateLimitWindow.key == key, RateLimitWindow.window_start < start - window)
+        delete(RateLimitWindow).where(
+            RateLimitWindow.key == key, RateLimitWindow.window_start < start - window
+        )
     )
     return int(hits)

@@ -21,6 +21,7 @@ from sqlalchemy import Table, bindparam, select
 
 from cme_tracker.accounts.models import User
 from cme_tracker.accounts.tokens import TOKEN_ROLES, ApiClient, token_digest
+from cme_tracker.db import begin_write
 from cme_tracker.vocabulary import Role
 from cme_tracker.web.session import db_session
 
@@ -30,6 +31,8 @@ ACCESS_ATTRIBUTE = "cme_access"
 CLIENT_ACCESS_ATTRIBUTE = "cme_client_access"
 PUBLIC = "public"
 API_PREFIX = "/api/"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+"""Requests that change nothing; an API client's other requests write."""
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -148,6 +151,8 @@ def _check_access(app: Flask) -> ResponseReturnValue | None:
         abort(403)
     token = bearer_token()
     if token is not None:
+        if request.method not in SAFE_METHODS:
+            begin_write(db_session())  # one transaction for the token check and the writes (SQLite)
         _admit_client(token, getattr(view, CLIENT_ACCESS_ATTRIBUTE, frozenset()))
         return None
     if not current_user.is_authenticated:
@@ -169,7 +174,9 @@ _LIVE_CLIENT = select(_CLIENTS.c.name, _CLIENTS.c.role).where(
 def _admit_client(token: str, admitted: frozenset[Role]) -> None:
     """401 for a missing, unknown or revoked token; 403 when the client's role may not use the endpoint."""
     client = (
-        db_session().execute(_LIVE_CLIENT, {"digest": token_digest(token)}).one_or_none() if token else None
+        db_session().connection().execute(_LIVE_CLIENT, {"digest": token_digest(token)}).one_or_none()
+        if token
+        else None
     )
     if client is None:
         abort(401, "the API token is missing, unknown or revoked")

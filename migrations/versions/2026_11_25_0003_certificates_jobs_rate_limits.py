@@ -73,7 +73,7 @@ def upgrade() -> None:
     sa.Column('issued_by', sa.String(length=64), nullable=False),
     sa.CheckConstraint("(kind = 'attendance' AND symposium_id IS NOT NULL AND year IS NULL AND year_basis IS NULL) OR (kind = 'transcript' AND symposium_id IS NULL AND year IS NOT NULL AND year_basis IN ('calendar', 'fiscal'))", name=op.f('ck_certificates_subject')),
     sa.CheckConstraint("(status = 'revoked') = (revoked_at IS NOT NULL)", name=op.f('ck_certificates_revoked_when_revoked')),
-    sa.CheckConstraint("(status = 'superseded') = (replaced_by_id IS NOT NULL)", name=op.f('ck_certificates_superseded_has_successor')),
+    sa.CheckConstraint("replaced_by_id IS NULL OR status = 'superseded'", name=op.f('ck_certificates_successor_only_when_superseded')),
     sa.CheckConstraint("kind IN ('attendance', 'transcript')", name=op.f('ck_certificates_kind')),
     sa.CheckConstraint("status IN ('valid', 'revoked', 'superseded')", name=op.f('ck_certificates_status')),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_certificates_member_id_members'), ondelete='RESTRICT'),

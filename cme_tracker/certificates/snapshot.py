@@ -1,0 +1,212 @@
+"""The content of attendance certificates, computed from the database at the moment of issue.
+
+A symposium's credits are the member's credits of its lectures computed over the whole calendar year, so the
+day and year caps come out as on the member's page and in the yearly transcript.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Hashable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from itertools import chain
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cme_tracker.attendance.models import Attendance
+from cme_tracker.certificates.content import (
+    CONTENT_FORMAT,
+    AwardContent,
+    CertificateContent,
+    HolderContent,
+    LectureContent,
+    PolicyTotals,
+    SymposiumContent,
+)
+from cme_tracker.credits.engine import FIELDS, CreditResult, LectureCredits, PolicySelection
+from cme_tracker.credits.services import STREAM_BATCH, YearProgram, format_amount
+from cme_tracker.members.models import Member
+from cme_tracker.program.models import Lecture, Symposium
+from cme_tracker.vocabulary import YearBasis
+
+_CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+"""Crockford's base 32: no I, L, O or U, so a code read aloud or typed from paper is not misread."""
+
+
+def random_code(characters: int) -> str:
+    """``characters`` random base-32 characters: 5 bits each."""
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(characters))
+
+
+def new_serial(kind_letter: str, year: int) -> str:
+    """A serial such as ``A26-7K3M-Q9XP``: kind, year, 40 random bits (the unique index catches a repeat)."""
+    code = random_code(8)
+    return f"{kind_letter}{year % 100:02d}-{code[:4]}-{code[4:]}"
+
+
+VERIFICATION_CODE_CHARACTERS = 16
+"""80 random bits: guessing a code for a known serial is hopeless, and the verify page is rate limited."""
+
+
+@dataclass(frozen=True)
+class Issue:
+    """Who issues, when, and the base of the verify links printed on the documents."""
+
+    actor: str
+    at: datetime
+    public_url: str
+
+
+@dataclass(frozen=True)
+class PendingCertificate:
+    """A certificate about to be rendered: its member and the content that will be frozen into it."""
+
+    member_id: int
+    content: CertificateContent
+
+    @property
+    def serial(self) -> str:
+        return self.content["serial"]
+
+
+def holder_content(member: Member) -> HolderContent:
+    return {
+        "member_no": member.member_no,
+        "profession": cast(Any, member.profession),
+        "name_kanji": member.name if member.has_japanese_name else None,
+        "name_romaji": member.name_romaji,
+        "former_family_name": member.former_family_name,
+        "registry": {
+            "medical_registry_no": member.medical_registry_no,
+            "dental_registry_no": member.dental_registry_no,
+            "efn": member.efn,
+        },
+    }
+
+
+def symposium_content(symposium: Symposium) -> SymposiumContent:
+    return {
+        "code": symposium.code,
+        "date": symposium.held_on.isoformat(),
+        "timezone": symposium.timezone,
+        "title_ja": symposium.title_ja,
+        "title_en": symposium.title_en,
+        "venue": symposium.venue,
+    }
+
+
+def credited(lines: Sequence[LectureCredits]) -> bool:
+    """Whether any lecture earned something under any policy: only then is there something to certify."""
+    return any(award.amount > 0 for line in lines for award in line.awards.values())
+
+
+class AttendanceContents:
+    """Computes the certificate content of a symposium's attendees, one member at a time."""
+
+    def __init__(self, session: Session, symposium: Symposium) -> None:
+        self.session = session
+        self.symposium = symposium
+        self.program = YearProgram(session, symposium.held_on.year, YearBasis.CALENDAR)
+        self.zone = ZoneInfo(symposium.timezone)
+        self._lectures = {
+            lecture.code: lecture
+            for lecture in session.scalars(select(Lecture).where(Lecture.symposium_id == symposium.id))
+        }
+        self._policies = {policy.code: policy for policy in self.program.engine.policies}
+
+    def credited_members(
+        self, member_ids: Sequence[int] | None = None
+    ) -> Iterator[tuple[Member, CreditResult]]:
+        """Attendees (or those of ``member_ids``) whose attendance here earned credits, in member order."""
+        attendees = select(Attendance.member_id).where(
+            Attendance.symposium_id == self.symposium.id, Attendance.voided_at.is_(None)
+        )
+        if member_ids is not None:
+            attendees = attendees.where(Attendance.member_id.in_(member_ids))
+        members = {
+            member.id: member
+            for member in self.session.scalars(select(Member).where(Member.id.in_(attendees.distinct())))
+        }
+        selections: dict[Hashable, PolicySelection] = {
+            member_id: self.program.selection(member) for member_id, member in members.items()
+        }
+        rows = self.session.connection().execute(
+            self.program.attendances()
+            .where(Attendance.member_id.in_(list(members)))
+            .order_by(Attendance.member_id)
+            .execution_options(yield_per=STREAM_BATCH)
+        )
+        stream = chain.from_iterable(rows.partitions())
+        for member_id, result in self.program.engine.credit_members(stream, selections, itemised=True):
+            if credited(self.lines(result)):
+                yield members[cast(int, member_id)], result
+
+    def lines(self, result: CreditResult) -> list[LectureCredits]:
+        return [line for line in result.lectures if line.lecture.symposium_code == self.symposium.code]
+
+    def content(self, member: Member, result: CreditResult, issue: Issue, serial: str) -> CertificateContent:
+        """The frozen content of ``member``'s certificate for this symposium."""
+        code = random_code(VERIFICATION_CODE_CHARACTERS)
+        lines = self.lines(result)
+        return {
+            "format": CONTENT_FORMAT,
+            "kind": "attendance",
+            "serial": serial,
+            "verification_code": code,
+            "verify_url": f"{issue.public_url}/verify/{serial}?c={code}",
+            "issued_at": issue.at.astimezone(self.zone).isoformat(timespec="seconds"),
+            "holder": holder_content(member),
+            "symposium": symposium_content(self.symposium),
+            "lectures": [self._lecture(line) for line in lines],
+            "policies": [self._totals(policy_code, result, lines) for policy_code in result.policies],
+            "replaces": None,
+        }
+
+    def _lecture(self, line: LectureCredits) -> LectureContent:
+        lecture = self._lectures[line.lecture.code]
+        awards: dict[str, AwardContent] = {
+            code: {"amount": format_amount(award.amount), "code": award.code}
+            for code, award in line.awards.items()
+        }
+        return {
+            "code": lecture.code,
+            "starts_at": lecture.starts_at.astimezone(self.zone).strftime("%H:%M"),
+            "ends_at": lecture.ends_at.astimezone(self.zone).strftime("%H:%M"),
+            "title_ja": lecture.title_ja,
+            "title_en": lecture.title_en,
+            "speaker": lecture.speaker,
+            "field": cast(Any, lecture.field),
+            "minutes": line.minutes,
+            "credits": awards,
+        }
+
+    def _totals(
+        self, policy_code: str, result: CreditResult, lines: Sequence[LectureCredits]
+    ) -> PolicyTotals:
+        """This symposium's part of the year's credits under one policy, per field."""
+        year = result.policies[policy_code]
+        policy = self._policies[policy_code]
+        by_field = dict.fromkeys(FIELDS, Decimal(0))
+        codes: set[str] = set()
+        for line in lines:
+            award = line.awards.get(policy_code)
+            if award is None:
+                continue
+            by_field[line.lecture.field] += award.amount
+            if award.code is not None and award.amount > 0:
+                codes.add(award.code)
+        return {
+            "code": policy_code,
+            "version": year.version,
+            "label": policy.name_en,
+            "label_ja": policy.name_ja,
+            "unit": year.unit_name,
+            "total": format_amount(sum(by_field.values(), Decimal(0))),
+            "by_field": {field.value: format_amount(amount) for field, amount in by_field.items()},
+            "codes": None if year.codes is None else sorted(codes),
+        }

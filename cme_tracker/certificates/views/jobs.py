@@ -1,0 +1,82 @@
+"""A job's progress page for the office, and its JSON that the page polls while the job runs.
+
+Progress lives in the Job row, which the worker process updates, so any web process can answer. The page
+works without JavaScript too: it then reloads itself every few seconds until the job has finished.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, jsonify, render_template, url_for
+from flask.typing import ResponseReturnValue
+
+from cme_tracker.certificates.views.labels import JOB_STATUS_LABELS
+from cme_tracker.jobs.models import Job, JobStatus
+from cme_tracker.jobs.service import ISSUE_CERTIFICATES
+from cme_tracker.vocabulary import Role
+from cme_tracker.web.security import roles_required
+from cme_tracker.web.session import db_session
+
+blueprint = Blueprint("jobs", __name__, url_prefix="/admin/jobs")
+
+FINISHED = (JobStatus.SUCCEEDED.value, JobStatus.FAILED.value)
+RELOAD_SECONDS = 3
+"""How often the page reloads itself when JavaScript is off; the script polls every second instead."""
+
+
+@blueprint.get("/<int:job_id>")
+@roles_required(Role.ADMIN)
+def page(job_id: int) -> ResponseReturnValue:
+    job = _job_or_404(job_id)
+    return render_template(
+        "certificates/job.html",
+        job=job,
+        progress=progress_json(job),
+        finished=job.status in FINISHED,
+        reload_seconds=RELOAD_SECONDS,
+        status_labels=JOB_STATUS_LABELS,
+        back=_subject_url(job),
+    )
+
+
+@blueprint.get("/<int:job_id>.json")
+@roles_required(Role.ADMIN)
+def progress(job_id: int) -> ResponseReturnValue:
+    response = jsonify(progress_json(_job_or_404(job_id)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def progress_json(job: Job) -> dict[str, Any]:
+    """What the page shows of a job, in the shape its script reads."""
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "parameters": job.parameters,
+        "status": job.status,
+        "status_label": str(JOB_STATUS_LABELS.get(job.status, job.status)),
+        "finished": job.status in FINISHED,
+        "done": job.done,
+        "total": job.total,
+        "summary": job.summary,
+        "errors": job.errors,
+        "created_at": job.created_at.isoformat(),
+        "started_at": job.started_at.isoformat() if job.started_at else None,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+    }
+
+
+def _job_or_404(job_id: int) -> Job:
+    job = db_session().get(Job, job_id)
+    if job is None:
+        abort(404)
+    return job
+
+
+def _subject_url(job: Job) -> str | None:
+    """The page of what the job worked on, to go back to."""
+    code = job.parameters.get("symposium_code")
+    if job.kind == ISSUE_CERTIFICATES and isinstance(code, str):
+        return url_for("certificate_admin.symposium", symposium_code=code)
+    return None

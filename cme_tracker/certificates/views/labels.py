@@ -1,0 +1,65 @@
+"""The words the certificate pages use for statuses, revocation categories and failed checks, translated.
+
+The domain speaks English codes; these are what a person reads, in Japanese or English.
+"""
+
+from __future__ import annotations
+
+from flask_babel import LazyString, lazy_gettext
+
+from cme_tracker.certificates.models import CertificateStatus, RevocationCategory
+from cme_tracker.certificates.pdfcheck import FileProblem
+from cme_tracker.jobs.models import JobStatus
+
+STATUS_LABELS: dict[str, LazyString] = {
+    CertificateStatus.VALID.value: lazy_gettext("Valid"),
+    CertificateStatus.REVOKED.value: lazy_gettext("Revoked"),
+    CertificateStatus.SUPERSEDED.value: lazy_gettext("Superseded"),
+}
+
+CATEGORY_LABELS: dict[str, LazyString] = {
+    RevocationCategory.ISSUED_IN_ERROR.value: lazy_gettext("Issued in error"),
+    RevocationCategory.ATTENDANCE_CORRECTED.value: lazy_gettext("Attendance record corrected"),
+    RevocationCategory.MISCONDUCT.value: lazy_gettext("Misconduct"),
+    RevocationCategory.OTHER.value: lazy_gettext("Other reason"),
+}
+
+HASH_MISMATCH = "hash_mismatch"
+"""The problem verify_file names for a file signed by the society that is not the file issued."""
+
+PROBLEM_LABELS: dict[str, LazyString] = {
+    FileProblem.NOT_A_PDF.value: lazy_gettext("The file is not a readable PDF document."),
+    FileProblem.UNSIGNED.value: lazy_gettext(
+        "The file carries no signature: it is not an original certificate file."
+    ),
+    FileProblem.SIGNATURE_BROKEN.value: lazy_gettext(
+        "The signature does not match the content: the file was changed after it was signed."
+    ),
+    FileProblem.MODIFIED_AFTER_SIGNING.value: lazy_gettext(
+        "Something was added to the file after it was signed."
+    ),
+    FileProblem.FOREIGN_SIGNER.value: lazy_gettext("The file is signed, but not with the society's key."),
+    FileProblem.NO_CONTENT.value: lazy_gettext("The file carries no certificate data."),
+    HASH_MISMATCH: lazy_gettext(
+        "The file is signed by the society but is not the file issued under its serial number."
+    ),
+}
+
+JOB_STATUS_LABELS: dict[str, LazyString] = {
+    JobStatus.QUEUED.value: lazy_gettext("Waiting to start"),
+    JobStatus.RUNNING.value: lazy_gettext("Running"),
+    JobStatus.SUCCEEDED.value: lazy_gettext("Finished"),
+    JobStatus.FAILED.value: lazy_gettext("Failed"),
+}
+
+DOMAIN_ERROR_MESSAGES: dict[str, LazyString] = {
+    "not_valid": lazy_gettext("Only a valid certificate can be reissued or revoked."),
+    "not_credited": lazy_gettext(
+        "The member has no credited attendance at this symposium any more: revoke the certificate instead."
+    ),
+    "reason_required": lazy_gettext("A revocation needs a reason."),
+    "run_in_progress": lazy_gettext(
+        "Certificates of this symposium are being issued right now. Try again when the run has finished."
+    ),
+}
+"""Refusals of the certificate services by code; any other keeps the service's own message."""

@@ -1,0 +1,216 @@
+"""Submitting, claiming and running jobs; the web submits and launches a worker, the worker runs and reports.
+
+A job's progress lives in its row, updated in short transactions of their own, so any web process can show
+it. A worker that dies leaves a job ``running`` with an old heartbeat; the next worker takes it over, which is
+safe because every job kind is idempotent (it does only what is missing).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import traceback
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy.orm import Session
+
+from cme_tracker.audit import chain
+from cme_tracker.config import Settings
+from cme_tracker.db import Database, utcnow
+from cme_tracker.errors import DomainError, NotFound
+from cme_tracker.jobs.models import Job, JobStatus
+
+STALE_AFTER = timedelta(minutes=5)
+"""A running job whose heartbeat is older than this has lost its worker."""
+
+ISSUE_CERTIFICATES = "certificates.issue"
+JOB_KINDS = (ISSUE_CERTIFICATES,)
+
+
+def submit_job(session: Session, *, kind: str, parameters: dict[str, Any], actor: str) -> Job:
+    """A new queued job, or the unfinished one doing the same work (a double click queues once)."""
+    if kind not in JOB_KINDS:
+        raise DomainError(f"unknown job kind {kind!r}", code="unknown_job_kind")
+    unfinished = session.scalars(
+        select(Job).where(Job.kind == kind, Job.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]))
+    ).all()
+    for job in unfinished:
+        if job.parameters == parameters and not _stale(job):
+            return job
+    job = Job(kind=kind, parameters=parameters, status=JobStatus.QUEUED.value, created_by=actor, errors=[])
+    session.add(job)
+    session.flush()
+    chain.record(
+        session,
+        actor=actor,
+        action="job.submit",
+        target=f"job:{job.id}",
+        details={"kind": kind, **parameters},
+    )
+    return job
+
+
+def get_job(session: Session, job_id: int) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"no job {job_id}", code="unknown_job")
+    return job
+
+
+def _stale(job: Job) -> bool:
+    return job.status == JobStatus.RUNNING.value and (
+        job.heartbeat_at is None or job.heartbeat_at < utcnow() - STALE_AFTER
+    )
+
+
+def claim_next_job(database: Database) -> int | None:
+    """Take the oldest queued job (or one whose worker died) for this process; None when there is none.
+
+    The claim is a compare-and-set on the row, so two workers never run the same job.
+    """
+    with database.write_unit() as session:
+        now = utcnow()
+        candidate = session.scalar(
+            select(Job.id)
+            .where(
+                or_(
+                    Job.status == JobStatus.QUEUED.value,
+                    (Job.status == JobStatus.RUNNING.value) & (Job.heartbeat_at < now - STALE_AFTER),
+                )
+            )
+            .order_by(Job.created_at, Job.id)
+            .limit(1)
+        )
+        if candidate is None:
+            return None
+        claimed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+            update(Job)
+            .where(Job.id == candidate, Job.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]))
+            .where(or_(Job.status == JobStatus.QUEUED.value, Job.heartbeat_at < now - STALE_AFTER))
+            .values(status=JobStatus.RUNNING.value, started_at=now, heartbeat_at=now, finished_at=None)
+        )
+        return candidate if claimed.rowcount == 1 else None
+
+
+def report_progress(database: Database, job_id: int, done: int, total: int) -> None:
+    with database.write_unit() as session:
+        session.execute(
+            update(Job).where(Job.id == job_id).values(done=done, total=total, heartbeat_at=utcnow())
+        )
+
+
+def _finish(
+    database: Database, job_id: int, status: JobStatus, summary: str, errors: list[dict[str, Any]]
+) -> None:
+    with database.write_unit() as session:
+        job = get_job(session, job_id)
+        job.status = status.value
+        job.summary = summary
+        job.errors = errors
+        job.finished_at = utcnow()
+        chain.record(
+            session,
+            actor=job.created_by,
+            action=f"job.{status.value}",
+            target=f"job:{job.id}",
+            details={"kind": job.kind, "summary": summary, "errors": len(errors)},
+        )
+
+
+def run_job(database: Database, settings: Settings, job_id: int, *, processes: int = 1) -> JobStatus:
+    """Run a claimed job to its end and record how it ended; never raises for the job's own failures."""
+    with database.sessions() as session:
+        job = get_job(session, job_id)
+        kind, parameters, actor = job.kind, dict(job.parameters), job.created_by
+    try:
+        summary, errors = _RUNNERS[kind](database, settings, job_id, parameters, actor, processes)
+    except DomainError as error:
+        _finish(
+            database,
+            job_id,
+            JobStatus.FAILED,
+            error.message,
+            [{"error": error.code, "message": error.message}],
+        )
+        return JobStatus.FAILED
+    except Exception as error:  # a worker reports any crash on the job rather than dying silently
+        _finish(
+            database,
+            job_id,
+            JobStatus.FAILED,
+            f"the job stopped: {error}",
+            [{"error": "crash", "message": traceback.format_exc(limit=5)}],
+        )
+        return JobStatus.FAILED
+    _finish(database, job_id, JobStatus.SUCCEEDED, summary, errors)
+    return JobStatus.SUCCEEDED
+
+
+def run_queued_jobs(database: Database, settings: Settings, *, processes: int = 1) -> int:
+    """Run jobs until none is queued; return how many ran."""
+    ran = 0
+    while (job_id := claim_next_job(database)) is not None:
+        run_job(database, settings, job_id, processes=processes)
+        ran += 1
+    return ran
+
+
+JobRunner = Callable[[Database, Settings, int, dict[str, Any], str, int], tuple[str, list[dict[str, Any]]]]
+
+
+def _issue_certificates(
+    database: Database,
+    settings: Settings,
+    job_id: int,
+    parameters: dict[str, Any],
+    actor: str,
+    processes: int,
+) -> tuple[str, list[dict[str, Any]]]:
+    from cme_tracker.certificates.issue import DocumentSetup, issue_attendance_certificates
+
+    report = issue_attendance_certificates(
+        database,
+        DocumentSetup.from_settings(settings),
+        parameters["symposium_code"],
+        member_no=parameters.get("member_no"),
+        actor=actor,
+        jobs=processes,
+        progress=lambda done, total: report_progress(database, job_id, done, total),
+    )
+    return report.summary(), report.failed
+
+
+_RUNNERS: dict[str, JobRunner] = {ISSUE_CERTIFICATES: _issue_certificates}
+
+
+def launch_worker(settings: Settings) -> None:
+    """Start a detached ``cme-tracker worker --once`` that runs the queued jobs and exits.
+
+    The web process does not wait for it and keeps nothing of it: the job row carries the progress.
+    """
+    log_folder = settings.instance_path / "logs"
+    log_folder.mkdir(parents=True, exist_ok=True)
+    environment = {
+        **os.environ,
+        "CME_INSTANCE_PATH": str(settings.instance_path),
+        "CME_DATABASE_URL": settings.database_url,
+        "CME_SECRET_KEY": settings.secret_key,
+        "CME_AUDIT_KEY": settings.audit_key,
+        "CME_PUBLIC_URL": settings.public_url,
+    }
+    if settings.signing_p12 is not None:
+        environment["CME_SIGNING_P12"] = str(settings.signing_p12)
+        environment["CME_SIGNING_PASSWORD"] = settings.signing_password or ""
+    with open(log_folder / "worker.log", "ab") as log:
+        subprocess.Popen(  # our own interpreter running our own module
+            [sys.executable, "-m", "cme_tracker", "worker", "--once"],
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
