@@ -33,7 +33,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
         401: "No bearer token or session, or an unknown or revoked token (`unauthorized`).",
         403: "The role may not use this operation (`forbidden`).",
         404: "Not found: `unknown_member`, `unknown_card`, `card_replaced`, `unknown_lecture`, "
-        "`unknown_symposium`, `unknown_attendance`.",
+        "`unknown_symposium`, `unknown_attendance`, `unknown_certificate`.",
         409: "Conflict with the state of the records.",
         422: "Invalid body or query (`invalid`, with the problem of each field in `details`).",
     }
@@ -222,6 +222,88 @@ _VOIDED = {
     },
 }
 
+_AWARD = {
+    "type": "object",
+    "properties": {"amount": _AMOUNT, "code": _NULLABLE_STRING},
+}
+
+_CERTIFICATE = {
+    "type": "object",
+    "description": "The certificate's status and what it certifies, as frozen when it was issued.",
+    "required": ["serial", "kind", "status", "holder_name_romaji", "issued_at", "totals", "lectures"],
+    "properties": {
+        "serial": {"type": "string", "examples": ["A26-7K3M-Q9XP"]},
+        "kind": {"enum": ["attendance", "transcript"]},
+        "status": {"enum": ["valid", "revoked", "superseded"]},
+        "member_no": {"type": "string"},
+        "holder_name": {
+            **_NULLABLE_STRING,
+            "description": "In kanji; null for a name in Latin letters only.",
+        },
+        "holder_name_romaji": {"type": "string"},
+        "symposium_code": _NULLABLE_STRING,
+        "symposium_title_ja": _NULLABLE_STRING,
+        "symposium_title_en": _NULLABLE_STRING,
+        "symposium_date": {"type": ["string", "null"], "format": "date"},
+        "issued_at": _TIME,
+        "revoked_at": {"type": ["string", "null"], "format": "date"},
+        "revocation_category": {
+            "enum": [None, "issued_in_error", "attendance_corrected", "misconduct", "other"]
+        },
+        "replaced_by": {**_NULLABLE_STRING, "description": "The serial of the certificate replacing it."},
+        "policy_versions": {"type": "array", "items": {"type": "string"}},
+        "totals": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "label": {"type": "string"},
+                    "label_ja": _NULLABLE_STRING,
+                    "version": {"type": "string"},
+                    "unit": {"type": "string"},
+                    "total": _AMOUNT,
+                },
+            },
+        },
+        "policies": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "code": {"type": "string"},
+                    "version": {"type": "string"},
+                    "label": {"type": "string"},
+                    "label_ja": {"type": "string"},
+                    "unit": {"type": "string"},
+                    "total": _AMOUNT,
+                    "by_field": {
+                        "type": "object",
+                        "properties": {field.value: _AMOUNT for field in CmeField},
+                    },
+                    "codes": {"type": ["array", "null"], "items": {"type": "string"}},
+                },
+            },
+        },
+        "lectures": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "code": {"type": "string"},
+                    "starts_at": {"type": "string", "description": "HH:MM in the symposium's time zone."},
+                    "ends_at": {"type": "string"},
+                    "title_ja": {"type": "string"},
+                    "title_en": _NULLABLE_STRING,
+                    "speaker": {"type": "string"},
+                    "field": {"enum": [field.value for field in CmeField]},
+                    "minutes": {"type": "integer"},
+                    "credits": {"type": "object", "additionalProperties": _ref("Award")},
+                },
+            },
+        },
+    },
+}
+
 _PATHS: dict[str, dict[str, Any]] = {
     "/api/v1/checkins": {
         "post": {
@@ -324,6 +406,20 @@ _PATHS: dict[str, dict[str, Any]] = {
             },
         }
     },
+    "/api/v1/certificates/{serial}": {
+        "get": {
+            "operationId": "api.certificate",
+            "summary": "A certificate's status and what it certifies",
+            "description": "Admins and auditors may read any certificate; a member's own session only their "
+            "own, and another's answers 404 like an unknown serial. Anyone holding the verification code may "
+            "also use the public `GET /verify/{serial}.json?c=CODE`, which shows less.",
+            "parameters": [{"name": "serial", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {
+                "200": _json(_ref("Certificate"), "Valid, revoked or superseded."),
+                **_errors(401, 403, 404),
+            },
+        }
+    },
     "/api/v1/openapi.json": {
         "get": {
             "operationId": "api.openapi",
@@ -353,7 +449,8 @@ def openapi_document(app: Flask) -> dict[str, Any]:
         "info": {
             "title": "cme-tracker API",
             "version": "1",
-            "description": "Attendance scans, live counts and credits of the International Medical Society "
+            "description": "Attendance scans, live counts, credits and certificates of the International "
+            "Medical Society "
             'of Japan. Errors are `{"error": code, "message": text, "details": ...}`.',
         },
         "servers": [{"url": "/"}],
@@ -389,6 +486,8 @@ def openapi_document(app: Flask) -> dict[str, Any]:
                 "SymposiumCounts": _SYMPOSIUM_COUNTS,
                 "FoundMember": _FOUND_MEMBER,
                 "Credits": _CREDITS,
+                "Award": _AWARD,
+                "Certificate": _CERTIFICATE,
                 "Error": _ERROR,
             },
         },

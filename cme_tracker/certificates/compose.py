@@ -82,7 +82,9 @@ def _streams(contents: pikepdf.Object) -> list[pikepdf.Object]:
 
 def _copy_page(pdf: pikepdf.Pdf, frame: pikepdf.Dictionary) -> pikepdf.Dictionary:
     """Another page with the frame's size and resources (the fonts added later are shared by all pages)."""
-    page = pikepdf.Dictionary({key: frame[key] for key in frame if key not in ("/Parent", "/Contents")})
+    page = pikepdf.Dictionary(
+        {key: value for key, value in frame.items() if key not in ("/Parent", "/Contents")}
+    )
     pdf.pages.append(pikepdf.Page(pdf.make_indirect(page)))
     return pdf.pages[-1].obj
 

@@ -131,11 +131,17 @@ def _checked(
 
 
 def _load_generated(identity_dir: Path) -> SigningIdentity:
-    key = serialization.load_pem_private_key((identity_dir / SIGNER_KEY).read_bytes(), password=None)
+    try:
+        key = serialization.load_pem_private_key((identity_dir / SIGNER_KEY).read_bytes(), password=None)
+        certificate = x509.load_pem_x509_certificate((identity_dir / SIGNER_CERT).read_bytes())
+        root = x509.load_pem_x509_certificate((identity_dir / ROOT_CERT).read_bytes())
+    except (OSError, ValueError) as error:
+        raise SigningIdentityError(
+            f"The signing identity in {identity_dir} is incomplete or damaged: restore it from a backup. "
+            "Do not delete it: issued certificates verify only against its root."
+        ) from error
     if not isinstance(key, SignatureKey):
         raise SigningIdentityError(f"{identity_dir / SIGNER_KEY} is not an ECDSA or RSA key.")
-    certificate = x509.load_pem_x509_certificate((identity_dir / SIGNER_CERT).read_bytes())
-    root = x509.load_pem_x509_certificate((identity_dir / ROOT_CERT).read_bytes())
     return _checked(key, certificate, (root,), str(identity_dir))
 
 

@@ -1,18 +1,23 @@
 """What a PDF proves by itself: signed by the society, unchanged since, and carrying its certificate data.
 
-Which check catches which forgery:
+The checks run in this order and the first that fails names the problem:
 
 - ``not_a_pdf``: pyHanko's reader cannot parse the file.
 - ``unsigned``: no signature field holds a signature (a re-rendered or hand-made copy).
 - ``signature_broken``: pyHanko recomputes the digest of the signed byte range (``intact``: catches any
-  changed byte inside it) and checks the signature value over the signed attributes (``valid``).
-- ``foreign_signer``: the certificate path must end at the society root (a validation context that trusts
-  nothing else) and the signer's key must be the identity's signing key; a look-alike root with the same name
-  fails the first, another certificate issued by a public CA that also issued ours fails the second.
+  changed byte inside it) and checks the signature value over the signed attributes (``valid``); a container
+  or byte range that cannot be read counts too.
+- ``foreign_signer``: the signer's key must be the identity's signing key (a look-alike society, or another
+  certificate from a public CA that also issued ours), and pyHanko must build a path to the society root with
+  a validation context that trusts nothing else.
 - ``modified_after_signing``: pyHanko's coverage must be ``ENTIRE_FILE``, i.e. the signed range plus the
   signature is exactly the file. Any byte after it fails, so an incremental update that overlays text is
   rejected even where pyHanko's difference analysis would call it harmless (form filling, annotations).
 - ``no_content``: the signed revision has no ``certificate.json`` attachment holding a JSON object.
+
+The signature container itself lies outside the signed range (as in every PDF signature): its zero padding
+and the copy of the root certificate in it (validation uses the identity's own) can change without any check
+here failing. Comparing the file's SHA-256 with the issued one catches that.
 """
 
 from __future__ import annotations

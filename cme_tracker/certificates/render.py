@@ -8,6 +8,7 @@ shared one beneath it (see :mod:`cme_tracker.certificates.compose`): each file s
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -90,8 +91,10 @@ class CertificateFonts:
         return f':root {{ --sans: {sans}; --serif: "{self.serif.postscript_name}"; }}\n{faces}'
 
 
+@functools.cache
 def find_certificate_fonts() -> CertificateFonts:
-    """The installed fonts; :class:`~cme_tracker.fonts.FontMissing` names the Debian package to install."""
+    """The installed fonts, looked up once per process (reading a CJK font's tables takes a good part of a
+    second); :class:`~cme_tracker.fonts.FontMissing` names the Debian package to install."""
     return CertificateFonts(
         japanese=find_font(JAPANESE_FONTS, "certificates (Japanese)"),
         latin=find_font(LATIN_FONTS, "certificates (Latin)"),

@@ -91,6 +91,22 @@ def _first_dentist(session: Session) -> str:
     return member_no
 
 
+DEMO_CERTIFICATES = ("2026-01", "2026-03")
+"""Symposia whose certificates the demo issues, so members, the verify page and the admin pages have some."""
+
+
+def issue_demo_certificates(database: Database, settings: Settings) -> list[str]:
+    """Issue the certificates of the first symposia that are missing (none on a second run)."""
+    from cme_tracker.certificates.issue import DocumentSetup, issue_attendance_certificates
+
+    setup = DocumentSetup.from_settings(settings)
+    return [
+        f"certificates {code}: "
+        + issue_attendance_certificates(database, setup, code, actor=ACTOR, jobs=2).summary()
+        for code in DEMO_CERTIFICATES
+    ]
+
+
 @click.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -105,6 +121,8 @@ def demo(host: str, port: int, no_serve: bool) -> None:
         install_presets(session, actor=ACTOR)
         for line in seed(session, settings):
             click.echo(line)
+    for line in issue_demo_certificates(database, settings):
+        click.echo(line)
     database.engine.dispose()
     url = f"http://{host}:{port}/"
     click.echo(f"\ninstance folder: {settings.instance_path}")

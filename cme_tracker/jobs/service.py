@@ -206,11 +206,16 @@ def launch_worker(settings: Settings) -> None:
         environment["CME_SIGNING_P12"] = str(settings.signing_p12)
         environment["CME_SIGNING_PASSWORD"] = settings.signing_password or ""
     with open(log_folder / "worker.log", "ab") as log:
-        subprocess.Popen(  # our own interpreter running our own module
-            [sys.executable, "-m", "cme_tracker", "worker", "--once"],
+        subprocess.run(  # noqa: S603 - our own interpreter running our own module
+            [sys.executable, "-c", _DETACH, sys.executable, "-m", "cme_tracker", "worker", "--once"],
             env=environment,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
-            start_new_session=True,
+            check=True,
         )
+
+
+_DETACH = "import subprocess, sys; subprocess.Popen(sys.argv[1:], start_new_session=True)"
+"""Run by a short-lived launcher: the worker's parent exits at once, so the worker is never a zombie of the
+web process, which does not wait for it."""

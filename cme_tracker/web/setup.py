@@ -23,10 +23,12 @@ class NavLink:
 NAVIGATION = (
     NavLink("members.credits", lazy_gettext("My credits")),
     NavLink("members.card", lazy_gettext("My card")),
+    NavLink("certificates.mine", lazy_gettext("My certificates")),
     NavLink("accounts.home", lazy_gettext("Overview")),
     NavLink("admin.members", lazy_gettext("Members")),
     NavLink("admin.walk_ins", lazy_gettext("Walk-ins")),
     NavLink("admin.card_sheets", lazy_gettext("Card sheets")),
+    NavLink("certificate_admin.index", lazy_gettext("Certificates")),
     NavLink("desk.page", lazy_gettext("Attendance desk")),
 )
 """A blueprint with a page for the header adds a line here; the page's role check decides who sees it."""
@@ -48,7 +50,9 @@ def _template_helpers() -> dict[str, Any]:
 def init_app(app: Flask) -> None:
     from cme_tracker.accounts import views as account_views
     from cme_tracker.admin import views as admin_views
+    from cme_tracker.api import certificates as _api_certificates  # noqa: F401  (adds its route to api)
     from cme_tracker.api import views as api_views
+    from cme_tracker.certificates import views as certificate_views
     from cme_tracker.desk import views as desk_views
     from cme_tracker.members import views as member_views
 
@@ -62,3 +66,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(desk_views.blueprint)
     app.register_blueprint(admin_views.blueprint)
     app.register_blueprint(api_views.blueprint)
+    for blueprint in certificate_views.BLUEPRINTS:
+        app.register_blueprint(blueprint)

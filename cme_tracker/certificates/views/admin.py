@@ -25,12 +25,6 @@ from wtforms import IntegerField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from cme_tracker.attendance.models import Attendance
-from cme_tracker.certificates.issue import (
-    find_symposium,
-    reissue_certificate,
-    revoke_certificate,
-    stored_files,
-)
 from cme_tracker.certificates.models import (
     Certificate,
     CertificateKind,
@@ -46,7 +40,7 @@ from cme_tracker.certificates.views.labels import (
 )
 from cme_tracker.config import Settings
 from cme_tracker.db import begin_write
-from cme_tracker.errors import DomainError, NotFound
+from cme_tracker.errors import DomainError
 from cme_tracker.jobs.models import Job
 from cme_tracker.jobs.service import ISSUE_CERTIFICATES, launch_worker, submit_job
 from cme_tracker.members.models import Member
@@ -172,11 +166,12 @@ def bundle(symposium_code: str) -> ResponseReturnValue:
         .options(load_only(Certificate.serial, Certificate.file_path))
         .order_by(Certificate.serial)
     )
-    archive: IO[bytes] = tempfile.TemporaryFile(suffix=".zip")
+    archive: IO[bytes] = tempfile.TemporaryFile(suffix=".zip")  # noqa: SIM115 (the response closes it)
     try:
         with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as zipped:
-            for certificate, data in stored_files(certificates, certificate_store()):
-                zipped.writestr(f"{certificate.serial}.pdf", data)
+            store = certificate_store()
+            for certificate in certificates:
+                zipped.writestr(f"{certificate.serial}.pdf", store.read(certificate.file_path))
         archive.seek(0)
     except BaseException:
         archive.close()
@@ -205,6 +200,8 @@ def reissue(symposium_code: str, serial: str) -> ResponseReturnValue:
     session = db_session()
     _certificate_or_404(session, symposium_code, serial)
     session.rollback()  # the service works in transactions of its own; hold no snapshot meanwhile
+    from cme_tracker.certificates.issue import reissue_certificate  # WeasyPrint: loaded on first use
+
     try:
         successor = reissue_certificate(database(), document_setup(), serial, actor=current_actor().name)
     except DomainError as error:
@@ -224,7 +221,7 @@ def reissue(symposium_code: str, serial: str) -> ResponseReturnValue:
 @blueprint.route("/<symposium_code>/<serial>/revoke", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def revoke(symposium_code: str, serial: str) -> ResponseReturnValue:
-    """Withdraw a certificate: a category the verify page shows, and a reason that only the audit log keeps."""
+    """Withdraw a certificate: a category that the verify page shows, a reason that only the audit keeps."""
     session = db_session()
     certificate = _certificate_or_404(session, symposium_code, serial)
     form = RevokeForm()
@@ -237,6 +234,8 @@ def revoke(symposium_code: str, serial: str) -> ResponseReturnValue:
             valid=CertificateStatus.VALID.value,
         )
         return page, 422 if form.is_submitted() else 200
+    from cme_tracker.certificates.issue import revoke_certificate  # WeasyPrint: loaded on first use
+
     begin_write(session)
     try:
         revoke_certificate(
@@ -261,10 +260,10 @@ def _refusal(error: DomainError) -> str:
 
 
 def _symposium_or_404(session: Session, code: str) -> Symposium:
-    try:
-        return find_symposium(session, code)
-    except NotFound:
+    symposium = session.scalar(select(Symposium).where(Symposium.code == code))
+    if symposium is None:
         abort(404, gettext("There is no symposium with the code %(code)s.", code=code))
+    return symposium
 
 
 def _certificate_or_404(session: Session, symposium_code: str, serial: str) -> Certificate:

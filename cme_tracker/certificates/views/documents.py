@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from functools import cache
 from io import BytesIO
+from typing import TYPE_CHECKING
 
 from flask import current_app, send_file
 from werkzeug.wrappers import Response
 
 from cme_tracker.certificates.identity import SigningIdentity, load_signing_identity
-from cme_tracker.certificates.issue import DocumentSetup
 from cme_tracker.certificates.models import Certificate
 from cme_tracker.certificates.storage import CertificateStore
 from cme_tracker.config import Settings
+
+if TYPE_CHECKING:
+    from cme_tracker.certificates.issue import DocumentSetup
 
 
 def settings() -> Settings:
@@ -21,6 +24,8 @@ def settings() -> Settings:
 
 
 def document_setup() -> DocumentSetup:
+    from cme_tracker.certificates.issue import DocumentSetup  # WeasyPrint: loaded on first use
+
     return DocumentSetup.from_settings(settings())
 
 

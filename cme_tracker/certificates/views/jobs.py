@@ -32,7 +32,6 @@ def page(job_id: int) -> ResponseReturnValue:
     return render_template(
         "certificates/job.html",
         job=job,
-        progress=progress_json(job),
         finished=job.status in FINISHED,
         reload_seconds=RELOAD_SECONDS,
         status_labels=JOB_STATUS_LABELS,

@@ -8,7 +8,6 @@ from __future__ import annotations
 from flask_babel import LazyString, lazy_gettext
 
 from cme_tracker.certificates.models import CertificateStatus, RevocationCategory
-from cme_tracker.certificates.pdfcheck import FileProblem
 from cme_tracker.jobs.models import JobStatus
 
 STATUS_LABELS: dict[str, LazyString] = {
@@ -28,18 +27,15 @@ HASH_MISMATCH = "hash_mismatch"
 """The problem verify_file names for a file signed by the society that is not the file issued."""
 
 PROBLEM_LABELS: dict[str, LazyString] = {
-    FileProblem.NOT_A_PDF.value: lazy_gettext("The file is not a readable PDF document."),
-    FileProblem.UNSIGNED.value: lazy_gettext(
-        "The file carries no signature: it is not an original certificate file."
-    ),
-    FileProblem.SIGNATURE_BROKEN.value: lazy_gettext(
+    # The codes of pdfcheck.FileProblem, written out: importing it would load pyHanko with the app.
+    "not_a_pdf": lazy_gettext("The file is not a readable PDF document."),
+    "unsigned": lazy_gettext("The file carries no signature: it is not an original certificate file."),
+    "signature_broken": lazy_gettext(
         "The signature does not match the content: the file was changed after it was signed."
     ),
-    FileProblem.MODIFIED_AFTER_SIGNING.value: lazy_gettext(
-        "Something was added to the file after it was signed."
-    ),
-    FileProblem.FOREIGN_SIGNER.value: lazy_gettext("The file is signed, but not with the society's key."),
-    FileProblem.NO_CONTENT.value: lazy_gettext("The file carries no certificate data."),
+    "modified_after_signing": lazy_gettext("Something was added to the file after it was signed."),
+    "foreign_signer": lazy_gettext("The file is signed, but not with the society's key."),
+    "no_content": lazy_gettext("The file carries no certificate data."),
     HASH_MISMATCH: lazy_gettext(
         "The file is signed by the society but is not the file issued under its serial number."
     ),
@@ -63,3 +59,10 @@ DOMAIN_ERROR_MESSAGES: dict[str, LazyString] = {
     ),
 }
 """Refusals of the certificate services by code; any other keeps the service's own message."""
+
+UNIT_LABELS: dict[str, LazyString] = {
+    "credits": lazy_gettext("credits"),
+    "units": lazy_gettext("units"),
+    "points": lazy_gettext("points"),
+}
+"""The units the policies count in, as the certificate content names them."""

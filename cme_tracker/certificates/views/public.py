@@ -13,7 +13,7 @@ app in werkzeug's ``ProxyFix`` with the number of proxies, or every visitor shar
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, current_app, jsonify, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -25,13 +25,15 @@ from werkzeug.wrappers import Response
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from cme_tracker.certificates.verify import PublicRecord, Verification, look_up, verify_file
 from cme_tracker.certificates.views.documents import signing_identity
-from cme_tracker.certificates.views.labels import CATEGORY_LABELS, PROBLEM_LABELS, STATUS_LABELS
+from cme_tracker.certificates.views.labels import CATEGORY_LABELS, PROBLEM_LABELS, STATUS_LABELS, UNIT_LABELS
 from cme_tracker.db import begin_write, utcnow
 from cme_tracker.web.ratelimit import hit
 from cme_tracker.web.security import public
 from cme_tracker.web.session import db_session
+
+if TYPE_CHECKING:
+    from cme_tracker.certificates.verify import Verification
 
 blueprint = Blueprint("verify", __name__, url_prefix="/verify")
 
@@ -95,7 +97,7 @@ def lookup(serial: str) -> ResponseReturnValue:
     """The page the printed link and QR code lead to: the certificate's status and what it certifies."""
     if _over_limit("lookup", "VERIFY_LOOKUPS_PER_MINUTE", LOOKUPS_PER_MINUTE):
         return _rate_limited_page()
-    result = look_up(db_session(), serial, request.args.get("c", ""))
+    result = _look_up(serial)
     return _private(render_template("certificates/verify_result.html", **_result_context(result)))
 
 
@@ -110,8 +112,7 @@ def lookup_json(serial: str) -> ResponseReturnValue:
             "details": None,
         }
         return _private(jsonify(body)), 429, {"Retry-After": _retry_after()}
-    result = look_up(db_session(), serial, request.args.get("c", ""))
-    return _private(jsonify(result.to_json()))
+    return _private(jsonify(_look_up(serial).to_json()))
 
 
 @blueprint.route("/upload", methods=["GET", "POST"])
@@ -133,9 +134,17 @@ def upload() -> ResponseReturnValue:
             gettext("This is not a PDF file. Upload the certificate's PDF file as you received it.")
         )
         return _form_page(upload=form, status=422)
+    from cme_tracker.certificates.verify import verify_file  # pyHanko: loaded on first use, not with the app
+
     result = verify_file(db_session(), signing_identity(), data)
     page = render_template("certificates/verify_result.html", **_result_context(result), uploaded=True)
     return _private(page)
+
+
+def _look_up(serial: str) -> Verification:
+    from cme_tracker.certificates.verify import look_up  # pyHanko: loaded on first use, not with the app
+
+    return look_up(db_session(), serial, request.args.get("c", ""))
 
 
 def _over_limit(kind: str, config_key: str, default: int) -> bool:
@@ -173,7 +182,7 @@ def _form_page(
 
 def _result_context(result: Verification) -> dict[str, Any]:
     """What the result page shows: the verdict, the record's dates as dates, and the words for codes."""
-    record: PublicRecord | None = result.record
+    record = result.record
     return {
         "result": result,
         "record": record,
@@ -183,6 +192,7 @@ def _result_context(result: Verification) -> dict[str, Any]:
         "revoked_on": _day(record.revoked_at) if record and record.revoked_at else None,
         "status_labels": STATUS_LABELS,
         "category_labels": CATEGORY_LABELS,
+        "unit_labels": UNIT_LABELS,
         "problem_text": PROBLEM_LABELS.get(result.problem or ""),
     }
 

@@ -1,0 +1,119 @@
+"""Jobs: queued once, run by `cme-tracker worker`, progress and outcome in the row, dead workers replaced."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from cme_tracker.audit.models import AuditEvent
+from cme_tracker.certificates.models import Certificate
+from cme_tracker.config import Settings
+from cme_tracker.db import Database, utcnow
+from cme_tracker.jobs.models import Job, JobStatus
+from cme_tracker.jobs.service import ISSUE_CERTIFICATES, claim_next_job, launch_worker, submit_job
+from tests.conftest import TEST_AUDIT_KEY, CommandLine, migrated_database
+from tests.integration.certificate_data import certificate_year
+
+
+@pytest.fixture
+def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "instance"
+    monkeypatch.setenv("CME_INSTANCE_PATH", str(folder))
+    return folder
+
+
+def queue(db: Database, **parameters: str) -> int:
+    with db.sessions() as session, session.begin():
+        return submit_job(session, kind=ISSUE_CERTIFICATES, parameters=parameters, actor="user:admin").id
+
+
+def job(db: Database, job_id: int) -> Job:
+    with db.sessions() as session:
+        found = session.get(Job, job_id)
+        assert found is not None
+        return found
+
+
+def test_a_double_click_queues_the_work_once(db: Database) -> None:
+    first = queue(db, symposium_code="2026-05")
+    assert queue(db, symposium_code="2026-05") == first
+    assert queue(db, symposium_code="2026-07") != first
+
+
+def test_the_worker_runs_a_queued_job_and_records_progress_and_outcome(
+    db: Database, cli: CommandLine, instance: Path
+) -> None:
+    with db.sessions() as session, session.begin():
+        certificate_year(session)
+    job_id = queue(db, symposium_code="2026-05")
+
+    result = cli("worker", "--once", "--processes", "1")
+
+    assert result.exit_code == 0, result.output
+    finished = job(db, job_id)
+    assert finished.status == JobStatus.SUCCEEDED
+    assert (finished.done, finished.total) == (5, 5)
+    assert finished.summary == "4 issued, 1 without credited attendance"
+    with db.sessions() as session:
+        assert len(session.scalars(select(Certificate)).all()) == 4
+        actions = session.scalars(
+            select(AuditEvent.action)
+            .where(AuditEvent.target == f"job:{job_id}")
+            .order_by(AuditEvent.sequence)
+        ).all()
+    assert actions == ["job.submit", "job.succeeded"]
+
+
+def test_a_job_that_cannot_be_done_fails_with_the_reason(
+    db: Database, cli: CommandLine, instance: Path
+) -> None:
+    job_id = queue(db, symposium_code="1999-01")
+    cli("worker", "--once", "--processes", "1")
+    failed = job(db, job_id)
+    assert failed.status == JobStatus.FAILED
+    assert failed.summary == "no symposium with code 1999-01"
+
+
+def test_a_job_whose_worker_died_is_taken_over(db: Database) -> None:
+    job_id = queue(db, symposium_code="2026-05")
+    assert claim_next_job(db) == job_id
+    assert claim_next_job(db) is None  # running, with a fresh heartbeat
+    with db.sessions() as session, session.begin():
+        running = session.get(Job, job_id)
+        assert running is not None
+        running.heartbeat_at = utcnow() - timedelta(minutes=10)
+    assert claim_next_job(db) == job_id
+
+
+def test_the_web_launches_a_detached_worker_that_finishes_the_job(
+    fresh_database_url: str, tmp_path: Path
+) -> None:
+    database = migrated_database(fresh_database_url)
+    with database.unit_of_work() as session:
+        certificate_year(session)
+        job_id = submit_job(
+            session, kind=ISSUE_CERTIFICATES, parameters={"symposium_code": "2026-05"}, actor="user:admin"
+        ).id
+    settings = Settings.from_environment(
+        {
+            "INSTANCE_PATH": tmp_path / "instance",
+            "DATABASE_URL": fresh_database_url,
+            "AUDIT_KEY": TEST_AUDIT_KEY,
+        }
+    )
+
+    launch_worker(settings)
+
+    deadline = time.monotonic() + 120
+    while (
+        job(database, job_id).status in (JobStatus.QUEUED, JobStatus.RUNNING) and time.monotonic() < deadline
+    ):
+        time.sleep(0.5)
+    assert job(database, job_id).status == JobStatus.SUCCEEDED, (
+        tmp_path / "instance/logs/worker.log"
+    ).read_text()
+    database.engine.dispose()
