@@ -35,5 +35,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["cme_db"] = config.get("DATABASE") or Database.connect(
         settings.database_url, settings.audit_key
     )
+    if settings.proxy_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     setup.init_app(app)
     return app

@@ -21,9 +21,13 @@ def _register_commands() -> None:
     from cme_tracker.jobs.commands import worker
     from cme_tracker.migrate import db
     from cme_tracker.server import serve
+    from cme_tracker.transcripts.commands import transcripts
+    from cme_tracker.transcripts.export_commands import export
 
     for command in (db, users, tokens, audit, import_files, credits, certificates, worker, demo, serve):
         main.add_command(command)
+    main.add_command(transcripts)
+    main.add_command(export)
 
 
 _register_commands()

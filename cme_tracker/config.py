@@ -45,6 +45,8 @@ class Settings:
     signing_p12: Path | None = None
     """A PKCS#12 file with the society's signing key and certificate chain; None: the generated identity."""
     signing_password: str | None = None
+    proxy_hops: int = 0
+    """Reverse proxies in front of the app whose X-Forwarded-For/-Proto headers are trusted (0: none)."""
 
     @classmethod
     def from_environment(cls, overrides: dict[str, Any] | None = None) -> Settings:
@@ -66,6 +68,7 @@ class Settings:
             ).rstrip("/"),
             signing_p12=_optional_path(overrides.get("SIGNING_P12") or os.environ.get("CME_SIGNING_P12")),
             signing_password=overrides.get("SIGNING_PASSWORD") or os.environ.get("CME_SIGNING_PASSWORD"),
+            proxy_hops=int(overrides.get("PROXY_HOPS") or os.environ.get("CME_PROXY_HOPS") or 0),
         )
 
 

@@ -167,15 +167,13 @@ def _take_write_lock(dbapi_connection: sqlite3.Connection) -> None:
 def begin_write(session: Session) -> None:
     """Make ``session``'s transaction a writer's: on SQLite, one holding the write lock from its start.
 
-    On SQLite a reader's transaction already open (e.g. the one in which a request's access check read the user)
-    is committed first, so call this before the unit of work writes anything; a writer's is kept. PostgreSQL
-    needs nothing: its writers wait for each other's row locks instead of failing.
+    On SQLite a transaction already open (e.g. the one in which a request's access check read the user or the
+    API client) is committed first, so call this before the unit of work writes anything. PostgreSQL needs
+    nothing: its writers wait for each other's row locks instead of failing.
     """
     if session.get_bind().dialect.name != "sqlite":
         return
     if session.in_transaction():
-        if session.connection().get_execution_options().get(WRITE_LOCK, False):
-            return
         session.commit()
     session.connection(execution_options={WRITE_LOCK: True})
 

@@ -33,7 +33,7 @@ from cme_tracker.errors import DomainError, NotFound
 from cme_tracker.members.models import Member
 from cme_tracker.members.services import search_members
 from cme_tracker.vocabulary import Profession, Role, YearBasis
-from cme_tracker.web.i18n import label
+from cme_tracker.web.i18n import label, select_locale
 from cme_tracker.web.security import current_actor, public, roles_required
 from cme_tracker.web.session import db_session
 
@@ -53,13 +53,13 @@ def checkins() -> ResponseReturnValue:
     form = _load(CHECKIN_SCHEMA, _json_body())
     actor = current_actor()
     session = db_session()
-    begin_write(session)
     result = record_scan(
         session,
         ScanRequest(**form),
         card_secret=current_app.config["SECRET_KEY"],
         operator=actor.name,
         privileged=actor.has_role(Role.ADMIN),
+        before_write=begin_write,
     )
     session.commit()
     body = _scan_json(result)
@@ -164,9 +164,14 @@ def _error(status: int, code: str, message: str, *, details: Any = None) -> Resp
 
 
 def _scan_json(result: ScanResult) -> dict[str, Any]:
-    """The service's answer, plus the profession in the desk's language."""
+    """The service's answer, plus the profession in the desk's language.
+
+    The language comes from Flask-Babel's own selector, asked directly: the babel ``Locale`` that
+    :func:`label` builds on the way cost more than the rest of the answer.
+    """
     body = result.to_json()
-    body["member"]["profession_label"] = label(Profession(result.member.profession))
+    profession = Profession(result.member.profession)
+    body["member"]["profession_label"] = profession.label_ja if select_locale() == "ja" else profession.label_en
     return body
 
 

@@ -13,7 +13,7 @@ loading and flushing ORM objects.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -255,18 +255,28 @@ def decide(
 
 
 def record_scan(
-    session: Session, request: ScanRequest, *, card_secret: str, operator: str, privileged: bool = False
+    session: Session,
+    request: ScanRequest,
+    *,
+    card_secret: str,
+    operator: str,
+    privileged: bool = False,
+    before_write: Callable[[Session], None] | None = None,
 ) -> ScanResult:
     """Apply one scan. ``privileged`` (an admin's correction) may record on any date and after closing.
 
     Raises a :class:`DomainError` (nothing written) for an unknown member or card, a target that does not fit,
     a closed symposium, a wrong date or a lecture already over. An ``out`` with nothing open is kept as a
     pending scan (status ``not_checked_in``), so that an offline ``in`` synced later is closed by it.
+
+    ``before_write`` runs after the reads and checks, before the first write: the API passes
+    :func:`cme_tracker.db.begin_write`, so that SQLite's write lock is held for the writes alone. What was read
+    may be stale by then; the writes name the state they expect, and a stale decision is taken again.
     """
     claim = read_card(card_secret, request.card) if request.card else None
+    card_member_no = claim.member_no if claim else None
     session.flush()  # the statements below run on the connection, which does not autoflush
-    connection = session.connection()
-    state = _read_state(connection, request, claim.member_no if claim else None)
+    state = _read_state(session.connection(), request, card_member_no)
     if state.context.replay_id is not None:
         return _replay(session, state.context.replay_id)
     member = _member(state.context, request, claim)
@@ -276,12 +286,15 @@ def record_scan(
         scanned_at = scanned_at.replace(tzinfo=target.zone)
     scanned_at = scanned_at.astimezone(UTC)
     _check_time(member, target, request.direction, scanned_at, privileged=privileged)
+    if before_write is not None:
+        before_write(session)
+    connection = session.connection()
     for _attempt in range(RACE_ATTEMPTS):
         decision = decide(request.direction, scanned_at, state.spans, state.pending)
         result = _apply(session, connection, decision, request, member, target, scanned_at, operator)
         if result is not None:
             return result
-        state = _read_state(connection, request, claim.member_no if claim else None)
+        state = _read_state(connection, request, card_member_no)
     raise Conflict("other desks are recording this member right now; scan again", code="busy")
 
 
@@ -508,28 +521,34 @@ def _apply(
     scanned_at: datetime,
     operator: str,
 ) -> ScanResult | None:
-    """Write the decision; None when another desk changed the attendances since they were read."""
-    attendance = _write(connection, decision, request, member, target, scanned_at, operator)
-    if attendance is False:
-        return None
-    scan_id = connection.execute(
-        _insert(connection, _SCANS),
-        {
-            "nonce": request.nonce,
-            "member_id": member.id,
-            "raw_code": request.card,
-            "symposium_id": target.symposium_id,
-            "lecture_id": target.lecture_id,
-            "direction": request.direction,
-            "scanned_at": scanned_at,
-            "received_at": utcnow(),
-            "desk": request.desk,
-            "operator": operator,
-            "method": _method(request),
-            "outcome": decision.status,
-            "attendance_id": attendance.id if attendance else None,
-        },
-    ).scalar_one_or_none()
+    """Write the decision and the scan; None when another desk changed the attendances since they were read."""
+    scan = {
+        "nonce": request.nonce,
+        "member_id": member.id,
+        "raw_code": request.card,
+        "symposium_id": target.symposium_id,
+        "lecture_id": target.lecture_id,
+        "direction": request.direction,
+        "scanned_at": scanned_at,
+        "received_at": utcnow(),
+        "desk": request.desk,
+        "operator": operator,
+        "method": _method(request),
+        "outcome": decision.status,
+    }
+    attendance: Span | None
+    if decision.action == "open" and connection.dialect.name == "postgresql":
+        opened = _open_with_scan(connection, _new_attendance(request, member, target, scanned_at, operator), scan)
+        if opened is None:
+            return None
+        attendance, scan_id = opened
+    else:
+        written = _write(connection, decision, request, member, target, scanned_at, operator)
+        if written is False:
+            return None
+        attendance = written
+        scan["attendance_id"] = attendance.id if attendance else None
+        scan_id = connection.execute(_insert(connection, _SCANS), scan).scalar_one_or_none()
     if scan_id is None:
         # The same nonce arrived twice at once; the twin's row is committed now.
         if decision.action != "none":
@@ -539,6 +558,89 @@ def _apply(
         _audit(session, decision, request, member, target, scanned_at, operator, attendance)
     created = decision.status in ("checked_in", "checked_out")
     return ScanResult(decision.status, created, member, target, attendance, scanned_at)
+
+
+def _new_attendance(
+    request: ScanRequest, member: ScanMember, target: ScanTarget, scanned_at: datetime, operator: str
+) -> dict[str, Any]:
+    return {
+        "member_id": member.id,
+        "symposium_id": target.symposium_id,
+        "lecture_id": target.lecture_id,
+        "check_in_at": scanned_at,
+        "check_out_at": None,
+        "method": _method(request),
+        "desk": request.desk,
+        "recorded_by": operator[:_OPERATOR_LENGTH],
+        "created_at": utcnow(),
+    }
+
+
+_NEW_ATTENDANCE_COLUMNS = (
+    "member_id",
+    "symposium_id",
+    "lecture_id",
+    "check_in_at",
+    "check_out_at",
+    "method",
+    "desk",
+    "recorded_by",
+    "created_at",
+)
+_SCAN_COLUMNS = (
+    "nonce",
+    "member_id",
+    "raw_code",
+    "symposium_id",
+    "lecture_id",
+    "direction",
+    "scanned_at",
+    "received_at",
+    "desk",
+    "operator",
+    "method",
+    "outcome",
+)
+
+
+def _open_with_scan_statement() -> Select[Any]:
+    """PostgreSQL: a new attendance and its scan in one statement (data-modifying CTEs), one round trip less
+    for every first scan. ``attendance_id`` NULL: another desk opened it first, and no scan was written;
+    ``scan_id`` NULL: the nonce was used already."""
+    attendance = (
+        postgresql.insert(_ATTENDANCES)
+        .values({name: bindparam(f"attendance_{name}") for name in _NEW_ATTENDANCE_COLUMNS})
+        .on_conflict_do_nothing()
+        .returning(_ATTENDANCES.c.id)
+        .cte("new_attendance")
+    )
+    scan_values = (bindparam(f"scan_{name}", type_=_SCANS.c[name].type) for name in _SCAN_COLUMNS)
+    scan = (
+        postgresql.insert(_SCANS)
+        .from_select([*_SCAN_COLUMNS, "attendance_id"], select(*scan_values, attendance.c.id))
+        .on_conflict_do_nothing()
+        .returning(_SCANS.c.id)
+        .cte("new_scan")
+    )
+    return select(
+        select(attendance.c.id).scalar_subquery().label("attendance_id"),
+        select(scan.c.id).scalar_subquery().label("scan_id"),
+    )
+
+
+_OPEN_WITH_SCAN = _open_with_scan_statement()
+
+
+def _open_with_scan(
+    connection: Connection, attendance: dict[str, Any], scan: dict[str, Any]
+) -> tuple[Span, int | None] | None:
+    """The opened attendance and the scan's id (None for a used nonce); None when another desk was first."""
+    parameters = {f"attendance_{name}": value for name, value in attendance.items()}
+    parameters.update({f"scan_{name}": value for name, value in scan.items()})
+    written = connection.execute(_OPEN_WITH_SCAN, parameters).one()
+    if written.attendance_id is None:
+        return None
+    return Span(written.attendance_id, attendance["check_in_at"], None), written.scan_id
 
 
 _REPLAY_ID = select(_SCANS.c.id).where(_SCANS.c.nonce == bindparam("nonce"))
@@ -594,17 +696,7 @@ def _write(
             {"attendance_id": span.id, "expected_check_in_at": span.check_in_at, "moment": scanned_at},
         )
         return Span(span.id, scanned_at, span.check_out_at) if _changed(moved) else False
-    values = {
-        "member_id": member.id,
-        "symposium_id": target.symposium_id,
-        "lecture_id": target.lecture_id,
-        "check_in_at": scanned_at,
-        "check_out_at": None,
-        "method": _method(request),
-        "desk": request.desk,
-        "recorded_by": operator[:_OPERATOR_LENGTH],
-        "created_at": utcnow(),
-    }
+    values = _new_attendance(request, member, target, scanned_at, operator)
     if decision.action == "open":
         attendance_id = connection.execute(_insert(connection, _ATTENDANCES), values).scalar_one_or_none()
         return False if attendance_id is None else Span(attendance_id, scanned_at, None)

@@ -1,4 +1,4 @@
-"""Composing a certificate file: the shared frame's PDF/A skeleton with one certificate's pages and data.
+"""Composing a document file: the shared frame's PDF/A skeleton with one document's pages and data.
 
 The frame (border, masthead, attestation, seal; its own font subset of the fixed words) is laid out once by
 WeasyPrint as a PDF/A-3b document. Each certificate starts from a fresh copy of it, draws its own part over
@@ -24,12 +24,18 @@ ATTACHMENT_NAME = "certificate.json"
 class CertificateFrame:
     """The frame's one-page PDF/A document, from which every certificate file is made."""
 
-    def __init__(self, frame_pdf: bytes, frame_title: str) -> None:
+    def __init__(
+        self,
+        frame_pdf: bytes,
+        frame_title: str,
+        attachment_description: str = "The certified content (imsj-cme-certificate JSON)",
+    ) -> None:
         self._pdf = frame_pdf
+        self._description = attachment_description
         self._title = escape(frame_title).encode()
         with pikepdf.open(BytesIO(frame_pdf)) as frame:
             if len(frame.pages) != 1:
-                raise ValueError(f"the certificate frame must be one page, not {len(frame.pages)}")
+                raise ValueError(f"a document frame must be one page, not {len(frame.pages)}")
             self._xmp = frame.Root.Metadata.read_bytes()
         if self._title not in self._xmp:
             raise ValueError("the frame's XMP metadata does not carry its title")
@@ -57,7 +63,7 @@ class CertificateFrame:
                 page = frame if number == 0 else _copy_page(pdf, frame)
                 content = _flate(pdf, typesetter.encode(operators))
                 page.Contents = pikepdf.Array([save, *frame_contents, restore, content])
-            _attach(pdf, attachment, issued)
+            _attach(pdf, attachment, issued, self._description)
             self._set_title(pdf, title)
             out = BytesIO()
             pdf.save(out)
@@ -89,13 +95,13 @@ def _copy_page(pdf: pikepdf.Pdf, frame: pikepdf.Dictionary) -> pikepdf.Dictionar
     return pdf.pages[-1].obj
 
 
-def _attach(pdf: pikepdf.Pdf, data: bytes, issued: datetime) -> None:
+def _attach(pdf: pikepdf.Pdf, data: bytes, issued: datetime, description: str) -> None:
     """``certificate.json`` as PDF/A-3 wants it: MIME type, dates, AFRelationship /Data, listed in /AF."""
     stamp = issued.astimezone(UTC).strftime("D:%Y%m%d%H%M%SZ")
     spec = pikepdf.AttachedFileSpec(
         pdf,
         data,
-        description="The certified content (imsj-cme-certificate JSON)",
+        description=description,
         filename=ATTACHMENT_NAME,
         mime_type="application/json",
         creation_date=stamp,

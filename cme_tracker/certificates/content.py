@@ -1,4 +1,4 @@
-"""What a certificate certifies, as the plain JSON document that is frozen into it.
+"""What a certificate or a yearly transcript certifies, as the plain JSON document that is frozen into it.
 
 The same dict is stored on the Certificate row, attached to the PDF as ``certificate.json`` and handed to the
 design: the PDF never shows a figure that the attachment does not carry. Amounts are decimal strings, times
@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Literal, NotRequired, TypedDict
 
 CONTENT_FORMAT = "imsj-cme-certificate/1"
+TRANSCRIPT_FORMAT = "imsj-cme-transcript/1"
 
 
 class RegistryNumbers(TypedDict):
@@ -74,7 +75,7 @@ class PolicyTotals(TypedDict):
 
 class CertificateContent(TypedDict):
     format: str
-    kind: Literal["attendance", "transcript"]
+    kind: Literal["attendance"]
     serial: str
     verification_code: str
     verify_url: str
@@ -86,3 +87,71 @@ class CertificateContent(TypedDict):
     policies: list[PolicyTotals]
     replaces: NotRequired[str | None]
     """The serial of the certificate this one supersedes, when it was reissued."""
+
+
+class YearContent(TypedDict):
+    year: int
+    basis: Literal["calendar", "fiscal"]
+    first_day: str
+    """ISO date: 1 January, or 1 April for the fiscal year."""
+    last_day: str
+    """ISO date, inclusive: 31 December, or 31 March of the next year."""
+
+
+class AttendedSymposium(SymposiumContent):
+    """A symposium of the year with the lectures the member attended there (times in its time zone)."""
+
+    lectures: list[LectureContent]
+
+
+class YearProgress(TypedDict):
+    year: int
+    amount: str
+    codes: list[str]
+
+
+class RequirementProgress(TypedDict):
+    """Progress toward a policy's multi-year requirement over the transcript's year and those before it.
+
+    ``combined`` is the amount plus the number of distinct codes (the JMA-style measure); each ``required_*``
+    is None when the policy does not ask for it.
+    """
+
+    policy: str
+    version: str
+    label: str
+    label_ja: str
+    unit: str
+    years: list[YearProgress]
+    """Oldest first, the transcript's year last; a year the policy did not apply to shows zero."""
+    first_day: str
+    last_day: str
+    amount: str
+    distinct_codes: int
+    combined: str
+    required_amount: str | None
+    required_distinct_codes: int | None
+    required_combined: str | None
+    met: bool
+
+
+class TranscriptContent(TypedDict):
+    format: str
+    kind: Literal["transcript"]
+    serial: str
+    verification_code: str
+    verify_url: str
+    issued_at: str
+    """ISO 8601 with offset, in Asia/Tokyo (the society's zone)."""
+    holder: HolderContent
+    year: YearContent
+    symposia: list[AttendedSymposium]
+    """In date order, only those where the member attended a lecture that counted."""
+    policies: list[PolicyTotals]
+    """The year's totals, equal to ``credits show --json`` for the same member, year and basis."""
+    progress: list[RequirementProgress]
+    replaces: NotRequired[str | None]
+
+
+DocumentContent = CertificateContent | TranscriptContent
+"""Either kind of issued document; ``kind`` tells them apart."""

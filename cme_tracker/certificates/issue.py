@@ -1,15 +1,17 @@
-"""Issuing certificates: for a whole symposium or one member, in the foreground or in worker processes.
+"""Issuing documents: for a whole subject (a symposium's certificates, a year's transcripts) or one member.
 
-Each member's certificate is a unit: its content is computed and frozen, its PDF rendered, signed and renamed
-into place, then its row committed with the file's SHA-256. A run holds the symposium's lock, first deletes
+Each member's document is a unit: its content is computed and frozen, its PDF rendered, signed and renamed
+into place, then its row committed with the file's SHA-256. A run holds the subject's lock, first deletes
 whatever an interrupted run left behind (files without rows), and issues only what is missing, so killing it
-at any moment and running it again ends with exactly one valid certificate per eligible member.
+at any moment and running it again ends with exactly one valid document per eligible member. What differs
+between kinds (who is waiting, the content, the row's subject) is a :class:`DocumentRun`; the rest is here.
 """
 
 from __future__ import annotations
 
 import functools
 import multiprocessing
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -18,12 +20,12 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from cme_tracker.attendance.models import Attendance
 from cme_tracker.audit import chain
-from cme_tracker.certificates.content import CertificateContent
+from cme_tracker.certificates.content import DocumentContent
 from cme_tracker.certificates.identity import load_signing_identity
 from cme_tracker.certificates.models import (
     Certificate,
@@ -31,7 +33,7 @@ from cme_tracker.certificates.models import (
     CertificateStatus,
     RevocationCategory,
 )
-from cme_tracker.certificates.render import CertificateRenderer, check_certificate_glyphs
+from cme_tracker.certificates.render import CertificateRenderer, DocumentRenderer, check_certificate_glyphs
 from cme_tracker.certificates.signing import DocumentSigner
 from cme_tracker.certificates.snapshot import AttendanceContents, Issue, new_serial
 from cme_tracker.certificates.storage import CertificateStore, StoredFile
@@ -66,16 +68,38 @@ class DocumentSetup:
 
 
 class DocumentMaker:
-    """Renders, signs and stores documents; built once per process and reused, since both warm up slowly."""
+    """Renders, signs and stores documents; built once per process and reused, since both warm up slowly.
+
+    Each kind's renderer (its frame laid out by WeasyPrint) is built on the first document of that kind.
+    """
 
     def __init__(self, setup: DocumentSetup) -> None:
         identity = load_signing_identity(setup.instance_path, setup.signing_p12, setup.signing_password)
-        self.renderer = CertificateRenderer()
         self.signer = DocumentSigner(identity)
         self.store = CertificateStore(setup.instance_path)
+        self._renderers: dict[str, DocumentRenderer[Any]] = {}
 
-    def make(self, subject: str, content: CertificateContent) -> StoredFile:
-        signed = self.signer.sign(self.renderer.render(content))
+    @property
+    def renderer(self) -> CertificateRenderer:
+        """The renderer of certificates of attendance."""
+        renderer = self.renderer_for(CertificateKind.ATTENDANCE.value)
+        assert isinstance(renderer, CertificateRenderer)
+        return renderer
+
+    def renderer_for(self, kind: str) -> DocumentRenderer[Any]:
+        renderer = self._renderers.get(kind)
+        if renderer is None:
+            if kind == CertificateKind.TRANSCRIPT.value:
+                from cme_tracker.transcripts.render import TranscriptRenderer
+
+                renderer = TranscriptRenderer()
+            else:
+                renderer = CertificateRenderer()
+            self._renderers[kind] = renderer
+        return renderer
+
+    def make(self, subject: str, content: DocumentContent) -> StoredFile:
+        signed = self.signer.sign(self.renderer_for(content["kind"]).render(content))
         return self.store.write(subject, content["serial"], signed)
 
 
@@ -93,7 +117,7 @@ def _start_worker(setup: DocumentSetup) -> None:
     _process_maker = DocumentMaker(setup)
 
 
-def _make_in_worker(task: tuple[str, CertificateContent]) -> StoredFile:
+def _make_in_worker(task: tuple[str, DocumentContent]) -> StoredFile:
     assert _process_maker is not None, "the pool initializer builds the maker"
     return _process_maker.make(*task)
 
@@ -117,6 +141,99 @@ class IssueReport:
         if self.swept:
             parts.append(f"{self.swept} files of an interrupted run removed")
         return ", ".join(parts)
+
+
+class DocumentRun(ABC):
+    """What one kind of document needs from a run over one subject: who waits, their content, the row."""
+
+    kind: CertificateKind
+    subject: str
+    """The lock's and the folder's name, such as ``attendance/2026-05`` or ``transcript/2026-fiscal``."""
+
+    @abstractmethod
+    def subject_filter(self) -> list[ColumnElement[bool]]:
+        """Conditions on Certificate rows selecting this subject's documents."""
+
+    @abstractmethod
+    def attendees(self) -> Select[int]:
+        """Member ids with counted (not voided) attendance in the subject; duplicates allowed."""
+
+    @abstractmethod
+    def contents(self, member_ids: Sequence[int], issue: Issue) -> Iterator[tuple[Member, DocumentContent]]:
+        """The content of each member of ``member_ids`` who has something to certify, with a new serial."""
+
+    @abstractmethod
+    def row_subject(self) -> dict[str, Any]:
+        """The Certificate columns naming the subject (``symposium_id``, or ``year`` and ``year_basis``)."""
+
+    @abstractmethod
+    def audit_details(self) -> dict[str, Any]:
+        """What the audit event names of the subject."""
+
+    def check_glyphs(self, content: DocumentContent) -> None:
+        document_maker_glyph_check(content)
+
+    def recorded_serials(self, session: Session) -> set[str]:
+        return set(session.scalars(select(Certificate.serial).where(*self.subject_filter())))
+
+    def waiting(self, session: Session, member_ids: Sequence[int] | None) -> list[int]:
+        """Attendees who hold no valid document of the subject, in member order."""
+        served = select(Certificate.member_id).where(
+            *self.subject_filter(), Certificate.status == CertificateStatus.VALID.value
+        )
+        attendees = self.attendees().subquery()
+        query = (
+            select(attendees.c.member_id)
+            .where(attendees.c.member_id.not_in(served))
+            .distinct()
+            .order_by(attendees.c.member_id)
+        )
+        if member_ids is not None:
+            query = query.where(attendees.c.member_id.in_(member_ids))
+        return list(session.scalars(query))
+
+
+def document_maker_glyph_check(content: DocumentContent) -> None:
+    """Raise :class:`~cme_tracker.fonts.MissingGlyph` before rendering a document a font cannot print."""
+    if content["kind"] == "transcript":
+        from cme_tracker.transcripts.render import check_transcript_glyphs
+
+        check_transcript_glyphs(content)
+    else:
+        check_certificate_glyphs(content)
+
+
+class AttendanceRun(DocumentRun):
+    """Certificates of attendance of one symposium."""
+
+    kind = CertificateKind.ATTENDANCE
+
+    def __init__(self, session: Session, symposium: Symposium) -> None:
+        self.session = session
+        self.symposium = symposium
+        self.subject = attendance_subject(symposium)
+        self._contents: AttendanceContents | None = None
+
+    def subject_filter(self) -> list[ColumnElement[bool]]:
+        return [Certificate.symposium_id == self.symposium.id]
+
+    def attendees(self) -> Select[int]:
+        return select(Attendance.member_id).where(
+            Attendance.symposium_id == self.symposium.id, Attendance.voided_at.is_(None)
+        )
+
+    def contents(self, member_ids: Sequence[int], issue: Issue) -> Iterator[tuple[Member, DocumentContent]]:
+        if self._contents is None:
+            self._contents = AttendanceContents(self.session, self.symposium)
+        year = self.symposium.held_on.year
+        for member, result in self._contents.credited_members(member_ids):
+            yield member, self._contents.content(member, result, issue, new_serial("A", year))
+
+    def row_subject(self) -> dict[str, Any]:
+        return {"symposium_id": self.symposium.id}
+
+    def audit_details(self) -> dict[str, Any]:
+        return {"symposium_code": self.symposium.code}
 
 
 def attendance_subject(symposium: Symposium) -> str:
@@ -148,29 +265,46 @@ def issue_attendance_certificates(
     progress: Progress | None = None,
 ) -> IssueReport:
     """Issue the missing certificates of a symposium (or of one member of it) and report what happened."""
+    return issue_documents(
+        database,
+        setup,
+        lambda session: AttendanceRun(session, find_symposium(session, symposium_code)),
+        actor=actor,
+        member_no=member_no,
+        jobs=jobs,
+        progress=progress,
+    )
+
+
+def issue_documents(
+    database: Database,
+    setup: DocumentSetup,
+    open_run: Callable[[Session], DocumentRun],
+    *,
+    actor: str,
+    member_no: str | None = None,
+    jobs: int = 1,
+    progress: Progress | None = None,
+) -> IssueReport:
+    """Issue the missing documents of the subject ``open_run`` names (or of one member) under its lock."""
     report = IssueReport()
     store = CertificateStore(setup.instance_path)
     with database.sessions() as reading:
-        symposium = find_symposium(reading, symposium_code)
+        run = open_run(reading)
         member_ids = [find_member(reading, member_no).id] if member_no is not None else None
-        subject = attendance_subject(symposium)
-        with subject_lock(database.engine, setup.instance_path, subject), ExitStack() as stack:
-            recorded = set(
-                reading.scalars(select(Certificate.serial).where(Certificate.symposium_id == symposium.id))
-            )
-            report.swept = len(store.sweep(subject, recorded))
-            waiting = _members_without_certificate(reading, symposium, member_ids)
+        with subject_lock(database.engine, setup.instance_path, run.subject), ExitStack() as stack:
+            report.swept = len(store.sweep(run.subject, run.recorded_serials(reading)))
+            waiting = run.waiting(reading, member_ids)
             report.total = len(waiting)
             if progress is not None:
                 progress(0, report.total)
             make = _document_pipeline(stack, setup, jobs)
-            contents = AttendanceContents(reading, symposium)
             done = 0
             for chunk in _chunks(waiting, CHUNK):
-                pending = _pending_contents(contents, chunk, Issue(actor, utcnow(), setup.public_url), report)
+                pending = _pending_contents(run, chunk, Issue(actor, utcnow(), setup.public_url), report)
                 reading.commit()  # no read transaction stays open around the writes
-                stored = make((subject, content) for _, content in pending)
-                _record(database, symposium, list(zip(pending, stored, strict=True)), actor)
+                stored = make((run.subject, content) for _, content in pending)
+                _record(database, run, list(zip(pending, stored, strict=True)), actor)
                 report.issued.extend(content["serial"] for _, content in pending)
                 done += len(chunk)
                 if progress is not None:
@@ -186,7 +320,7 @@ def _chunks(values: Sequence[int], size: int) -> Iterator[Sequence[int]]:
 
 def _document_pipeline(
     stack: ExitStack, setup: DocumentSetup, jobs: int
-) -> Callable[[Iterable[tuple[str, CertificateContent]]], list[StoredFile]]:
+) -> Callable[[Iterable[tuple[str, DocumentContent]]], list[StoredFile]]:
     """Render, sign and store in this process (``jobs`` 1) or in a pool of ``jobs`` worker processes."""
     if jobs <= 1:
         maker = document_maker(setup)
@@ -197,39 +331,15 @@ def _document_pipeline(
     return lambda tasks: list(pool.imap(_make_in_worker, tasks, chunksize=2))
 
 
-def _members_without_certificate(
-    session: Session, symposium: Symposium, member_ids: Sequence[int] | None
-) -> list[int]:
-    """Attendees of the symposium (not voided) who hold no valid certificate of it, in member order."""
-    certified = select(Certificate.member_id).where(
-        Certificate.symposium_id == symposium.id, Certificate.status == CertificateStatus.VALID.value
-    )
-    query = (
-        select(Attendance.member_id)
-        .where(
-            Attendance.symposium_id == symposium.id,
-            Attendance.voided_at.is_(None),
-            Attendance.member_id.not_in(certified),
-        )
-        .distinct()
-        .order_by(Attendance.member_id)
-    )
-    if member_ids is not None:
-        query = query.where(Attendance.member_id.in_(member_ids))
-    return list(session.scalars(query))
-
-
 def _pending_contents(
-    contents: AttendanceContents, chunk: Sequence[int], issue: Issue, report: IssueReport
-) -> list[tuple[Member, CertificateContent]]:
+    run: DocumentRun, chunk: Sequence[int], issue: Issue, report: IssueReport
+) -> list[tuple[Member, DocumentContent]]:
     pending = []
     credited = 0
-    year = contents.symposium.held_on.year
-    for member, result in contents.credited_members(chunk):
+    for member, content in run.contents(chunk, issue):
         credited += 1
-        content = contents.content(member, result, issue, new_serial("A", year))
         try:
-            check_certificate_glyphs(content)
+            run.check_glyphs(content)
         except DomainError as error:
             report.failed.append(
                 {"member_no": member.member_no, "error": error.code, "message": error.message}
@@ -240,10 +350,10 @@ def _pending_contents(
     return pending
 
 
-def _next_revision(session: Session, member_id: int, symposium_id: int) -> int:
+def _next_revision(session: Session, member_id: int, run: DocumentRun) -> int:
     latest = session.scalar(
         select(func.max(Certificate.revision)).where(
-            Certificate.member_id == member_id, Certificate.symposium_id == symposium_id
+            Certificate.member_id == member_id, *run.subject_filter()
         )
     )
     return (latest or 0) + 1
@@ -251,18 +361,18 @@ def _next_revision(session: Session, member_id: int, symposium_id: int) -> int:
 
 def _certificate_row(
     session: Session,
-    symposium: Symposium,
+    run: DocumentRun,
     member: Member,
-    content: CertificateContent,
+    content: DocumentContent,
     stored: StoredFile,
     actor: str,
 ) -> Certificate:
     certificate = Certificate(
         serial=content["serial"],
-        kind=CertificateKind.ATTENDANCE.value,
+        kind=run.kind.value,
         member_id=member.id,
-        symposium_id=symposium.id,
-        revision=_next_revision(session, member.id, symposium.id),
+        **run.row_subject(),
+        revision=_next_revision(session, member.id, run),
         content=dict(content),
         policy_versions=[f"{policy['code']} {policy['version']}" for policy in content["policies"]],
         sha256=stored.sha256,
@@ -281,7 +391,8 @@ def _certificate_row(
         target=f"certificate:{certificate.serial}",
         details={
             "member_no": member.member_no,
-            "symposium_code": symposium.code,
+            "kind": run.kind.value,
+            **run.audit_details(),
             "sha256": stored.sha256,
             "replaces": content.get("replaces"),
         },
@@ -291,46 +402,51 @@ def _certificate_row(
 
 def _record(
     database: Database,
-    symposium: Symposium,
-    made: list[tuple[tuple[Member, CertificateContent], StoredFile]],
+    run: DocumentRun,
+    made: list[tuple[tuple[Member, DocumentContent], StoredFile]],
     actor: str,
 ) -> None:
     if not made:
         return
     with database.write_unit() as session:
         for (member, content), stored in made:
-            _certificate_row(session, symposium, member, content, stored, actor)
+            _certificate_row(session, run, member, content, stored, actor)
+
+
+def _run_of(session: Session, certificate: Certificate) -> DocumentRun:
+    """The run over the subject of an issued document, to compute its successor."""
+    if certificate.kind == CertificateKind.TRANSCRIPT.value:
+        from cme_tracker.transcripts.issue import TranscriptRun
+        from cme_tracker.vocabulary import YearBasis
+
+        assert certificate.year is not None and certificate.year_basis is not None
+        return TranscriptRun(session, certificate.year, YearBasis(certificate.year_basis))
+    assert certificate.symposium is not None
+    return AttendanceRun(session, certificate.symposium)
 
 
 def reissue_certificate(database: Database, setup: DocumentSetup, serial: str, *, actor: str) -> Certificate:
-    """Replace a valid certificate with one computed from today's attendance; the old one is superseded."""
+    """Replace a valid certificate or transcript with one computed from today's attendance; the old one is
+    superseded and points to the new one."""
     with database.sessions() as reading:
         old = _find(reading, serial)
-        if old.status != CertificateStatus.VALID.value or old.symposium is None:
+        if old.status != CertificateStatus.VALID.value:
             raise Conflict(
                 f"certificate {serial} is {old.status}: only a valid one can be reissued", code="not_valid"
             )
-        symposium = old.symposium
-        subject = attendance_subject(symposium)
-        with subject_lock(database.engine, setup.instance_path, subject):
-            contents = AttendanceContents(reading, symposium)
-            credited = list(contents.credited_members([old.member_id]))
-            if not credited:
+        run = _run_of(reading, old)
+        with subject_lock(database.engine, setup.instance_path, run.subject):
+            made = list(run.contents([old.member_id], Issue(actor, utcnow(), setup.public_url)))
+            if not made:
                 raise Conflict(
-                    f"member {old.member.member_no} has no credited attendance at {symposium.code} any more: "
+                    f"member {old.member.member_no} has nothing credited in {run.subject} any more: "
                     "revoke the certificate instead",
                     code="not_credited",
                 )
-            member, result = credited[0]
-            content = contents.content(
-                member,
-                result,
-                Issue(actor, utcnow(), setup.public_url),
-                new_serial("A", symposium.held_on.year),
-            )
+            member, content = made[0]
             content["replaces"] = old.serial
-            check_certificate_glyphs(content)
-            stored = document_maker(setup).make(subject, content)
+            run.check_glyphs(content)
+            stored = document_maker(setup).make(run.subject, content)
             reading.commit()
             with database.write_unit() as session:
                 previous = _find(session, serial)
@@ -338,7 +454,7 @@ def reissue_certificate(database: Database, setup: DocumentSetup, serial: str, *
                     raise Conflict(f"certificate {serial} changed meanwhile", code="not_valid")
                 previous.status = CertificateStatus.SUPERSEDED.value
                 session.flush()
-                successor = _certificate_row(session, symposium, member, content, stored, actor)
+                successor = _certificate_row(session, run, member, content, stored, actor)
                 previous.replaced_by_id = successor.id
                 session.flush()
             return successor

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import segno
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
@@ -24,7 +25,14 @@ from weasyprint.text.fonts import FontConfiguration  # type: ignore[import-untyp
 from weasyprint.urls import FatalURLFetchingError  # type: ignore[import-untyped]
 
 from cme_tracker.certificates.compose import CertificateFrame
-from cme_tracker.certificates.content import CertificateContent, LectureContent, PolicyTotals
+from cme_tracker.certificates.content import (
+    CertificateContent,
+    DocumentContent,
+    HolderContent,
+    LectureContent,
+    PolicyTotals,
+    TranscriptContent,
+)
 from cme_tracker.certificates.typeset import MM, Face, FontStack, Operators, Style, Typesetter
 from cme_tracker.fonts import (
     JAPANESE_FONTS,
@@ -42,8 +50,10 @@ from cme_tracker.resources import resource_dir
 from cme_tracker.vocabulary import CmeField, Profession
 
 Layer = Literal["full", "frame", "member"]
+Content = TypeVar("Content", CertificateContent, TranscriptContent)
 
 ATTACHMENT_NAME = "certificate.json"
+"""The attachment's name in both kinds of document, so that one check reads certificates and transcripts."""
 PDF_VARIANT = "pdf/a-3b"
 _FIELD_ALIASES = {"humanities": CmeField.DISCOURSE}
 """The content names the discourse field by its subject; the vocabulary by the society's word for it."""
@@ -104,17 +114,30 @@ def find_certificate_fonts() -> CertificateFonts:
 
 def check_certificate_glyphs(content: CertificateContent, fonts: CertificateFonts | None = None) -> None:
     """Raise :class:`~cme_tracker.fonts.MissingGlyph` listing every character no embedded font can draw."""
+    check_glyphs(content["holder"]["member_no"], _printed_text(content), fonts, "certificate")
+
+
+def check_glyphs(owner: str, texts: Iterable[str], fonts: CertificateFonts | None, what: str) -> None:
+    """Raise :class:`~cme_tracker.fonts.MissingGlyph` naming ``owner`` and each character of ``texts`` that
+    no checked font can draw."""
     fonts = fonts or find_certificate_fonts()
-    owner = content["holder"]["member_no"]
-    missing = missing_glyphs(((owner, text) for text in _printed_text(content)), fonts.checked)
+    missing = missing_glyphs(((owner, text) for text in texts), fonts.checked)
     if missing:
-        raise missing_glyph_error(missing, fonts.checked, "certificate")
+        raise missing_glyph_error(missing, fonts.checked, what)
 
 
 def _printed_text(content: CertificateContent) -> Iterator[str]:
     """Every variable text the certificate prints (the fixed words are checked by the design's tests)."""
-    holder, symposium = content["holder"], content["symposium"]
-    yield from (content["serial"], content["verify_url"], holder["member_no"], holder["name_romaji"])
+    symposium = content["symposium"]
+    yield from (content["serial"], content["verify_url"])
+    yield from holder_text(content["holder"])
+    yield from (symposium["title_ja"], symposium["title_en"], symposium["venue"] or "", symposium["timezone"])
+    yield from lectures_text(content["lectures"])
+    yield from policies_text(content["policies"])
+
+
+def holder_text(holder: HolderContent) -> Iterator[str]:
+    yield from (holder["member_no"], holder["name_romaji"])
     yield from (holder["name_kanji"] or "", holder["former_family_name"] or "")
     registry = holder["registry"]
     yield from (
@@ -122,11 +145,16 @@ def _printed_text(content: CertificateContent) -> Iterator[str]:
         for number in (registry["medical_registry_no"], registry["dental_registry_no"], registry["efn"])
         if number
     )
-    yield from (symposium["title_ja"], symposium["title_en"], symposium["venue"] or "", symposium["timezone"])
-    for lecture in content["lectures"]:
+
+
+def lectures_text(lectures: Iterable[LectureContent]) -> Iterator[str]:
+    for lecture in lectures:
         yield from (lecture["title_ja"], lecture["title_en"] or "", lecture["starts_at"], lecture["ends_at"])
         yield from (award["amount"] + (award["code"] or "") for award in lecture["credits"].values())
-    for policy in content["policies"]:
+
+
+def policies_text(policies: Iterable[PolicyTotals]) -> Iterator[str]:
+    for policy in policies:
         yield from (policy["label"], policy["version"], policy["unit"], policy["total"], policy["code"])
         yield from (*policy["by_field"].values(), *(policy["codes"] or ()))
 
@@ -135,11 +163,11 @@ def design_folder() -> Path:
     return resource_dir("certificates")
 
 
-def _template() -> Template:
+def _template(name: str = "certificate.html") -> Template:
     environment = Environment(
         loader=FileSystemLoader(design_folder()), autoescape=True, undefined=StrictUndefined
     )
-    return environment.get_template("certificate.html")
+    return environment.get_template(name)
 
 
 def certificate_html(
@@ -147,7 +175,7 @@ def certificate_html(
 ) -> str:
     """The design filled with ``content`` (None for the frame, which shows nothing of a certificate)."""
     template = template or _template()
-    values = {} if content is None else {**design_values(content), "qr_svg": _qr_svg(content["verify_url"])}
+    values = {} if content is None else {**design_values(content), "qr_svg": qr_svg(content["verify_url"])}
     return template.render(layer=layer, title=_title(content), **values)
 
 
@@ -160,15 +188,25 @@ def _title(content: CertificateContent | None) -> str:
 
 def design_values(content: CertificateContent) -> dict[str, Any]:
     """What the template shows, derived from the content only: labels, dates and amounts as printed."""
-    holder, symposium = content["holder"], content["symposium"]
-    profession = Profession(holder["profession"])
+    symposium = content["symposium"]
     held = date.fromisoformat(symposium["date"])
+    return {
+        **shared_values(content),
+        "s": symposium,
+        "date_ja": date_ja(held),
+        "date_en": date_en(held),
+        "lectures": [lecture_values(lecture, content["policies"]) for lecture in content["lectures"]],
+    }
+
+
+def shared_values(content: DocumentContent) -> dict[str, Any]:
+    """The values every kind of document shows: holder, issue date, policies and the fields' names."""
+    holder = content["holder"]
+    profession = Profession(holder["profession"])
     issued = datetime.fromisoformat(content["issued_at"]).date()
-    policies = [_policy_values(policy) for policy in content["policies"]]
     return {
         "c": content,
         "holder": holder,
-        "s": symposium,
         "name_size": _name_size(holder["name_kanji"], holder["name_romaji"]),
         "profession_ja": profession.label_ja,
         "profession_en": profession.label_en,
@@ -177,12 +215,9 @@ def design_values(content: CertificateContent) -> dict[str, Any]:
             for key, label in _REGISTRIES
             if holder["registry"][key]  # type: ignore[literal-required]
         ],
-        "date_ja": _date_ja(held),
-        "date_en": _date_en(held),
-        "issued_ja": _date_ja(issued),
-        "issued_en": _date_en(issued),
-        "lectures": [_lecture_values(lecture, content["policies"]) for lecture in content["lectures"]],
-        "policies": policies,
+        "issued_ja": date_ja(issued),
+        "issued_en": date_en(issued),
+        "policies": [_policy_values(policy) for policy in content["policies"]],
         "fields": [
             {"ja": field.label_ja.split("（")[0], "en": field.label_en.split(" (")[0]} for field in CmeField
         ],
@@ -199,7 +234,7 @@ def _field(key: str) -> CmeField:
     return _FIELD_ALIASES.get(key) or CmeField(key)
 
 
-def _lecture_values(lecture: LectureContent, policies: Sequence[PolicyTotals]) -> dict[str, Any]:
+def lecture_values(lecture: LectureContent, policies: Sequence[PolicyTotals]) -> dict[str, Any]:
     field = _field(lecture["field"])
     return {
         **lecture,
@@ -221,57 +256,92 @@ def _policy_values(policy: PolicyTotals) -> dict[str, Any]:
     }
 
 
-def _date_ja(day: date) -> str:
+def date_ja(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def _date_en(day: date) -> str:
+def date_en(day: date) -> str:
     return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
-def _qr_svg(url: str) -> Markup:
+def qr_svg(url: str) -> Markup:
     svg = segno.make_qr(url, error="m").svg_inline(border=0, omitsize=True, dark="#1c232b", lineclass=None)
     return Markup(svg)  # noqa: S704 - segno's SVG markup of a URL, escaped by segno
 
 
-def attachment_json(content: CertificateContent) -> bytes:
+def attachment_json(content: DocumentContent | Mapping[str, Any]) -> bytes:
     return json.dumps(content, ensure_ascii=False, indent=2).encode()
 
 
-def certificate_attachment(content: CertificateContent) -> Attachment:
+def attachment_description(content: DocumentContent | Mapping[str, Any]) -> str:
+    return f"The certified content ({str(content['format']).split('/')[0]} JSON)"
+
+
+def certificate_attachment(content: DocumentContent | Mapping[str, Any]) -> Attachment:
     """``certificate.json`` as PDF/A-3 wants it: the data the page shows (AFRelationship /Data)."""
     issued = datetime.fromisoformat(content["issued_at"]).astimezone(UTC).replace(tzinfo=None)
     return Attachment(
         string=attachment_json(content).decode(),
         name=ATTACHMENT_NAME,
-        description="The certified content (imsj-cme-certificate JSON)",
+        description=attachment_description(content),
         relationship="Data",
         created=issued,
         modified=issued,
     )
 
 
-class CertificateRenderer:
-    """Reused for many certificates in one process: fonts and the static layout are prepared once."""
+class DocumentRenderer(ABC, Generic[Content]):
+    """Reused for many documents of one kind in one process: fonts and the static frame are prepared once,
+    each document lays out its own part (:meth:`layout`) over the frame on as many pages as it needs."""
 
-    def __init__(self, font: CertificateFonts | None = None) -> None:
-        self.fonts = font or find_certificate_fonts()
+    attachment_description = "The certified content (imsj-cme-certificate JSON)"
+
+    def __init__(self, fonts: CertificateFonts | None, frame_pdf: bytes, frame_title: str) -> None:
+        self.fonts = fonts or find_certificate_fonts()
         self._fonts = FontStack([Face(font) for font in self.fonts.checked])
-        frame = weasyprint_certificate(None, self.fonts, layer="frame")
-        self._frame = CertificateFrame(frame, _title(None))
+        self._frame = CertificateFrame(frame_pdf, frame_title, self.attachment_description)
 
-    def render(self, content: CertificateContent) -> bytes:
+    @abstractmethod
+    def check(self, content: Content) -> None:
+        """Raise MissingGlyph for a character no font can print."""
+
+    @abstractmethod
+    def layout(self, typesetter: Typesetter, content: Content) -> list[list[Operators]]:
+        """The document's own part as drawing operators, one list per page."""
+
+    @abstractmethod
+    def title(self, content: Content) -> str:
+        """The document's title in its metadata."""
+
+    def render(self, content: Content) -> bytes:
         """The unsigned PDF/A-3b: the design filled with ``content``, ``certificate.json`` attached."""
-        check_certificate_glyphs(content, self.fonts)
+        self.check(content)
         typesetter = Typesetter(self._fonts)
-        pages = MemberLayout(typesetter, content).pages()
+        pages = self.layout(typesetter, content)
         return self._frame.document(
             pages,
             typesetter,
             attachment=attachment_json(content),
             issued=datetime.fromisoformat(content["issued_at"]),
-            title=_title(content),
+            title=self.title(content),
         )
+
+
+class CertificateRenderer(DocumentRenderer[CertificateContent]):
+    """Certificates of attendance."""
+
+    def __init__(self, font: CertificateFonts | None = None) -> None:
+        fonts = font or find_certificate_fonts()
+        super().__init__(fonts, weasyprint_certificate(None, fonts, layer="frame"), _title(None))
+
+    def check(self, content: CertificateContent) -> None:
+        check_certificate_glyphs(content, self.fonts)
+
+    def layout(self, typesetter: Typesetter, content: CertificateContent) -> list[list[Operators]]:
+        return MemberLayout(typesetter, content).pages()
+
+    def title(self, content: CertificateContent) -> str:
+        return _title(content)
 
 
 NAVY = (0.122, 0.227, 0.373)
@@ -283,23 +353,18 @@ LEFT, RIGHT, TOP, BOTTOM = 20.0, 190.0, 74.0, 241.0
 """The page area of the member's part, in mm, as in certificate.css; the frame draws around it."""
 
 
-class MemberLayout:
-    """The member's part (certificate.html's "member" layer) as PDF operators: particulars, lectures and
-    totals flowing over as many pages as they need, serial and QR code on each."""
+class PageLayout:
+    """The drawing primitives and the parts every kind of document shares (the serial, QR code and verify
+    link on each page, the holder's particulars, table headers, the totals by field), in mm from the sheet's
+    top left corner. A kind's layout adds its own parts and calls :meth:`_new_page` when a page is full."""
 
-    def __init__(self, typesetter: Typesetter, content: CertificateContent) -> None:
+    def __init__(self, typesetter: Typesetter, content: DocumentContent, values: dict[str, Any]) -> None:
         self.ts = typesetter
         self.content = content
-        self.values = design_values(content)
+        self.values = values
         self._pages: list[list[Operators]] = []
+        self._qr: bytes | None = None
         self.y = TOP
-
-    def pages(self) -> list[list[Operators]]:
-        self._new_page()
-        self._particulars()
-        self._lectures()
-        self._totals()
-        return self._pages
 
     # -- drawing primitives, in mm from the sheet's top left corner --
 
@@ -332,7 +397,9 @@ class MemberLayout:
         self.y = TOP
         values = self.values
         self._text(196, 15.5, f"No. {self.content['serial']}", Style(6.5, GREY, tracking=0.03), right=True)
-        self._draw(_qr_operators(self.content["verify_url"], 18, 244, 25))
+        if self._qr is None:  # encoding a QR code costs milliseconds: once a document
+            self._qr = _qr_operators(self.content["verify_url"], 18, 244, 25)
+        self._draw(self._qr)
         x, y = 45.5, 245.2
         for label, value, style in (
             ("証明書番号 Serial No.", self.content["serial"], Style(8.5, tracking=0.03)),
@@ -342,14 +409,11 @@ class MemberLayout:
             y = self._paragraph(x, y, 74, label, Style(6, GREY))
             y = self._paragraph(x, y, 74, value, style) + 1
 
-    # -- the parts --
+    # -- the shared parts --
 
-    def _particulars(self) -> None:
-        values, holder, symposium = self.values, self.values["holder"], self.values["s"]
-        column = (RIGHT - LEFT - 8) / 2
-        left, right = LEFT, LEFT + column + 8
-        for x in (left, right):
-            self._rule(x, x + column, TOP, 0.5, NAVY)
+    def _holder(self, left: float, column: float) -> float:
+        """The holder's name and numbers in a column; returns the bottom."""
+        values, holder = self.values, self.values["holder"]
         y = self._paragraph(left, TOP + 1.5, column, "氏名 Name", LABEL)
         name_style = Style(
             {"": 18, "long": 14, "very-long": 11}[values["name_size"]], leading=1.25, tracking=0.06
@@ -370,33 +434,13 @@ class MemberLayout:
             ("職種 Profession", f"{values['profession_ja']} {values['profession_en']}"),
             *((registry["label"], registry["number"]) for registry in values["registries"]),
         ]
-        holder_bottom = self._definitions(left, y + 2, column, rows)
-        y = self._paragraph(right, TOP + 1.5, column, "学術講演会 Symposium", LABEL)
-        y = self._paragraph(right, y + 0.5, column, symposium["title_ja"], Style(11))
-        y = self._paragraph(right, y, column, symposium["title_en"], Style(8.5, SOFT))
-        rows = [("開催日 Date", f"{values['date_ja']} / {values['date_en']}")]
-        if symposium["venue"]:
-            rows.append(("会場 Venue", symposium["venue"]))
-        rows.append(("時刻 Times", symposium["timezone"]))
-        symposium_bottom = self._definitions(right, y + 2, column, rows)
-        self.y = max(holder_bottom, symposium_bottom) + 3.5
+        return self._definitions(left, y + 2, column, rows)
 
     def _definitions(self, x: float, y: float, width: float, rows: Sequence[tuple[str, str]]) -> float:
         for label, value in rows:
             label_bottom = self._paragraph(x, y + 0.3, 32, label, Style(6.5, GREY))
             y = max(label_bottom, self._paragraph(x + 33, y, width - 33, value, Style(7.5))) + 0.5
         return y
-
-    def _lecture_columns(self) -> list[tuple[float, float]]:
-        """(x, width) of time, title, field, minutes and one column per policy."""
-        policies = len(self.values["policies"])
-        fixed = [17.0, 0.0, 27.0, 13.0, *([14.0] * policies)]
-        fixed[1] = RIGHT - LEFT - sum(fixed)
-        columns, x = [], LEFT
-        for width in fixed:
-            columns.append((x, width))
-            x += width
-        return columns
 
     def _table_header(
         self, columns: Sequence[tuple[float, float]], heads: Sequence[tuple[str, str, bool]]
@@ -411,27 +455,12 @@ class MemberLayout:
         self._rule(LEFT, RIGHT, bottom, 0.25, NAVY)
         self.y = bottom
 
-    def _lectures(self) -> None:
-        columns = self._lecture_columns()
-        heads = [
-            ("時間", "Time", False),
-            ("受講講演", "Lecture attended", False),
-            ("分野", "CME field", False),
-            ("受講分", "Minutes", True),
-            *((policy["short"], policy["unit"], True) for policy in self.values["policies"]),
-        ]
-        self._table_header(columns, heads)
-        lectures = self.values["lectures"]
-        for number, lecture in enumerate(lectures):
-            height = self._lecture_row(columns, lecture, self.y, draw=False)
-            if self.y + height > BOTTOM:
-                self._new_page()
-                self._table_header(columns, heads)
-            self._lecture_row(columns, lecture, self.y, draw=True)
-            self.y += height
-            last = number == len(lectures) - 1
-            self._rule(LEFT, RIGHT, self.y, 0.4 if last else 0.2, NAVY if last else HAIRLINE)
-        self.y += 4
+    def _lecture_columns(self) -> list[tuple[float, float]]:
+        """(x, width) of time, title, field, minutes and one column per policy."""
+        policies = len(self.values["policies"])
+        fixed = [17.0, 0.0, 27.0, 13.0, *([14.0] * policies)]
+        fixed[1] = RIGHT - LEFT - sum(fixed)
+        return _columns(fixed)
 
     def _lecture_row(
         self, columns: Sequence[tuple[float, float]], lecture: dict[str, Any], top: float, *, draw: bool
@@ -464,25 +493,21 @@ class MemberLayout:
             self._text(x + width - 1.2, baseline, amount, title_ja, right=True)
         return height
 
-    def _totals(self) -> None:
+    def _heading(self, ja: str, en: str) -> None:
+        """A section's bilingual caption, as the totals table has it."""
+        self._text(LEFT, self.y + 3.6, ja, Style(8.5, NAVY))
+        self._text(LEFT + self.ts.width(f"{ja} ", Style(8.5)), self.y + 3.6, en, Style(6.5, GREY))
+        self.y += 5.2
+
+    def _totals(self, ja: str = "取得単位の合計", en: str = "Totals by CME field") -> None:
         policies = self.values["policies"]
         rows_height = 5.2 + 7.5 + len(policies) * 6.5
         if self.y + rows_height > BOTTOM:
             self._new_page()
-        self._text(LEFT, self.y + 3.6, "取得単位の合計", Style(8.5, NAVY))
-        self._text(
-            LEFT + self.ts.width("取得単位の合計 ", Style(8.5)),
-            self.y + 3.6,
-            "Totals by CME field",
-            Style(6.5, GREY),
-        )
-        self.y += 5.2
+        self._heading(ja, en)
         widths = [40.0, *([16.5] * len(CmeField)), 17.0, 0.0]
         widths[-1] = RIGHT - LEFT - sum(widths)
-        columns, x = [], LEFT
-        for width in widths:
-            columns.append((x, width))
-            x += width
+        columns = _columns(widths)
         heads = [
             ("制度", "Scheme", False),
             *((field["ja"], field["en"], True) for field in self.values["fields"]),
@@ -515,6 +540,69 @@ class MemberLayout:
             self._rule(LEFT, RIGHT, self.y, 0.4 if last else 0.2, NAVY if last else HAIRLINE)
 
 
+def _columns(widths: Sequence[float]) -> list[tuple[float, float]]:
+    """(x, width) of each column of ``widths`` side by side from the left margin."""
+    columns, x = [], LEFT
+    for width in widths:
+        columns.append((x, width))
+        x += width
+    return columns
+
+
+class MemberLayout(PageLayout):
+    """The member's part (certificate.html's "member" layer) as PDF operators: particulars, lectures and
+    totals flowing over as many pages as they need, serial and QR code on each."""
+
+    def __init__(self, typesetter: Typesetter, content: CertificateContent) -> None:
+        super().__init__(typesetter, content, design_values(content))
+
+    def pages(self) -> list[list[Operators]]:
+        self._new_page()
+        self._particulars()
+        self._lectures()
+        self._totals()
+        return self._pages
+
+    def _particulars(self) -> None:
+        values, symposium = self.values, self.values["s"]
+        column = (RIGHT - LEFT - 8) / 2
+        left, right = LEFT, LEFT + column + 8
+        for x in (left, right):
+            self._rule(x, x + column, TOP, 0.5, NAVY)
+        holder_bottom = self._holder(left, column)
+        y = self._paragraph(right, TOP + 1.5, column, "学術講演会 Symposium", LABEL)
+        y = self._paragraph(right, y + 0.5, column, symposium["title_ja"], Style(11))
+        y = self._paragraph(right, y, column, symposium["title_en"], Style(8.5, SOFT))
+        rows = [("開催日 Date", f"{values['date_ja']} / {values['date_en']}")]
+        if symposium["venue"]:
+            rows.append(("会場 Venue", symposium["venue"]))
+        rows.append(("時刻 Times", symposium["timezone"]))
+        symposium_bottom = self._definitions(right, y + 2, column, rows)
+        self.y = max(holder_bottom, symposium_bottom) + 3.5
+
+    def _lectures(self) -> None:
+        columns = self._lecture_columns()
+        heads = [
+            ("時間", "Time", False),
+            ("受講講演", "Lecture attended", False),
+            ("分野", "CME field", False),
+            ("受講分", "Minutes", True),
+            *((policy["short"], policy["unit"], True) for policy in self.values["policies"]),
+        ]
+        self._table_header(columns, heads)
+        lectures = self.values["lectures"]
+        for number, lecture in enumerate(lectures):
+            height = self._lecture_row(columns, lecture, self.y, draw=False)
+            if self.y + height > BOTTOM:
+                self._new_page()
+                self._table_header(columns, heads)
+            self._lecture_row(columns, lecture, self.y, draw=True)
+            self.y += height
+            last = number == len(lectures) - 1
+            self._rule(LEFT, RIGHT, self.y, 0.4 if last else 0.2, NAVY if last else HAIRLINE)
+        self.y += 4
+
+
 def _qr_operators(url: str, x: float, y: float, size: float) -> bytes:
     """The QR code of ``url`` as filled rectangles, one a run of dark modules: vector, and no font."""
     matrix = segno.make_qr(url, error="m").matrix
@@ -542,6 +630,14 @@ def weasyprint_certificate(
 ) -> bytes:
     """A layer of the HTML design laid out by WeasyPrint from scratch: the frame that every certificate
     shares, or the whole certificate (the reference design, and the benchmark's baseline)."""
+    return weasyprint_document(certificate_html(content, layer), content, fonts)
+
+
+def weasyprint_document(
+    html: str, content: DocumentContent | None, fonts: CertificateFonts | None = None
+) -> bytes:
+    """``html`` (a design of certificates/) laid out by a fresh WeasyPrint as PDF/A-3b, with ``content``
+    attached when given."""
     fonts = fonts or find_certificate_fonts()
     design = design_folder()
     fetcher = DesignFetcher(design, *fonts.paths)
@@ -552,9 +648,7 @@ def weasyprint_certificate(
             CSS(filename=str(design / "certificate.css"), url_fetcher=fetcher, font_config=font_config),
             CSS(string=fonts.css(), url_fetcher=fetcher, font_config=font_config),
         ]
-        document = HTML(
-            string=certificate_html(content, layer), base_url=design.as_uri() + "/", url_fetcher=fetcher
-        )
+        document = HTML(string=html, base_url=design.as_uri() + "/", url_fetcher=fetcher)
         pdf: bytes = document.write_pdf(
             stylesheets=stylesheets, font_config=font_config, pdf_variant=PDF_VARIANT, attachments=attachments
         )

@@ -188,6 +188,8 @@ class Typesetter:
     used: list[dict[int, str]] = field(init=False)
     """Per face, each glyph shown and the character it shows (for the ToUnicode CMap)."""
     _new_ids: dict[int, dict[int, int]] = field(init=False, default_factory=dict)
+    _broken: dict[tuple[str, float, Style], list[str]] = field(init=False, default_factory=dict)
+    """Lines already broken: layouts measure a row before drawing it."""
 
     def __post_init__(self) -> None:
         self.used = [{} for _ in self.fonts.faces]
@@ -213,6 +215,13 @@ class Typesetter:
     def lines(self, text: str, width: float, style: Style) -> list[str]:
         """``text`` broken into lines of at most ``width`` mm: at spaces, between Japanese characters
         (keeping closing punctuation off a line's start), and anywhere in a word longer than a line."""
+        key = (text, width, style)
+        broken = self._broken.get(key)
+        if broken is None:
+            broken = self._broken[key] = self._break(text, width, style)
+        return list(broken)
+
+    def _break(self, text: str, width: float, style: Style) -> list[str]:
         lines: list[str] = []
         current, current_width = "", 0.0
         for piece in _break_pieces(unicodedata.normalize("NFC", text)):

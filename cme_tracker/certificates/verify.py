@@ -50,11 +50,15 @@ class PublicRecord:
     revoked_at: str | None = None
     revocation_category: str | None = None
     replaced_by: str | None = None
+    year: int | None = None
+    """For a transcript: the year it covers, on ``year_basis`` (calendar or fiscal)."""
+    year_basis: str | None = None
 
     @classmethod
     def of(cls, certificate: Certificate) -> PublicRecord:
         content = certificate.content
         symposium = content.get("symposium") or {}
+        year = content.get("year") or {}
         return cls(
             serial=certificate.serial,
             kind=certificate.kind,
@@ -79,6 +83,8 @@ class PublicRecord:
             revoked_at=None if certificate.revoked_at is None else certificate.revoked_at.date().isoformat(),
             revocation_category=certificate.revocation_category,
             replaced_by=None if certificate.replaced_by is None else certificate.replaced_by.serial,
+            year=year.get("year"),
+            year_basis=year.get("basis"),
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -59,6 +59,34 @@ class Caps:
 
 
 @dataclass(frozen=True)
+class MultiYearRequirement:
+    """What a member must reach over ``years`` consecutive years (the year of a transcript and those before).
+
+    Each threshold left None is not required. The JMA-style rule: over three years, units plus distinct
+    curriculum codes at least 60 (``combined``); a code earned twice counts once.
+    """
+
+    years: int
+    units: Decimal | None = None
+    distinct_codes: int | None = None
+    combined: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        if self.years < 1:
+            raise ValueError("a multi-year requirement spans at least one year")
+        if self.units is None and self.distinct_codes is None and self.combined is None:
+            raise ValueError("a multi-year requirement needs at least one threshold")
+
+    def met(self, units: Decimal, distinct_codes: int) -> bool:
+        """Whether ``units`` and ``distinct_codes`` over the span reach every threshold set."""
+        return (
+            (self.units is None or units >= self.units)
+            and (self.distinct_codes is None or distinct_codes >= self.distinct_codes)
+            and (self.combined is None or units + distinct_codes >= self.combined)
+        )
+
+
+@dataclass(frozen=True)
 class CreditPolicy:
     """One version of one scheme's parameters.
 
@@ -85,6 +113,8 @@ class CreditPolicy:
     caps: Caps = field(default_factory=Caps)
     lecture_code: LectureCode | None = None
     lecture_code_required: bool = False
+    requirement: MultiYearRequirement | None = None
+    """Progress toward it is printed on yearly transcripts; None when the scheme defines none."""
 
     def __post_init__(self) -> None:
         if self.minutes_per_unit <= 0:
@@ -97,6 +127,9 @@ class CreditPolicy:
             raise ValueError(f"{self.label}: lecture_code_required needs a lecture_code")
         if self.remainder is not None and not 0 < self.remainder.from_minutes < self.minutes_per_unit:
             raise ValueError(f"{self.label}: remainder.from_minutes must lie inside one unit")
+        requirement = self.requirement
+        if requirement is not None and requirement.distinct_codes is not None and self.lecture_code is None:
+            raise ValueError(f"{self.label}: a requirement of distinct codes needs a lecture_code")
 
     @property
     def label(self) -> str:
@@ -139,6 +172,9 @@ class CreditPolicy:
             },
             "lecture_code": None if self.lecture_code is None else self.lecture_code.value,
             "lecture_code_required": self.lecture_code_required,
+            **(
+                {} if self.requirement is None else {"requirement": _requirement_parameters(self.requirement)}
+            ),
         }
 
     @classmethod
@@ -150,6 +186,7 @@ class CreditPolicy:
         remainder = reader.optional_section("remainder")
         caps = reader.section("caps")
         lecture_code = reader.optional_choice("lecture_code", LectureCode)
+        requirement = reader.optional_section("requirement", absent_is_none=True)
         policy = cls(
             code=code,
             version=version,
@@ -175,9 +212,26 @@ class CreditPolicy:
             ),
             lecture_code=lecture_code,
             lecture_code_required=reader.boolean("lecture_code_required"),
+            requirement=None
+            if requirement is None
+            else MultiYearRequirement(
+                years=requirement.integer("years"),
+                units=requirement.optional_decimal("units"),
+                distinct_codes=requirement.optional_integer("distinct_codes"),
+                combined=requirement.optional_decimal("combined"),
+            ),
         )
         reader.check_all_read()
         return policy
+
+
+def _requirement_parameters(requirement: MultiYearRequirement) -> dict[str, Any]:
+    return {
+        "years": requirement.years,
+        "units": _decimal_text(requirement.units),
+        "distinct_codes": requirement.distinct_codes,
+        "combined": _decimal_text(requirement.combined),
+    }
 
 
 def _decimal_text(amount: Decimal | None) -> str | None:
@@ -263,7 +317,11 @@ class _ParameterReader:
         self.sections.append(section)
         return section
 
-    def optional_section(self, key: str) -> _ParameterReader | None:
+    def optional_section(self, key: str, *, absent_is_none: bool = False) -> _ParameterReader | None:
+        """A section that may be null; with ``absent_is_none`` it may also be missing (a key added later,
+        which rows stored before it lack)."""
+        if absent_is_none and key not in self.parameters:
+            return None
         return None if self._value(key) is None else self.section(key)
 
     def check_all_read(self) -> None:

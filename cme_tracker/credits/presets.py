@@ -20,6 +20,7 @@ from cme_tracker.credits.policy import (
     Caps,
     CreditPolicy,
     LectureCode,
+    MultiYearRequirement,
     RegistryNumber,
     RemainderRule,
     UnitBasis,
@@ -61,7 +62,10 @@ JMA = CreditPolicy(
     minimum_minutes=30,
     lecture_code=LectureCode.JMA_CC,
     lecture_code_required=True,
+    requirement=MultiYearRequirement(years=3, combined=Decimal(60)),
 )
+"""The JMA certificate (日医生涯教育認定証) asks for units plus distinct curriculum codes of at least 60 over
+three consecutive years."""
 
 JDA = CreditPolicy(
     code="jda",

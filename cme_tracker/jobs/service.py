@@ -28,7 +28,8 @@ STALE_AFTER = timedelta(minutes=5)
 """A running job whose heartbeat is older than this has lost its worker."""
 
 ISSUE_CERTIFICATES = "certificates.issue"
-JOB_KINDS = (ISSUE_CERTIFICATES,)
+ISSUE_TRANSCRIPTS = "transcripts.issue"
+JOB_KINDS = (ISSUE_CERTIFICATES, ISSUE_TRANSCRIPTS)
 
 
 def submit_job(session: Session, *, kind: str, parameters: dict[str, Any], actor: str) -> Job:
@@ -184,7 +185,34 @@ def _issue_certificates(
     return report.summary(), report.failed
 
 
-_RUNNERS: dict[str, JobRunner] = {ISSUE_CERTIFICATES: _issue_certificates}
+def _issue_transcripts(
+    database: Database,
+    settings: Settings,
+    job_id: int,
+    parameters: dict[str, Any],
+    actor: str,
+    processes: int,
+) -> tuple[str, list[dict[str, Any]]]:
+    from cme_tracker.certificates.issue import DocumentSetup
+    from cme_tracker.transcripts.issue import issue_transcripts
+
+    report = issue_transcripts(
+        database,
+        DocumentSetup.from_settings(settings),
+        int(parameters["year"]),
+        parameters.get("year_basis", "calendar"),
+        member_no=parameters.get("member_no"),
+        actor=actor,
+        jobs=processes,
+        progress=lambda done, total: report_progress(database, job_id, done, total),
+    )
+    return report.summary(), report.failed
+
+
+_RUNNERS: dict[str, JobRunner] = {
+    ISSUE_CERTIFICATES: _issue_certificates,
+    ISSUE_TRANSCRIPTS: _issue_transcripts,
+}
 
 
 def launch_worker(settings: Settings) -> None:

@@ -21,7 +21,6 @@ from sqlalchemy import Table, bindparam, select
 
 from cme_tracker.accounts.models import User
 from cme_tracker.accounts.tokens import TOKEN_ROLES, ApiClient, token_digest
-from cme_tracker.db import begin_write
 from cme_tracker.vocabulary import Role
 from cme_tracker.web.session import db_session
 
@@ -31,8 +30,6 @@ ACCESS_ATTRIBUTE = "cme_access"
 CLIENT_ACCESS_ATTRIBUTE = "cme_client_access"
 PUBLIC = "public"
 API_PREFIX = "/api/"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-"""Requests that change nothing; an API client's other requests write."""
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -151,8 +148,6 @@ def _check_access(app: Flask) -> ResponseReturnValue | None:
         abort(403)
     token = bearer_token()
     if token is not None:
-        if request.method not in SAFE_METHODS:
-            begin_write(db_session())  # one transaction for the token check and the writes (SQLite)
         _admit_client(token, getattr(view, CLIENT_ACCESS_ATTRIBUTE, frozenset()))
         return None
     if not current_user.is_authenticated:

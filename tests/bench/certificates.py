@@ -42,6 +42,7 @@ from databases import throwaway_database
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
 from sqlalchemy import insert, select
+from sqlalchemy.orm import joinedload
 
 from cme_tracker.attendance.models import Attendance
 from cme_tracker.certificates.identity import load_signing_identity
@@ -205,7 +206,11 @@ def only_own_text(database: Database, instance: Path, sample: int) -> dict[str, 
     """
     with database.sessions() as session:
         certificates = session.scalars(
-            select(Certificate).join(Symposium).where(Symposium.code == LARGE).order_by(Certificate.id)
+            select(Certificate)
+            .join(Symposium)
+            .where(Symposium.code == LARGE)
+            .options(joinedload(Certificate.member))
+            .order_by(Certificate.id)
         ).all()
     chosen = random.Random(7).sample(list(certificates), k=min(sample, len(certificates)))
     design = set("".join(ElementTree.parse(design_folder() / "seal.svg").getroot().itertext()))

@@ -74,6 +74,7 @@ class World:
     issued: dict[str, Issued] = field(default_factory=dict)
     successor: Issued | None = None
     """The certificate that replaced ``issued["superseded"]``."""
+    member_logins: dict[str, str] = field(default_factory=dict)
 
     def pdf(self, name: str) -> bytes:
         return (self.instance / self.issued[name].file_path).read_bytes()
@@ -94,13 +95,17 @@ class World:
         )
 
     def login(self, *roles: Role, member_no: str | None = None) -> str:
-        """A new user with ``roles`` (linked to the member ``member_no``); returns the login."""
+        """A new user with ``roles``, or the member's login (one per member, made on first use)."""
+        if member_no in self.member_logins:
+            return self.member_logins[member_no]
         login = f"user{next(_logins)}"
         with self.database.sessions() as session:
             member = (
                 session.scalar(select(Member).where(Member.member_no == member_no)) if member_no else None
             )
             make_login(session, login, *roles, member=member)
+        if member_no is not None:
+            self.member_logins[member_no] = login
         return login
 
     def certificate(self, serial: str) -> Certificate:
@@ -129,7 +134,7 @@ def build_world(factory: DatabaseFactory, instance: Path) -> World:
         second = make_lecture(session, symposium, "13:00", "14:30", "basic_medicine")
         unissued = make_symposium(session, UNISSUED_SYMPOSIUM, date(2026, 7, 18))
         later = make_lecture(session, unissued, "10:00", "11:00")
-        numbers = {}
+        numbers: dict[str, str] = {}
         for role in ROLES:
             values = HOLDER if role == "valid" else {}
             member = make_member(session, member_no=f"C{len(numbers) + 1:05d}", **values)

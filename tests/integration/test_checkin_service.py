@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -40,16 +41,31 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return freeze_clock(monkeypatch, tokyo(DAY, "10:00"))
 
 
-def scan(
-    session: Session, *, privileged: bool = False, operator: str = "token:desk-1", **fields: Any
-) -> ScanResult:
-    values: dict[str, Any] = {"member_no": "001001", "lecture_code": "2026-05-L1", "direction": "in"}
-    values.update(fields)
-    result = record_scan(
-        session, ScanRequest(**values), card_secret=SECRET, operator=operator, privileged=privileged
-    )
+def scan(session: Session, **fields: Any) -> ScanResult:
+    result = scan_request(session, **fields)
     session.commit()
     return result
+
+
+def scan_request(
+    session: Session,
+    *,
+    privileged: bool = False,
+    operator: str = "token:desk-1",
+    before_write: Callable[[Session], None] | None = None,
+    **fields: Any,
+) -> ScanResult:
+    """One scan, not committed."""
+    values: dict[str, Any] = {"member_no": "001001", "lecture_code": "2026-05-L1", "direction": "in"}
+    values.update(fields)
+    return record_scan(
+        session,
+        ScanRequest(**values),
+        card_secret=SECRET,
+        operator=operator,
+        privileged=privileged,
+        before_write=before_write,
+    )
 
 
 def refused(session: Session, **fields: Any) -> DomainError:
@@ -110,6 +126,39 @@ def test_retried_nonce_answers_like_the_first_time_even_after_a_check_out(
     assert retried.attendance.id == first.attendance.id
     assert row_counts(session) == before
     assert len(live_attendances(session, day.members[0])) == 1
+
+
+def test_attendance_opened_by_another_desk_after_the_reads_makes_the_scan_a_repeat(
+    session: Session, day: Day, clock: Clock
+) -> None:
+    """Reads happen before the write lock (SQLite) or without locks (PostgreSQL): a stale decision to open
+    is taken again, and answers with the other desk's attendance."""
+    other_desk: list[ScanResult] = []
+
+    def other_desk_first(session: Session) -> None:
+        other_desk.append(scan_request(session, nonce="east"))
+
+    result = scan_request(session, nonce="west", before_write=other_desk_first)
+    session.commit()
+    assert (result.status, result.created) == ("already_checked_in", False)
+    assert other_desk[0].attendance is not None and result.attendance == other_desk[0].attendance
+    assert len(live_attendances(session, day.members[0])) == 1
+    assert session.scalar(select(Scan.outcome).where(Scan.nonce == "west")) == "already_checked_in"
+    assert chain.verify(session).intact
+
+
+def test_nonce_used_by_another_scan_after_the_reads_is_refused_and_nothing_is_written(
+    session: Session, day: Day, clock: Clock
+) -> None:
+    def twin_first(session: Session) -> None:
+        scan_request(session, member_no="001002", nonce="twin")
+
+    before = row_counts(session)
+    with pytest.raises(DomainError) as caught:
+        scan_request(session, nonce="twin", before_write=twin_first)
+    session.rollback()
+    assert caught.value.code == "nonce_reused"
+    assert row_counts(session) == before
 
 
 def test_check_out_closes_the_open_attendance_and_a_second_one_is_already_checked_out(

@@ -22,6 +22,7 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session, load_only, selectinload
 from werkzeug.wrappers import Response
 from wtforms import IntegerField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from cme_tracker.attendance.models import Attendance
@@ -67,7 +68,7 @@ class PageForm(FlaskForm):  # type: ignore[misc]
 class RevokeForm(FlaskForm):  # type: ignore[misc]
     category = SelectField(
         lazy_gettext("Category (shown on the public verification page)"),
-        choices=list(CATEGORY_LABELS.items()),
+        choices=[SelectChoice(value, label) for value, label in CATEGORY_LABELS.items()],
         default=RevocationCategory.OTHER.value,
     )
     reason = TextAreaField(
@@ -285,20 +286,21 @@ def _certificate_or_404(session: Session, symposium_code: str, serial: str) -> C
 
 
 def _symposium_rows(session: Session) -> list[SymposiumRow]:
-    attendees = dict(
-        session.execute(
+    attendees = {
+        symposium_id: count
+        for symposium_id, count in session.execute(
             select(Attendance.symposium_id, func.count(distinct(Attendance.member_id)))
             .where(Attendance.voided_at.is_(None))
             .group_by(Attendance.symposium_id)
-        ).tuples()
-    )
+        )
+    }
     issued: dict[tuple[int | None, str], int] = {
         (symposium_id, status): count
         for symposium_id, status, count in session.execute(
             select(Certificate.symposium_id, Certificate.status, func.count())
             .where(Certificate.kind == CertificateKind.ATTENDANCE.value)
             .group_by(Certificate.symposium_id, Certificate.status)
-        ).tuples()
+        )
     }
     latest: dict[str, Job] = {}
     for job in session.scalars(

@@ -6,6 +6,9 @@ same as a serial that does not exist, so the page reveals nothing of other membe
 
 from __future__ import annotations
 
+from datetime import date
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, abort, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
@@ -23,6 +26,9 @@ from cme_tracker.web.security import roles_required
 from cme_tracker.web.session import db_session
 
 blueprint = Blueprint("certificates", __name__, url_prefix="/me/certificates")
+
+SOCIETY_ZONE = ZoneInfo("Asia/Tokyo")
+"""Where a transcript, which belongs to no symposium, is dated."""
 
 
 def _own_member() -> Member:
@@ -45,10 +51,16 @@ def mine() -> ResponseReturnValue:
     )
     return render_template(
         "certificates/mine.html",
-        certificates=list(certificates),
+        certificates=[(certificate, _issued_on(certificate)) for certificate in certificates],
         status_labels=STATUS_LABELS,
         valid=CertificateStatus.VALID.value,
     )
+
+
+def _issued_on(certificate: Certificate) -> date:
+    """The issue date as printed on the certificate: in its symposium's time zone."""
+    zone = certificate.symposium.zone if certificate.symposium is not None else SOCIETY_ZONE
+    return certificate.issued_at.astimezone(zone).date()
 
 
 @blueprint.get("/<serial>.pdf")

@@ -82,8 +82,9 @@ def _too_large(_error: RequestEntityTooLarge) -> ResponseReturnValue:
 @public
 def form() -> ResponseReturnValue:
     """The form to type a serial and code (a submitted form goes to the certificate's page), and to upload."""
-    lookup = LookupForm(formdata=request.args or None, meta={"csrf": False})
-    if not request.args:
+    submitted = "serial" in request.args or "c" in request.args
+    lookup = LookupForm(formdata=request.args if submitted else None, meta={"csrf": False})
+    if not submitted:
         return _form_page(lookup=lookup)
     if not lookup.validate():
         return _form_page(lookup=lookup, status=422)

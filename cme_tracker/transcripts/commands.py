@@ -1,0 +1,76 @@
+"""``cme-tracker transcripts``: issue a year's signed transcripts, verify one, revoke or reissue one.
+
+Verification, revocation and reissue go by serial and work for both kinds of document; they are here too so
+that a transcript's holder finds them under the command that issued it.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from cme_tracker.certificates.commands import (
+    CLI_ACTOR,
+    _ProgressBar,
+    reissue_command,
+    revoke_command,
+    verify_command,
+)
+from cme_tracker.config import Settings
+from cme_tracker.console import open_database, reports_domain_errors
+from cme_tracker.vocabulary import YearBasis
+
+
+@click.group("transcripts")
+def transcripts() -> None:
+    """Signed yearly transcripts of each member's credits."""
+
+
+@transcripts.command("issue")
+@click.option("--year", type=click.IntRange(1900, 9999), required=True, help="The calendar or fiscal year.")
+@click.option(
+    "--year-basis",
+    type=click.Choice([basis.value for basis in YearBasis]),
+    default=YearBasis.CALENDAR.value,
+    show_default=True,
+    help="fiscal: 1 April YYYY to 31 March YYYY+1.",
+)
+@click.option("--member", "member_no", help="Only this member's transcript.")
+@click.option(
+    "--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Processes to render with."
+)
+@reports_domain_errors
+def issue_command(year: int, year_basis: str, member_no: str | None, jobs: int) -> None:
+    """Issue the missing transcripts of a year: one per member with credited attendance in it.
+
+    Running it again issues only what is still missing, also after an interrupted run.
+    """
+    from cme_tracker.certificates.issue import DocumentSetup
+    from cme_tracker.transcripts.issue import issue_transcripts
+
+    settings = Settings.from_environment()
+    progress = _ProgressBar()
+    try:
+        report = issue_transcripts(
+            open_database(),
+            DocumentSetup.from_settings(settings),
+            year,
+            YearBasis(year_basis),
+            member_no=member_no,
+            jobs=jobs,
+            actor=CLI_ACTOR,
+            progress=progress,
+        )
+    finally:
+        progress.close()
+    click.echo(f"{year} ({year_basis}): {report.summary()}")
+    for failure in report.failed:
+        click.echo(f"error: member {failure['member_no']}: {failure['message']}", err=True)
+    if report.failed:
+        sys.exit(1)
+
+
+transcripts.add_command(verify_command, "verify")
+transcripts.add_command(revoke_command, "revoke")
+transcripts.add_command(reissue_command, "reissue")

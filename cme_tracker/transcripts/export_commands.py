@@ -1,0 +1,83 @@
+"""``cme-tracker export``: auditor exports of a year, and checking an export's audit checkpoint later."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from cme_tracker.certificates.commands import CLI_ACTOR
+from cme_tracker.config import Settings
+from cme_tracker.console import open_database, reports_domain_errors
+from cme_tracker.vocabulary import YearBasis
+
+
+@click.group("export")
+def export() -> None:
+    """Exports for auditors."""
+
+
+@export.command("transcripts")
+@click.option("--year", type=click.IntRange(1900, 9999), required=True, help="The calendar or fiscal year.")
+@click.option(
+    "--year-basis",
+    type=click.Choice([basis.value for basis in YearBasis]),
+    default=YearBasis.CALENDAR.value,
+    show_default=True,
+    help="fiscal: 1 April YYYY to 31 March YYYY+1.",
+)
+@click.option(
+    "--format",
+    "export_format",
+    type=click.Choice(["csv", "xlsx", "json", "zip"]),
+    required=True,
+    help="csv: the detail table; xlsx, json: every table; zip: all of them, transcripts, signed manifest.",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The file to write."
+)
+@click.option(
+    "--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Processes issuing transcripts."
+)
+@reports_domain_errors
+def transcripts_command(year: int, year_basis: str, export_format: str, out: Path, jobs: int) -> None:
+    """Every member's credits of a year, lecture by lecture, with what an auditor needs to recompute them."""
+    from cme_tracker.certificates.commands import _ProgressBar
+    from cme_tracker.certificates.issue import DocumentSetup
+    from cme_tracker.transcripts.export import ExportFormat, export_transcripts
+
+    if not out.parent.is_dir():
+        raise click.BadParameter(f"folder {out.parent} does not exist", param_hint="--out")
+    progress = _ProgressBar()
+    try:
+        report = export_transcripts(
+            open_database(),
+            DocumentSetup.from_settings(Settings.from_environment()),
+            year,
+            YearBasis(year_basis),
+            ExportFormat(export_format),
+            out,
+            actor=CLI_ACTOR,
+            jobs=jobs,
+            progress=progress,
+        )
+    finally:
+        progress.close()
+    click.echo(report.summary())
+
+
+@export.command("check-checkpoint")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@reports_domain_errors
+def check_checkpoint_command(file: Path) -> None:
+    """Exit 0 when the audit log is intact and still holds the head FILE (audit-checkpoint.json) names."""
+    from cme_tracker.transcripts.export_bundle import check_checkpoint
+
+    with open_database().sessions() as session:
+        problem = check_checkpoint(session, file.read_bytes())
+    if problem is None:
+        click.echo("audit log intact and extends the checkpoint")
+        return
+    click.echo(f"checkpoint not matched: {problem}", err=True)
+    sys.exit(1)

@@ -1,0 +1,217 @@
+"""The rows of an auditor export: one streaming pass over a year, shaped for the tables every format writes.
+
+The detail table has a row per member and lecture attended, with the presence intervals, the lecture's times
+and excluded intervals and each applying policy's award and version; the totals table a row per member,
+policy and field; the policies table each version's parameters. Together they let an auditor recompute every
+credit by hand. Members come from the member table loaded once; attendances stream ordered by member, so
+memory holds one member's rows at a time whatever the size of the society.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Hashable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cme_tracker.credits.engine import FIELDS, Interval, LectureAward, PolicyCredits, PolicySelection
+from cme_tracker.credits.policy import CreditPolicy
+from cme_tracker.credits.services import YearProgram, format_amount, itemised_year
+from cme_tracker.members.models import Member
+from cme_tracker.program.models import Lecture
+from cme_tracker.vocabulary import YearBasis
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+TOTAL = "total"
+"""The ``field`` of a policy's total row in the totals table."""
+
+MEMBER_COLUMNS = ("year", "year_basis", "member_no", "profession", "name_romaji", "name_kanji")
+LECTURE_COLUMNS = (
+    "symposium_code",
+    "timezone",
+    "lecture_code",
+    "field",
+    "lecture_starts_at",
+    "lecture_ends_at",
+    "excluded",
+)
+TOTALS_COLUMNS = (*MEMBER_COLUMNS, "policy", "version", "unit", "field", "amount", "codes")
+POLICIES_COLUMNS = ("policy", "version", "effective_from", "name_en", "unit", "parameters")
+
+
+@cache
+def amount_text(amount: Decimal) -> str:
+    """An amount as ``credits show --json`` writes it; cached, as a year repeats a handful of amounts."""
+    return format_amount(amount)
+
+
+def local_iso(micros: int, zone: ZoneInfo) -> str:
+    """Epoch microseconds as ISO 8601 in the symposium's time zone, with its offset and full precision."""
+    return (_EPOCH + timedelta(microseconds=micros)).astimezone(zone).isoformat()
+
+
+def presence_text(intervals: list[Interval], zone: ZoneInfo) -> str:
+    """``check_in/check_out`` pairs joined by ``;``; a missing check-out shows the end it stands for."""
+    return ";".join(f"{local_iso(start, zone)}/{local_iso(end, zone)}" for start, end in intervals)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportMember:
+    member_no: str
+    profession: str
+    name_romaji: str
+    name_kanji: str
+    selection: PolicySelection
+
+
+@dataclass(frozen=True, slots=True)
+class ExportLecture:
+    """A lecture's columns: times aware in the symposium's zone, and all cells as text (CSV, JSON)."""
+
+    zone: ZoneInfo
+    code: str
+    starts_at: datetime
+    ends_at: datetime
+    texts: tuple[str, ...]
+    """The cells in :data:`LECTURE_COLUMNS` order, rendered once per export rather than once per row."""
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyColumns:
+    """A policy's detail columns: ``jma_units``, ``jma_cc`` (the code earned with them), ``jma_version``."""
+
+    policy: CreditPolicy
+    amount: str
+    code: str | None
+    version: str
+
+    @classmethod
+    def of(cls, policy: CreditPolicy) -> PolicyColumns:
+        prefix = policy.code.replace("-", "_")
+        code = None if policy.lecture_code is None else policy.lecture_code.value
+        return cls(policy, f"{prefix}_{policy.unit_name}", code, f"{prefix}_version")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.amount, self.version) if self.code is None else (self.amount, self.code, self.version)
+
+
+@dataclass(frozen=True, slots=True)
+class DetailLine:
+    """One detail row but the member's cells: the lecture, the member's presence in it, the awards."""
+
+    lecture: ExportLecture
+    presence: str
+    minutes: int
+    awards: Mapping[str, LectureAward]
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRows:
+    """One member's rows: detail lines in lecture order, and each applying policy's totals."""
+
+    member: ExportMember
+    lines: tuple[DetailLine, ...]
+    policies: Mapping[str, PolicyCredits]
+
+    @property
+    def totals_count(self) -> int:
+        return len(self.policies) * (len(FIELDS) + 1)
+
+
+class YearExport:
+    """What an export of one year needs, loaded once: the program, the policies, the member table."""
+
+    def __init__(self, session: Session, year: int, basis: YearBasis) -> None:
+        self.session = session
+        self.year = year
+        self.basis = basis
+        self.program = YearProgram(session, year, basis)
+        self.policies = tuple(PolicyColumns.of(policy) for policy in self.program.engine.policies)
+        self.detail_columns = (
+            *MEMBER_COLUMNS,
+            *LECTURE_COLUMNS,
+            "presence",
+            "minutes_attended",
+            *(name for columns in self.policies for name in columns.names),
+        )
+        self.lectures = {lecture.code: _export_lecture(lecture) for lecture in self.program.lectures}
+        self.members = self._member_table()
+
+    def _member_table(self) -> dict[Hashable, ExportMember]:
+        members: dict[Hashable, ExportMember] = {}
+        for member in self.session.scalars(select(Member)):
+            members[member.id] = ExportMember(
+                member.member_no,
+                member.profession,
+                member.name_romaji,
+                member.name,
+                self.program.selection(member),
+            )
+        return members
+
+    def rows(self) -> Iterator[MemberRows]:
+        """Every member with an attendance in the year, in member id order, from one streaming query."""
+        selections = {member_id: member.selection for member_id, member in self.members.items()}
+        lectures = self.lectures
+        for year in itemised_year(self.session, self.program, selections):
+            lines = []
+            for line in year.result.lectures:
+                lecture = lectures[line.lecture.code]
+                presence = presence_text(year.presence[lecture.code], lecture.zone)
+                lines.append(DetailLine(lecture, presence, line.minutes, line.awards))
+            yield MemberRows(self.members[year.member_id], tuple(lines), year.result.policies)
+
+    def policy_rows(self) -> Iterator[dict[str, Any]]:
+        """Each policy version in force with every parameter, as the policies table lists it."""
+        for columns in self.policies:
+            policy = columns.policy
+            yield {
+                "policy": policy.code,
+                "version": policy.version,
+                "effective_from": policy.effective_from.isoformat(),
+                "name_en": policy.name_en,
+                "unit": policy.unit_name,
+                "parameters": policy.to_parameters(),
+            }
+
+    def policy_texts(self) -> Iterator[tuple[str, ...]]:
+        """:meth:`policy_rows` with the parameters as one JSON text cell."""
+        for row in self.policy_rows():
+            parameters = json.dumps(row["parameters"], ensure_ascii=False, sort_keys=True)
+            yield (*(str(row[column]) for column in POLICIES_COLUMNS[:-1]), parameters)
+
+
+def totals_rows(rows: MemberRows) -> Iterator[tuple[str, str, str, str, Decimal, str]]:
+    """(policy, version, unit, field, amount, codes) per policy: the five fields, then the total."""
+    for code, credits in rows.policies.items():
+        for field in FIELDS:
+            yield code, credits.version, credits.unit_name, field.value, credits.by_field[field], ""
+        codes = "" if credits.codes is None else ";".join(credits.codes)
+        yield code, credits.version, credits.unit_name, TOTAL, credits.total, codes
+
+
+def _export_lecture(lecture: Lecture) -> ExportLecture:
+    zone = ZoneInfo(lecture.symposium.timezone)
+    starts_at, ends_at = lecture.starts_at.astimezone(zone), lecture.ends_at.astimezone(zone)
+    excluded = ";".join(
+        f"{start.astimezone(zone).isoformat()}/{end.astimezone(zone).isoformat()}"
+        for start, end in sorted((exclusion.starts_at, exclusion.ends_at) for exclusion in lecture.exclusions)
+    )
+    texts = (
+        lecture.symposium.code,
+        zone.key,
+        lecture.code,
+        lecture.field,
+        starts_at.isoformat(),
+        ends_at.isoformat(),
+        excluded,
+    )
+    return ExportLecture(zone, lecture.code, starts_at, ends_at, texts)

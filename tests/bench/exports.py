@@ -1,0 +1,177 @@
+"""Benchmark of the auditor exports: a society-sized year as CSV and XLSX, against a plain query + csv.
+
+Run on demand (pytest does not collect it), on a quiet machine::
+
+    .venv/bin/python tests/bench/exports.py [--database-url URL] [--runs N]
+
+It builds the data set of ``tests/bench/credits.py`` (10,000 members, 8 symposia of 6 lectures, about
+300,000 attendances) in a throwaway database, then measures each of these in a child process of its own, so
+that the child's peak resident memory (``ru_maxrss``) is that export's alone, best of ``--runs`` (the data
+set is built in a child too: Linux carries the parent's peak over into a child it forks):
+
+* ``plain``: one SQL query over the same rows (each attendance joined to its member and to every lecture it
+  covers) written with ``csv.writer`` — the floor any export pays to read and write the rows;
+* ``csv`` and ``xlsx``: :func:`cme_tracker.transcripts.export.export_transcripts` to a file.
+
+Prints JSON. Targets on the 2-core development machine: CSV under 3 s and within 2x ``plain``; peak memory
+under 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from credits import YEAR, seed_attendances, seed_members, seed_program
+from databases import throwaway_database
+from sqlalchemy import text
+
+from cme_tracker.certificates.issue import DocumentSetup
+from cme_tracker.credits.presets import install_presets
+from cme_tracker.db import Database
+from cme_tracker.migrate import upgrade
+from cme_tracker.transcripts.export import ExportFormat, export_transcripts
+from cme_tracker.vocabulary import YearBasis
+
+AUDIT_KEY = "bench-audit-key"
+PLAIN_QUERY = """
+SELECT m.member_no, m.profession, m.family_name_romaji, m.given_name_romaji, m.family_name, m.given_name,
+       s.code, s.timezone, l.code, l.field, l.starts_at, l.ends_at, a.check_in_at, a.check_out_at
+FROM attendances a
+JOIN members m ON m.id = a.member_id
+JOIN symposia s ON s.id = a.symposium_id
+JOIN lectures l ON l.id = a.lecture_id OR (a.lecture_id IS NULL AND l.symposium_id = a.symposium_id)
+WHERE a.voided_at IS NULL AND s.held_on >= :first AND s.held_on < :after
+ORDER BY a.member_id, l.starts_at
+"""
+
+
+def plain_export(database: Database, out: Path) -> int:
+    """The baseline: one query, every row straight into csv.writer."""
+    with database.engine.connect() as connection, out.open("w", encoding="utf-8-sig", newline="") as handle:
+        rows = connection.execute(
+            text(PLAIN_QUERY), {"first": f"{YEAR}-01-01", "after": f"{YEAR + 1}-01-01"}
+        ).yield_per(1000)
+        writer = csv.writer(handle)
+        count = 0
+        for partition in rows.partitions():
+            writer.writerows(partition)
+            count += len(partition)
+    return count
+
+
+def measure_child(url: str, kind: str, out: Path, instance: Path) -> dict[str, Any]:
+    """One measurement in this process (the child): wall time and this process's peak memory."""
+    database = Database.connect(url, AUDIT_KEY)
+    started = time.perf_counter()
+    if kind == "plain":
+        rows = plain_export(database, out)
+    else:
+        report = export_transcripts(
+            database,
+            DocumentSetup(instance),
+            YEAR,
+            YearBasis.CALENDAR,
+            ExportFormat(kind),
+            out,
+            actor="bench",
+        )
+        rows = report.counts.detail
+    seconds = time.perf_counter() - started
+    database.engine.dispose()
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"seconds": seconds, "peak_mb": peak_kib / 1024, "rows": rows, "bytes": out.stat().st_size}
+
+
+def measure(url: str, kind: str, folder: Path, runs: int) -> dict[str, Any]:
+    """Best time of ``runs`` child processes, and the highest peak memory among them."""
+    results = []
+    for _ in range(runs):
+        child = subprocess.run(
+            [sys.executable, __file__, "--child", kind, "--database-url", url, "--folder", str(folder)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        results.append(json.loads(child.stdout))
+    return {
+        "seconds": round(min(result["seconds"] for result in results), 3),
+        "peak_mb": round(max(result["peak_mb"] for result in results), 1),
+        "rows": results[0]["rows"],
+        "megabytes": round(results[0]["bytes"] / 1e6, 1),
+    }
+
+
+def build(url: str, seed: int) -> float:
+    started = time.perf_counter()
+    rng = random.Random(seed)
+    database = Database.connect(url, AUDIT_KEY)
+    upgrade(database.engine)
+    with database.unit_of_work() as session:
+        install_presets(session, actor="bench")
+    seed_members(database.engine, rng)
+    program = seed_program(database.engine, rng)
+    seed_attendances(database.engine, rng, program)
+    if database.engine.dialect.name == "postgresql":
+        with database.engine.begin() as connection:
+            connection.execute(text("ANALYZE"))
+    database.engine.dispose()
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--database-url", help="a PostgreSQL server URL to create a throwaway database from")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each measurement; the best counts")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--child", choices=["build", "plain", "csv", "xlsx"], help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    arguments = parser.parse_args(argv)
+    if arguments.child == "build":
+        print(json.dumps(build(arguments.database_url, arguments.seed)))
+        return 0
+    if arguments.child:
+        folder = arguments.folder
+        out = folder / f"{arguments.child}.out"
+        print(json.dumps(measure_child(arguments.database_url, arguments.child, out, folder / "instance")))
+        return 0
+    with throwaway_database(arguments.database_url) as url, tempfile.TemporaryDirectory() as scratch:
+        setup_seconds = json.loads(
+            subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    "build",
+                    "--database-url",
+                    url,
+                    "--seed",
+                    str(arguments.seed),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+        )
+        folder = Path(scratch)
+        (folder / "instance").mkdir()
+        report: dict[str, Any] = {"database": url.split(":", 1)[0], "setup_seconds": round(setup_seconds, 1)}
+        for kind in ("plain", "csv", "xlsx"):
+            report[kind] = measure(url, kind, folder, arguments.runs)
+        report["csv_to_plain"] = round(report["csv"]["seconds"] / report["plain"]["seconds"], 2)
+        report["xlsx_to_plain"] = round(report["xlsx"]["seconds"] / report["plain"]["seconds"], 2)
+    print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
