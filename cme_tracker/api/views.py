@@ -171,7 +171,9 @@ def _scan_json(result: ScanResult) -> dict[str, Any]:
     """
     body = result.to_json()
     profession = Profession(result.member.profession)
-    body["member"]["profession_label"] = profession.label_ja if select_locale() == "ja" else profession.label_en
+    body["member"]["profession_label"] = (
+        profession.label_ja if select_locale() == "ja" else profession.label_en
+    )
     return body
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
 from typing import Any, Final, Literal, cast
 from zoneinfo import ZoneInfo
 
@@ -41,6 +40,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 from cme_tracker.attendance.models import Attendance, Scan
 from cme_tracker.audit import chain
 from cme_tracker.db import utcnow
+from cme_tracker.driver import DriverStatement
 from cme_tracker.errors import Conflict, DomainError, NotFound
 from cme_tracker.members.cards import CardClaim, UnknownCard, read_card
 from cme_tracker.members.models import Member
@@ -270,8 +270,8 @@ def record_scan(
     pending scan (status ``not_checked_in``), so that an offline ``in`` synced later is closed by it.
 
     ``before_write`` runs after the reads and checks, before the first write: the API passes
-    :func:`cme_tracker.db.begin_write`, so that SQLite's write lock is held for the writes alone. What was read
-    may be stale by then; the writes name the state they expect, and a stale decision is taken again.
+    :func:`cme_tracker.db.begin_write`, so that SQLite's write lock is held for the writes alone. What was
+    read may be stale by then; the writes name the state they expect, and a stale decision is taken again.
     """
     claim = read_card(card_secret, request.card) if request.card else None
     card_member_no = claim.member_no if claim else None
@@ -404,7 +404,7 @@ def _state_statement(whole_day: bool) -> Select[Any]:
     return union_all(attendances, pending).subquery().select()
 
 
-_STATE = {whole_day: _state_statement(whole_day) for whole_day in (False, True)}
+_STATE = {whole_day: DriverStatement(_state_statement(whole_day)) for whole_day in (False, True)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,7 +424,7 @@ def _read_state(connection: Connection, request: ScanRequest, card_member_no: st
         "lecture_code": request.lecture_code,
         "symposium_code": request.symposium_code,
     }
-    rows = connection.execute(_STATE[not request.lecture_code], parameters).all()
+    rows = _STATE[not request.lecture_code].rows(connection, parameters)
     spans = [
         Span(row.row_id, row.moment, row.check_out_at)
         for row in rows
@@ -521,7 +521,7 @@ def _apply(
     scanned_at: datetime,
     operator: str,
 ) -> ScanResult | None:
-    """Write the decision and the scan; None when another desk changed the attendances since they were read."""
+    """Write the decision and the scan; None when another desk changed the attendances since the reads."""
     scan = {
         "nonce": request.nonce,
         "member_id": member.id,
@@ -538,7 +538,9 @@ def _apply(
     }
     attendance: Span | None
     if decision.action == "open" and connection.dialect.name == "postgresql":
-        opened = _open_with_scan(connection, _new_attendance(request, member, target, scanned_at, operator), scan)
+        opened = _open_with_scan(
+            connection, _new_attendance(request, member, target, scanned_at, operator), scan
+        )
         if opened is None:
             return None
         attendance, scan_id = opened
@@ -548,7 +550,8 @@ def _apply(
             return None
         attendance = written
         scan["attendance_id"] = attendance.id if attendance else None
-        scan_id = connection.execute(_insert(connection, _SCANS), scan).scalar_one_or_none()
+        inserted = _INSERT_SCAN.rows(connection, _prefixed("scan", scan))
+        scan_id = inserted[0].id if inserted else None
     if scan_id is None:
         # The same nonce arrived twice at once; the twin's row is committed now.
         if decision.action != "none":
@@ -628,16 +631,16 @@ def _open_with_scan_statement() -> Select[Any]:
     )
 
 
-_OPEN_WITH_SCAN = _open_with_scan_statement()
+_OPEN_WITH_SCAN = DriverStatement(_open_with_scan_statement())
 
 
 def _open_with_scan(
     connection: Connection, attendance: dict[str, Any], scan: dict[str, Any]
 ) -> tuple[Span, int | None] | None:
     """The opened attendance and the scan's id (None for a used nonce); None when another desk was first."""
-    parameters = {f"attendance_{name}": value for name, value in attendance.items()}
-    parameters.update({f"scan_{name}": value for name, value in scan.items()})
-    written = connection.execute(_OPEN_WITH_SCAN, parameters).one()
+    (written,) = _OPEN_WITH_SCAN.rows(
+        connection, _prefixed("attendance", attendance) | _prefixed("scan", scan)
+    )
     if written.attendance_id is None:
         return None
     return Span(written.attendance_id, attendance["check_in_at"], None), written.scan_id
@@ -698,14 +701,14 @@ def _write(
         return Span(span.id, scanned_at, span.check_out_at) if _changed(moved) else False
     values = _new_attendance(request, member, target, scanned_at, operator)
     if decision.action == "open":
-        attendance_id = connection.execute(_insert(connection, _ATTENDANCES), values).scalar_one_or_none()
-        return False if attendance_id is None else Span(attendance_id, scanned_at, None)
+        opened = _INSERT_ATTENDANCE.rows(connection, _prefixed("attendance", values))
+        return Span(opened[0].id, scanned_at, None) if opened else False
     pending = decision.pending
     assert pending is not None
     if not _changed(connection.execute(_CLAIM_PENDING, {"scan_id": pending.scan_id})):
         return False
     values["check_out_at"] = pending.scanned_at
-    attendance_id = connection.execute(_insert(connection, _ATTENDANCES), values).scalar_one()
+    attendance_id = _INSERT_ATTENDANCE.rows(connection, _prefixed("attendance", values))[0].id
     connection.execute(_LINK_PENDING, {"scan_id": pending.scan_id, "linked_id": attendance_id})
     return Span(attendance_id, scanned_at, pending.scanned_at)
 
@@ -715,16 +718,26 @@ def _changed(result: CursorResult[Any]) -> bool:
     return bool(result.rowcount)
 
 
-@cache
-def _insert_statement(dialect: str, table: Table) -> ReturningInsert[Any]:
-    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return dialect_insert(table).on_conflict_do_nothing().returning(table.c.id)
-
-
-def _insert(connection: Connection, table: Table) -> ReturningInsert[Any]:
+def _insert_statement(dialect: str, table: Table, columns: Sequence[str]) -> ReturningInsert[Any]:
     """An INSERT that skips a row violating a unique index (``ON CONFLICT DO NOTHING``, on both databases)
-    and returns the new row's id, or nothing when it was skipped."""
-    return _insert_statement(connection.dialect.name, table)
+    and returns the new row's id, or nothing when it was skipped. Parameters are named ``<table>_<column>``,
+    as a bind parameter may not take a column's own name."""
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    values: dict[str, Any] = {name: bindparam(f"{_PREFIXES[table.name]}_{name}") for name in columns}
+    return dialect_insert(table).values(values).on_conflict_do_nothing().returning(table.c.id)
+
+
+_PREFIXES = {"attendances": "attendance", "scans": "scan"}
+_INSERT_ATTENDANCE = DriverStatement.per_dialect(
+    lambda dialect: _insert_statement(dialect, _ATTENDANCES, _NEW_ATTENDANCE_COLUMNS)
+)
+_INSERT_SCAN = DriverStatement.per_dialect(
+    lambda dialect: _insert_statement(dialect, _SCANS, (*_SCAN_COLUMNS, "attendance_id"))
+)
+
+
+def _prefixed(prefix: str, values: dict[str, Any]) -> dict[str, Any]:
+    return {f"{prefix}_{name}": value for name, value in values.items()}
 
 
 def _method(request: ScanRequest) -> str:

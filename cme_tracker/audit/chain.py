@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from cme_tracker.audit.models import AuditEvent, AuditHead
 from cme_tracker.db import utcnow
+from cme_tracker.driver import DriverStatement
 
 GENESIS_HASH = "0" * 64
 AUDIT_KEY = "audit_key"
@@ -36,6 +37,11 @@ _INSERT_EVENT = insert(_EVENTS).values({column: bindparam(f"event_{column.key}")
 _SET_HEAD_HASH = update(_HEAD).where(_HEAD.c.id == 1).values(hash=bindparam("event_hash"))
 _APPEND = _SET_HEAD_HASH.add_cte(_INSERT_EVENT.cte("event"))
 """PostgreSQL inserts the event and moves the head's hash on in one statement (a data-modifying CTE)."""
+_ADVANCE = DriverStatement(_ADVANCE_HEAD)
+_WRITE = {
+    "postgresql": (DriverStatement(_APPEND),),
+    "sqlite": (DriverStatement(_INSERT_EVENT), DriverStatement(_SET_HEAD_HASH)),
+}
 
 
 def record(
@@ -49,13 +55,13 @@ def record(
     """Append one event in the caller's transaction, so the change and its record commit or vanish together.
 
     Updating the head row first takes the write lock, which serialises concurrent appends on both databases.
-    Core statements on the session's connection (two round trips on PostgreSQL, three statements on SQLite),
-    because an ORM flush of the event cost more than the rest of a check-in; the returned event is not
-    attached to the session.
+    Statements run on the driver (two round trips on PostgreSQL, three statements on SQLite), because an ORM
+    flush of the event cost more than the rest of a check-in; the returned event is not attached to the
+    session.
     """
     key = _key(session)
     connection = session.connection()
-    head = connection.execute(_ADVANCE_HEAD).one()
+    (head,) = _ADVANCE.rows(connection)
     values: dict[str, Any] = {
         "sequence": head.sequence,
         "occurred_at": utcnow(),
@@ -67,11 +73,8 @@ def record(
     }
     values["hash"] = _digest(key, values)
     parameters = {f"event_{name}": value for name, value in values.items()}
-    if connection.dialect.name == "postgresql":
-        connection.execute(_APPEND, parameters)
-    else:
-        connection.execute(_INSERT_EVENT, parameters)
-        connection.execute(_SET_HEAD_HASH, parameters)
+    for statement in _WRITE[connection.dialect.name]:
+        statement.rows(connection, parameters)
     return AuditEvent(**values)
 
 

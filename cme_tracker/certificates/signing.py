@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from io import BytesIO
 from typing import Any, TypeVar
 
@@ -166,8 +167,22 @@ def sign_detached(data: bytes, identity: SigningIdentity) -> bytes:
 
 
 def _run(work: Coroutine[Any, Any, T]) -> T:
-    """Runs pyHanko's coroutines on a private loop: ``asyncio.run`` costs a millisecond a call in the main
-    thread (it swaps the SIGINT handler and formats the task's repr while doing so)."""
+    """Runs pyHanko's coroutines to completion for synchronous callers.
+
+    A thread that already runs an event loop (an async server, Playwright's synchronous API) cannot run a
+    second one, so there the work goes to a short-lived thread of its own.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _run_on_private_loop(work)
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(_run_on_private_loop, work).result()
+
+
+def _run_on_private_loop(work: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` would cost a millisecond a call in the main thread (it swaps the SIGINT handler and
+    formats the task's repr), so a bare private loop runs the coroutine."""
     loop = asyncio.new_event_loop()
     try:
         return loop.run_until_complete(work)

@@ -230,11 +230,8 @@ class TranscriptLayout(PageLayout):
         rows = [
             ("期間 From – to", values["period_ja"]),
             ("", values["period_en"]),
-            (
-                "出席 Attended",
-                f"学術講演会 {len(values['symposia'])} 回、講演 {values['lecture_count']} 件 / "
-                f"{len(values['symposia'])} symposia, {values['lecture_count']} lectures",
-            ),
+            ("出席 Attended", f"学術講演会 {len(values['symposia'])} 回、講演 {values['lecture_count']} 件"),
+            ("", f"{len(values['symposia'])} symposia, {values['lecture_count']} lectures"),
         ]
         year_bottom = self._definitions(right, y + 2, column, rows)
         self.y = max(holder_bottom, year_bottom) + 3.5

@@ -21,6 +21,7 @@ from sqlalchemy import Table, bindparam, select
 
 from cme_tracker.accounts.models import User
 from cme_tracker.accounts.tokens import TOKEN_ROLES, ApiClient, token_digest
+from cme_tracker.driver import DriverStatement
 from cme_tracker.vocabulary import Role
 from cme_tracker.web.session import db_session
 
@@ -160,19 +161,18 @@ def _check_access(app: Flask) -> ResponseReturnValue | None:
 
 
 _CLIENTS = cast(Table, ApiClient.__table__)
-_LIVE_CLIENT = select(_CLIENTS.c.name, _CLIENTS.c.role).where(
-    _CLIENTS.c.token_sha256 == bindparam("digest"), _CLIENTS.c.revoked_at.is_(None)
+_LIVE_CLIENT = DriverStatement(
+    select(_CLIENTS.c.name, _CLIENTS.c.role).where(
+        _CLIENTS.c.token_sha256 == bindparam("digest"), _CLIENTS.c.revoked_at.is_(None)
+    )
 )
-"""A prepared Core query: the token is checked on every scan, where building an ORM query would cost more."""
+"""Read on every request an API client sends, in the request's transaction: a revoked token fails at once."""
 
 
 def _admit_client(token: str, admitted: frozenset[Role]) -> None:
     """401 for a missing, unknown or revoked token; 403 when the client's role may not use the endpoint."""
-    client = (
-        db_session().connection().execute(_LIVE_CLIENT, {"digest": token_digest(token)}).one_or_none()
-        if token
-        else None
-    )
+    found = _LIVE_CLIENT.rows(db_session().connection(), {"digest": token_digest(token)}) if token else []
+    client = found[0] if found else None
     if client is None:
         abort(401, "the API token is missing, unknown or revoked")
     role = Role(client.role)

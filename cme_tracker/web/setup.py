@@ -30,6 +30,7 @@ NAVIGATION = (
     NavLink("admin.card_sheets", lazy_gettext("Card sheets")),
     NavLink("certificate_admin.index", lazy_gettext("Certificates")),
     NavLink("desk.page", lazy_gettext("Attendance desk")),
+    NavLink("auditing.index", lazy_gettext("Audit")),
 )
 """A blueprint with a page for the header adds a line here; the page's role check decides who sees it."""
 
@@ -52,6 +53,7 @@ def init_app(app: Flask) -> None:
     from cme_tracker.admin import views as admin_views
     from cme_tracker.api import certificates as _api_certificates  # noqa: F401  (adds its route to api)
     from cme_tracker.api import views as api_views
+    from cme_tracker.auditing import views as auditing_views
     from cme_tracker.certificates import views as certificate_views
     from cme_tracker.desk import views as desk_views
     from cme_tracker.members import views as member_views
@@ -66,5 +68,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(desk_views.blueprint)
     app.register_blueprint(admin_views.blueprint)
     app.register_blueprint(api_views.blueprint)
+    app.register_blueprint(auditing_views.blueprint)
     for blueprint in certificate_views.BLUEPRINTS:
         app.register_blueprint(blueprint)

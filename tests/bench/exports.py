@@ -1,4 +1,4 @@
-"""Benchmark of the auditor exports: a society-sized year as CSV and XLSX, against a plain query + csv.
+"""Benchmark of auditor exports: a society-sized year as CSV and XLSX against one query and csv.writer.
 
 Run on demand (pytest does not collect it), on a quiet machine::
 

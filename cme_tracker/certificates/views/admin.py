@@ -40,13 +40,13 @@ from cme_tracker.certificates.views.labels import (
     STATUS_LABELS,
 )
 from cme_tracker.config import Settings
-from cme_tracker.db import begin_write
+from cme_tracker.db import begin_write, utcnow
 from cme_tracker.errors import DomainError
 from cme_tracker.jobs.models import Job
-from cme_tracker.jobs.service import ISSUE_CERTIFICATES, launch_worker, submit_job
+from cme_tracker.jobs.service import ISSUE_CERTIFICATES, ISSUE_TRANSCRIPTS, launch_worker, submit_job
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Symposium
-from cme_tracker.vocabulary import Role
+from cme_tracker.vocabulary import Role, YearBasis
 from cme_tracker.web.security import current_actor, roles_required
 from cme_tracker.web.session import database, db_session
 
@@ -106,6 +106,7 @@ def index() -> ResponseReturnValue:
     return render_template(
         "certificates/admin_index.html",
         rows=_symposium_rows(db_session()),
+        transcript_form=TranscriptRunForm(year=utcnow().year - 1),
         job_labels=JOB_STATUS_LABELS,
     )
 
@@ -121,6 +122,41 @@ def issue(symposium_code: str) -> ResponseReturnValue:
         session,
         kind=ISSUE_CERTIFICATES,
         parameters={"symposium_code": symposium.code},
+        actor=current_actor().name,
+    )
+    session.commit()
+    launcher: JobLauncher = current_app.config.get("JOB_LAUNCHER", launch_worker)
+    launcher(settings())
+    return redirect(url_for("jobs.page", job_id=job.id), 303)
+
+
+class TranscriptRunForm(FlaskForm):  # type: ignore[misc]
+    """Which year's transcripts to issue: a calendar or a fiscal year."""
+
+    year = IntegerField(lazy_gettext("Year"), validators=[DataRequired(), NumberRange(1925, 9999)])
+    basis = SelectField(
+        lazy_gettext("Year basis"),
+        choices=[
+            SelectChoice(YearBasis.CALENDAR.value, lazy_gettext("Calendar year")),
+            SelectChoice(YearBasis.FISCAL.value, lazy_gettext("Fiscal year (April to March)")),
+        ],
+    )
+
+
+@blueprint.post("/transcripts/issue")
+@roles_required(Role.ADMIN)
+def issue_transcripts() -> ResponseReturnValue:
+    """Queue a job issuing a year's missing transcripts, start a worker, and show its progress."""
+    form = TranscriptRunForm()
+    if not form.validate():
+        flash(gettext("Choose a year and a year basis."), "error")
+        return redirect(url_for("certificate_admin.index"), 303)
+    session = db_session()
+    begin_write(session)
+    job = submit_job(
+        session,
+        kind=ISSUE_TRANSCRIPTS,
+        parameters={"year": form.year.data, "year_basis": form.basis.data},
         actor=current_actor().name,
     )
     session.commit()

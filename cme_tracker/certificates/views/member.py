@@ -9,21 +9,27 @@ from __future__ import annotations
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from flask_login import current_user
-from sqlalchemy import select
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
+from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
 
 from cme_tracker.accounts.models import User
+from cme_tracker.attendance.models import Attendance
 from cme_tracker.certificates.models import Certificate, CertificateStatus
-from cme_tracker.certificates.views.documents import pdf_download
+from cme_tracker.certificates.views.documents import document_setup, pdf_download
 from cme_tracker.certificates.views.labels import STATUS_LABELS
+from cme_tracker.errors import DomainError
 from cme_tracker.members.models import Member
-from cme_tracker.vocabulary import Role
-from cme_tracker.web.security import roles_required
-from cme_tracker.web.session import db_session
+from cme_tracker.program.models import Symposium
+from cme_tracker.vocabulary import Role, YearBasis
+from cme_tracker.web.security import current_actor, roles_required
+from cme_tracker.web.session import database, db_session
 
 blueprint = Blueprint("certificates", __name__, url_prefix="/me/certificates")
 
@@ -52,6 +58,7 @@ def mine() -> ResponseReturnValue:
     return render_template(
         "certificates/mine.html",
         certificates=[(certificate, _issued_on(certificate)) for certificate in certificates],
+        transcript_form=_transcript_form(member),
         status_labels=STATUS_LABELS,
         valid=CertificateStatus.VALID.value,
     )
@@ -78,3 +85,69 @@ def download(serial: str) -> ResponseReturnValue:
     if certificate is None:
         abort(404)
     return pdf_download(certificate)
+
+
+class TranscriptRequestForm(FlaskForm):  # type: ignore[misc]
+    """A member asks for the transcript of a year in which they attended."""
+
+    year = SelectField(lazy_gettext("Year"), coerce=int)
+    basis = SelectField(
+        lazy_gettext("Year basis"),
+        choices=[
+            SelectChoice(YearBasis.CALENDAR.value, lazy_gettext("Calendar year")),
+            SelectChoice(YearBasis.FISCAL.value, lazy_gettext("Fiscal year (April to March)")),
+        ],
+    )
+
+
+def _transcript_form(member: Member) -> TranscriptRequestForm:
+    """The form offering the years of the member's attendances, the latest first."""
+    years = db_session().scalars(
+        select(func.distinct(func.extract("year", Symposium.held_on)))
+        .join(Attendance, Attendance.symposium_id == Symposium.id)
+        .where(Attendance.member_id == member.id, Attendance.voided_at.is_(None))
+    )
+    form = TranscriptRequestForm()
+    form.year.choices = [SelectChoice(int(year), str(int(year))) for year in sorted(years, reverse=True)]
+    return form
+
+
+@blueprint.post("/transcript")
+@roles_required(Role.MEMBER)
+def request_transcript() -> ResponseReturnValue:
+    """Issue the member's own transcript of a year, unless a valid one exists; the list then shows it."""
+    from cme_tracker.transcripts.issue import issue_transcripts  # WeasyPrint and pyHanko: loaded on first use
+
+    member = _own_member()
+    form = _transcript_form(member)
+    if not form.validate():
+        flash(gettext("Choose one of the years you attended."), "error")
+        return redirect(url_for("certificates.mine"), 303)
+    try:
+        report = issue_transcripts(
+            database(),
+            document_setup(),
+            form.year.data,
+            YearBasis(form.basis.data),
+            actor=current_actor().name,
+            member_no=member.member_no,
+        )
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for("certificates.mine"), 303)
+    if report.issued:
+        flash(gettext("Your transcript %(serial)s has been issued.", serial=report.issued[0]), "success")
+    elif report.failed:
+        reason = report.failed[0]["message"]
+        flash(
+            gettext(
+                "Your transcript could not be made (%(reason)s). Please contact the society office.",
+                reason=reason,
+            ),
+            "error",
+        )
+    elif report.total == 0:
+        flash(gettext("You already hold a valid transcript of that year; it is in the list below."), "info")
+    else:
+        flash(gettext("No credits were earned in that year, so there is nothing to certify."), "info")
+    return redirect(url_for("certificates.mine"), 303)

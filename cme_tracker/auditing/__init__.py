@@ -1,0 +1,1 @@
+"""The auditors' read-only pages: a year's figures, one member's records down to each scan, the audit log."""
