@@ -62,15 +62,27 @@ TASKS = (
     ),
     Task(
         Role.AUDITOR,
+        lazy_gettext("The year in figures"),
+        lazy_gettext("Credits by field, profession and symposium, attendance per lecture, and the exports."),
+        endpoint="auditing.index",
+    ),
+    Task(
+        Role.AUDITOR,
         lazy_gettext("Read a member's credits"),
-        lazy_gettext("The credits of one member for a year, by policy and field, as a table or as JSON."),
-        how="cme-tracker credits show MEMBER_NO --year YYYY --json",
+        lazy_gettext("A member's credits and every check-in and check-out behind them, desk and operator."),
+        endpoint="auditing.members",
     ),
     Task(
         Role.AUDITOR,
         lazy_gettext("Verify the audit log"),
         lazy_gettext("Checks that no recorded event was changed, inserted or removed."),
-        how="cme-tracker audit verify",
+        endpoint="auditing.log",
+    ),
+    Task(
+        Role.ADMIN,
+        lazy_gettext("Certificates and transcripts"),
+        lazy_gettext("Issue a symposium's certificates or a year's transcripts, reissue, revoke, download."),
+        endpoint="certificate_admin.index",
     ),
     Task(
         Role.ADMIN,

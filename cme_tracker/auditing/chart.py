@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 WIDTH = 960
 LABEL_WIDTH = 120
-VALUE_WIDTH = 56
-"""Room right of the longest bar for its number."""
+VALUE_WIDTH = 80
+"""Room right of the longer bar for the two numbers."""
 TOP = 40
 """Room above the first group for the legend."""
 AXIS_HEIGHT = 28

@@ -9,11 +9,11 @@ looks amounts up and adds Decimals.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar, cast
 
 from cme_tracker.credits.policy import CreditPolicy, LectureCode, UnitBasis
 from cme_tracker.vocabulary import CmeField, Profession
@@ -33,6 +33,11 @@ MemberSpan = tuple[Hashable, Hashable | None, Hashable, int, int | None]
 
 PolicySelection = tuple[int, ...]
 """Positions in :attr:`CreditEngine.policies` of the policies that apply to one member."""
+
+T = TypeVar("T")
+RenderedLine = tuple[int, list[Interval], T]
+"""A lecture a member attended as :meth:`CreditEngine.render_members` yields it: the lecture's position in
+:attr:`CreditEngine.lectures`, the member's presence intervals in it, sorted, and the rendered awards."""
 
 
 def epoch_micros(moment: datetime) -> int:
@@ -319,6 +324,47 @@ class CreditEngine:
         The yearly computation of the whole society runs through this loop, so it reads plain tuples and
         keeps one member's presences at a time. A member with rows but no lecture overlapped gets zeros.
         """
+        for member, presence in self._presences(rows):
+            yield member, self._result(presence, self._member_plan(selections, member), itemised)
+
+    def render_members(
+        self,
+        rows: Iterable[MemberSpan],
+        selections: Mapping[Hashable, PolicySelection],
+        render: Callable[[int, int, Mapping[str, LectureAward]], T],
+    ) -> Iterator[tuple[Hashable, CreditResult, list[RenderedLine[T]]]]:
+        """:meth:`credit_members` for exports: each member's totals and a line per lecture attended.
+
+        A line is the lecture's position in :attr:`lectures`, the member's presence intervals in it (sorted,
+        a missing check-out replaced by the end it stands for) and what ``render`` made of the lecture, the
+        minutes and the awards. Members of one plan who sat the same minutes of a lecture share the memoised
+        awards, so ``render`` runs once per (plan, lecture, minutes), and again only where a day or year cap
+        cut the awards: a line costs a look-up instead of an itemised mapping and its formatting.
+        """
+        rendered: dict[_Plan, list[dict[int, T]]] = {}
+        for member, presence in self._presences(rows):
+            plan = self._member_plan(selections, member)
+            tallied: list[_Tallied] = []
+            result = CreditResult(self._tally(presence, plan, tallied))
+            memo = rendered.get(plan)
+            if memo is None:
+                memo = rendered[plan] = [{} for _ in self.lectures]
+            memoised = plan.awards
+            lines: list[RenderedLine[T]] = []
+            for lecture, minutes, intervals, awards in tallied:
+                if awards is memoised[lecture][minutes]:
+                    value = memo[lecture].get(minutes, _MISSING)
+                    if value is _MISSING:
+                        value = memo[lecture][minutes] = render(lecture, minutes, plan.itemise(awards))
+                else:
+                    value = render(lecture, minutes, plan.itemise(awards))
+                if len(intervals) > 1:
+                    intervals.sort()
+                lines.append((lecture, intervals, cast(T, value)))
+            yield member, result, lines
+
+    def _presences(self, rows: Iterable[MemberSpan]) -> Iterator[tuple[Hashable, dict[int, list[Interval]]]]:
+        """Rows grouped by member as each member's presence intervals per lecture position (unsorted)."""
         lecture_index, symposium_index = self._lecture_index, self._symposium_index
         starts, ends = self._starts, self._ends
         symposium_lectures, symposium_ends = self._symposium_lectures, self._symposium_ends
@@ -329,10 +375,7 @@ class CreditEngine:
             for member, lecture_ref, symposium_ref, check_in, check_out in rows:
                 if member != current:
                     if current is not _NO_MEMBER:
-                        yield (
-                            current,
-                            self._result(presence, self._member_plan(selections, current), itemised),
-                        )
+                        yield current, presence
                         finished.add(current)
                     if member in finished:
                         raise ValueError(f"rows of member {member!r} are not together: order them by member")
@@ -361,7 +404,7 @@ class CreditEngine:
                 f"{unknown.args[0]!r} is not a lecture or symposium of this computation"
             ) from None
         if current is not _NO_MEMBER:
-            yield current, self._result(presence, self._member_plan(selections, current), itemised)
+            yield current, presence
 
     def _member_plan(self, selections: Mapping[Hashable, PolicySelection], member: Hashable) -> _Plan:
         selection = selections.get(member)
@@ -378,11 +421,27 @@ class CreditEngine:
 
     def _result(self, presence: dict[int, list[Interval]], plan: _Plan, itemised: bool) -> CreditResult:
         """The awards of each planned policy, lecture by lecture in lecture order, summed per field."""
+        if not itemised:
+            return CreditResult(self._tally(presence, plan, None))
+        tallied: list[_Tallied] = []
+        policies = self._tally(presence, plan, tallied)
+        lectures = self.lectures
+        return CreditResult(
+            policies,
+            tuple(
+                LectureCredits(lectures[lecture], minutes, plan.itemise(awards))
+                for lecture, minutes, _, awards in tallied
+            ),
+        )
+
+    def _tally(
+        self, presence: dict[int, list[Interval]], plan: _Plan, tallied: list[_Tallied] | None
+    ) -> dict[str, PolicyCredits]:
+        """Each planned policy's credits; with ``tallied``, append each lecture's minutes and awards to it."""
         starts, ends, excluded, memo = self._starts, self._ends, self._excluded, plan.awards
         sums = [ZERO] * (len(plan.policies) * len(FIELDS))
         codes: list[set[str]] = [set() for _ in plan.policies]
         caps = _RunningCaps(plan) if plan.any_capped else None
-        lines: list[LectureCredits] = []
         for lecture, intervals in sorted(presence.items()):
             if len(intervals) == 1 and not excluded[lecture]:  # the common case, without the general sweep
                 check_in, check_out = intervals[0]
@@ -400,23 +459,20 @@ class CreditEngine:
                 sums[sum_index] += amount
                 if code is not None:
                     codes[slot].add(code)
-            if itemised:
-                lines.append(LectureCredits(self.lectures[lecture], minutes, plan.itemise(awards)))
+            if tallied is not None:
+                tallied.append((lecture, minutes, intervals, awards))
         width = len(FIELDS)
-        return CreditResult(
-            policies={
-                policy.code: PolicyCredits(
-                    code=policy.code,
-                    version=policy.version,
-                    unit_name=policy.unit_name,
-                    total=sum(sums[slot * width : (slot + 1) * width], ZERO),
-                    by_field=dict(zip(FIELDS, sums[slot * width : (slot + 1) * width], strict=True)),
-                    codes=None if policy.lecture_code is None else tuple(sorted(codes[slot])),
-                )
-                for slot, policy in enumerate(plan.policies)
-            },
-            lectures=tuple(lines),
-        )
+        return {
+            policy.code: PolicyCredits(
+                code=policy.code,
+                version=policy.version,
+                unit_name=policy.unit_name,
+                total=sum(sums[slot * width : (slot + 1) * width], ZERO),
+                by_field=dict(zip(FIELDS, sums[slot * width : (slot + 1) * width], strict=True)),
+                codes=None if policy.lecture_code is None else tuple(sorted(codes[slot])),
+            )
+            for slot, policy in enumerate(plan.policies)
+        }
 
     def _awards(self, plan: _Plan, lecture: int, minutes: int) -> tuple[_Award, ...]:
         """The non-zero amounts these minutes of a lecture give the plan's policies, before the day and year
@@ -436,6 +492,7 @@ class CreditEngine:
 
 
 _NO_MEMBER: Hashable = object()
+_MISSING: Any = object()
 
 
 class _Award(NamedTuple):
@@ -448,6 +505,10 @@ class _Award(NamedTuple):
     sum_index: int
     amount: Decimal
     code: str | None
+
+
+_Tallied = tuple[int, int, list[Interval], tuple[_Award, ...]]
+"""A lecture as :meth:`CreditEngine._tally` passes it on: position, minutes, intervals, awards after caps."""
 
 
 class _Plan:
@@ -483,14 +544,20 @@ class _RunningCaps:
         self.year_totals = [ZERO for _ in plan.policies]
 
     def consume(self, day: date, awards: tuple[_Award, ...]) -> tuple[_Award, ...]:
-        """The awards cut to what the day and year caps still allow, recorded as earned; zeros dropped."""
+        """The awards cut to what the day and year caps still allow, recorded as earned; zeros dropped.
+
+        Uncut awards come back as the same (memoised) tuple, so that what was derived from it still applies.
+        """
         allowed: list[_Award] = []
+        changed = False
         for award in awards:
             if self.capped[award.slot]:
-                award = self._cut(award, day)
+                cut = self._cut(award, day)
+                if cut is not award:
+                    award, changed = cut, True
             if award.amount:
                 allowed.append(award)
-        return tuple(allowed)
+        return tuple(allowed) if changed else awards
 
     def _cut(self, award: _Award, day: date) -> _Award:
         slot, amount = award.slot, award.amount

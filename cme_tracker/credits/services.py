@@ -6,12 +6,12 @@ return plain frozen values; the bulk path streams all attendances of the year in
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import chain
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import BigInteger, Select, select
 from sqlalchemy.exc import CompileError
@@ -31,6 +31,7 @@ from cme_tracker.credits.engine import (
     MemberSpan,
     PolicyCredits,
     PolicySelection,
+    RenderedLine,
     epoch_micros,
 )
 from cme_tracker.credits.presets import policies_in_force
@@ -38,6 +39,8 @@ from cme_tracker.errors import NotFound
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Lecture, Symposium
 from cme_tracker.vocabulary import CmeField, Profession, YearBasis
+
+T = TypeVar("T")
 
 STREAM_BATCH = 1000
 """Rows per fetch of the yearly stream: measured faster than larger batches (they stay in the CPU cache)."""
@@ -360,3 +363,21 @@ def itemised_year(
         next_member = [seen.pop()] if seen and seen[-1][0] != member_id else []
         yield MemberYear(member_id, result, program.presence(seen))
         seen[:] = next_member
+
+
+def rendered_year(
+    session: Session,
+    program: YearProgram,
+    selections: Mapping[Hashable, PolicySelection],
+    render: Callable[[int, int, Mapping[str, LectureAward]], T],
+) -> Iterator[tuple[Hashable, CreditResult, list[RenderedLine[T]]]]:
+    """Every member with an attendance in the year, in member id order, as the exports read it.
+
+    The same single streaming query as :func:`yearly_credits`, through :meth:`CreditEngine.render_members`:
+    each line carries the member's presence intervals and what ``render`` made of the lecture's awards,
+    computed once per distinct (policies, lecture, minutes) rather than once per line.
+    """
+    rows = session.connection().execute(
+        program.attendances().order_by(Attendance.member_id).execution_options(yield_per=STREAM_BATCH)
+    )
+    yield from program.engine.render_members(chain.from_iterable(rows.partitions()), selections, render)
