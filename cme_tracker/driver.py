@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Dialect
+from sqlalchemy.orm import DeclarativeBase, class_mapper
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ReturnsRows, UpdateBase
 
@@ -69,14 +70,14 @@ class _Prepared:
         self.results: list[tuple[int, Callable[[Any], Any]]] | None = None
 
     def run(self, dbapi_connection: Any, parameters: Mapping[str, Any]) -> list[Any]:
-        values = dict(self.compiled.construct_params(dict(parameters)) or {})
+        values = dict(self.compiled.construct_params(parameters) or {})
         for name, processor in self.binds:
             values[name] = processor(values[name])
         arguments = values if self.positions is None else [values[name] for name in self.positions]
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(self.sql, arguments)
-            if cursor.description is None:
+            if not self.columns:
                 return []
             fetched = cursor.fetchall()
             results = self.results
@@ -102,3 +103,15 @@ class _Prepared:
             if processor is not None:
                 processors.append((index, processor))
         return processors
+
+
+Model = TypeVar("Model", bound=DeclarativeBase)
+
+
+def unattached(model: type[Model], values: Mapping[str, Any]) -> Model:
+    """An instance of ``model`` holding ``values``, built as the ORM builds loaded rows: without the
+    constructor's events and attribute bookkeeping, which cost as much as a statement. For reading (its
+    properties, a value to return), never to add to a session."""
+    instance: Model = class_mapper(model).class_manager.new_instance()
+    instance.__dict__.update(values)
+    return instance

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from cme_tracker.audit.models import AuditEvent, AuditHead
 from cme_tracker.db import utcnow
-from cme_tracker.driver import DriverStatement
+from cme_tracker.driver import DriverStatement, unattached
 
 GENESIS_HASH = "0" * 64
 AUDIT_KEY = "audit_key"
@@ -75,7 +75,7 @@ def record(
     parameters = {f"event_{name}": value for name, value in values.items()}
     for statement in _WRITE[connection.dialect.name]:
         statement.rows(connection, parameters)
-    return AuditEvent(**values)
+    return unattached(AuditEvent, values)
 
 
 def event_hash(key: bytes, event: AuditEvent) -> str:

@@ -150,6 +150,7 @@ def export(year: int, export_format: str) -> ResponseReturnValue:
             ExportFormat(export_format),
             out,
             actor=actor,
+            issue_missing=False,
         )
         handle = out.open("rb")  # closed by the response
     response: Response = send_file(

@@ -13,7 +13,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Seq
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, NamedTuple, TypeVar, cast
+from typing import NamedTuple, TypeVar
 
 from cme_tracker.credits.policy import CreditPolicy, LectureCode, UnitBasis
 from cme_tracker.vocabulary import CmeField, Profession
@@ -339,7 +339,8 @@ class CreditEngine:
         a missing check-out replaced by the end it stands for) and what ``render`` made of the lecture, the
         minutes and the awards. Members of one plan who sat the same minutes of a lecture share the memoised
         awards, so ``render`` runs once per (plan, lecture, minutes), and again only where a day or year cap
-        cut the awards: a line costs a look-up instead of an itemised mapping and its formatting.
+        cut the awards (or where it returned None): a line costs a look-up instead of an itemised mapping
+        and its formatting.
         """
         rendered: dict[_Plan, list[dict[int, T]]] = {}
         for member, presence in self._presences(rows):
@@ -351,16 +352,18 @@ class CreditEngine:
                 memo = rendered[plan] = [{} for _ in self.lectures]
             memoised = plan.awards
             lines: list[RenderedLine[T]] = []
+            append = lines.append
             for lecture, minutes, intervals, awards in tallied:
                 if awards is memoised[lecture][minutes]:
-                    value = memo[lecture].get(minutes, _MISSING)
-                    if value is _MISSING:
-                        value = memo[lecture][minutes] = render(lecture, minutes, plan.itemise(awards))
+                    known = memo[lecture]
+                    value = known.get(minutes)
+                    if value is None:
+                        value = known[minutes] = render(lecture, minutes, plan.itemise(awards))
                 else:
                     value = render(lecture, minutes, plan.itemise(awards))
                 if len(intervals) > 1:
                     intervals.sort()
-                lines.append((lecture, intervals, cast(T, value)))
+                append((lecture, intervals, value))
             yield member, result, lines
 
     def _presences(self, rows: Iterable[MemberSpan]) -> Iterator[tuple[Hashable, dict[int, list[Interval]]]]:
@@ -492,7 +495,6 @@ class CreditEngine:
 
 
 _NO_MEMBER: Hashable = object()
-_MISSING: Any = object()
 
 
 class _Award(NamedTuple):

@@ -80,13 +80,15 @@ def export_transcripts(
     actor: str,
     jobs: int = 1,
     progress: Progress | None = None,
+    issue_missing: bool = True,
 ) -> ExportReport:
     """Write the year's export to ``out`` and record it in the audit log; nothing at ``out`` if it fails.
 
     The ZIP bundle first issues the transcripts still missing (``jobs`` processes, ``progress`` as they go),
-    so that it holds every member's signed transcript of the year and basis.
+    so that it holds every member's signed transcript of the year and basis. Without ``issue_missing`` (an
+    auditor's download, which must change nothing) it bundles the transcripts issued so far.
     """
-    if export_format is ExportFormat.ZIP:
+    if export_format is ExportFormat.ZIP and issue_missing:
         _issue_missing_transcripts(database, setup, year, basis, actor=actor, jobs=jobs, progress=progress)
     temporary = out.with_name(f".{out.name}.{os.getpid()}{PARTIAL_SUFFIX}")
     placed = False

@@ -5,13 +5,17 @@ and excluded intervals and each applying policy's award and version; the totals 
 policy and field; the policies table each version's parameters. Together they let an auditor recompute every
 credit by hand. Members come from the member table loaded once; attendances stream ordered by member, so
 memory holds one member's rows at a time whatever the size of the society.
+
+A year has a few hundred thousand detail rows but only a few thousand distinct (policies, lecture, minutes):
+the cells that depend on those alone are built once, as a :class:`LineCells` each format keeps its own
+rendering of, and a row adds only the member's cells and presence text.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Hashable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import cache
@@ -23,12 +27,16 @@ from sqlalchemy.orm import Session
 
 from cme_tracker.credits.engine import FIELDS, Interval, LectureAward, PolicyCredits, PolicySelection
 from cme_tracker.credits.policy import CreditPolicy
-from cme_tracker.credits.services import YearProgram, format_amount, itemised_year
+from cme_tracker.credits.services import YearProgram, format_amount, rendered_year
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Lecture
 from cme_tracker.vocabulary import YearBasis
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROS_PER_MINUTE = 60_000_000
+_CLOCK_CACHE = 100_000
+"""Entries a :class:`LocalClock` keeps per cache before starting afresh: memory stays bounded."""
+_SECONDS = [f"{second:02d}" for second in range(60)]
 TOTAL = "total"
 """The ``field`` of a policy's total row in the totals table."""
 
@@ -57,6 +65,60 @@ def local_iso(micros: int, zone: ZoneInfo) -> str:
     return (_EPOCH + timedelta(microseconds=micros)).astimezone(zone).isoformat()
 
 
+class LocalClock:
+    """:func:`local_iso` for one zone, for the few hundred thousand presence times of a year.
+
+    Times repeat (a lecture's end stands for every missing check-out) and share their minute with many
+    others, so a text is looked up, or built from its minute's cached ``YYYY-MM-DDTHH:MM:`` and offset;
+    a minute that straddles an offset change, or an offset with seconds, takes the datetime path.
+    """
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        self.zone = zone
+        self._texts: dict[int, str] = {}
+        self._minutes: dict[int, tuple[str, str]] = {}
+
+    def iso(self, micros: int) -> str:
+        text = self._texts.get(micros)
+        if text is not None:
+            return text
+        minute, rest = divmod(micros, _MICROS_PER_MINUTE)
+        prefix, offset = self._minutes.get(minute) or self._minute(minute)
+        seconds, fraction = divmod(rest, 1_000_000)
+        if not prefix:
+            text = local_iso(micros, self.zone)
+        elif fraction:
+            text = f"{prefix}{_SECONDS[seconds]}.{fraction:06d}{offset}"
+        else:
+            text = prefix + _SECONDS[seconds] + offset
+        texts = self._texts
+        if len(texts) >= _CLOCK_CACHE:
+            texts.clear()
+        texts[micros] = text
+        return text
+
+    def _minute(self, minute: int) -> tuple[str, str]:
+        """The minute's ``YYYY-MM-DDTHH:MM:`` and offset, or empty texts where the datetime path must go."""
+        first = (_EPOCH + timedelta(microseconds=minute * _MICROS_PER_MINUTE)).astimezone(self.zone)
+        last = (_EPOCH + timedelta(microseconds=(minute + 1) * _MICROS_PER_MINUTE - 1)).astimezone(self.zone)
+        known = ("", "")
+        if first.utcoffset() == last.utcoffset() and first.second == first.microsecond == 0:
+            text = first.isoformat()  # YYYY-MM-DDTHH:MM:00+HH:MM
+            known = (text[:17], text[19:])
+        if len(self._minutes) >= _CLOCK_CACHE:
+            self._minutes.clear()
+        self._minutes[minute] = known
+        return known
+
+    def presence(self, intervals: list[Interval]) -> str:
+        """``check_in/check_out`` pairs joined by ``;``; a missing check-out shows the end it stands for."""
+        texts, iso = self._texts, self.iso
+        if len(intervals) == 1:
+            start, end = intervals[0]
+            return f"{texts.get(start) or iso(start)}/{texts.get(end) or iso(end)}"
+        return ";".join(f"{iso(start)}/{iso(end)}" for start, end in intervals)
+
+
 def presence_text(intervals: list[Interval], zone: ZoneInfo) -> str:
     """``check_in/check_out`` pairs joined by ``;``; a missing check-out shows the end it stands for."""
     return ";".join(f"{local_iso(start, zone)}/{local_iso(end, zone)}" for start, end in intervals)
@@ -81,6 +143,7 @@ class ExportLecture:
     ends_at: datetime
     texts: tuple[str, ...]
     """The cells in :data:`LECTURE_COLUMNS` order, rendered once per export rather than once per row."""
+    clock: LocalClock
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,22 +166,30 @@ class PolicyColumns:
         return (self.amount, self.version) if self.code is None else (self.amount, self.code, self.version)
 
 
-@dataclass(frozen=True, slots=True)
-class DetailLine:
-    """One detail row but the member's cells: the lecture, the member's presence in it, the awards."""
+@dataclass(frozen=True, slots=True, eq=False)
+class LineCells:
+    """What a detail row holds but the member's cells and presence: shared by every member of the same
+    policies who sat the same minutes of the lecture.
+
+    ``awards`` are each policy's (amount, code, version) cells, None where it does not apply (typed, for
+    XLSX); ``texts`` are ``minutes_attended`` and those cells as CSV writes them. ``formats`` keeps what a
+    format derived from them, so it does that once per line shape rather than once per row.
+    """
 
     lecture: ExportLecture
-    presence: str
     minutes: int
-    awards: Mapping[str, LectureAward]
+    awards: tuple[Decimal | str | None, ...]
+    texts: tuple[str, ...]
+    formats: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class MemberRows:
-    """One member's rows: detail lines in lecture order, and each applying policy's totals."""
+    """One member's rows: a detail line (its cells and the presence text) per lecture in lecture order, and
+    each applying policy's totals."""
 
     member: ExportMember
-    lines: tuple[DetailLine, ...]
+    lines: list[tuple[LineCells, str]]
     policies: Mapping[str, PolicyCredits]
 
     @property
@@ -142,7 +213,13 @@ class YearExport:
             "minutes_attended",
             *(name for columns in self.policies for name in columns.names),
         )
-        self.lectures = {lecture.code: _export_lecture(lecture) for lecture in self.program.lectures}
+        clocks: dict[str, LocalClock] = {}
+        self.lectures = {lecture.code: _export_lecture(lecture, clocks) for lecture in self.program.lectures}
+        self._by_position = [self.lectures[slot.code] for slot in self.program.engine.lectures]
+        self._award_columns = [
+            (columns.policy.code, columns.code is not None, columns.policy.version)
+            for columns in self.policies
+        ]
         self.members = self._member_table()
 
     def _member_table(self) -> dict[Hashable, ExportMember]:
@@ -160,14 +237,29 @@ class YearExport:
     def rows(self) -> Iterator[MemberRows]:
         """Every member with an attendance in the year, in member id order, from one streaming query."""
         selections = {member_id: member.selection for member_id, member in self.members.items()}
-        lectures = self.lectures
-        for year in itemised_year(self.session, self.program, selections):
-            lines = []
-            for line in year.result.lectures:
-                lecture = lectures[line.lecture.code]
-                presence = presence_text(year.presence[lecture.code], lecture.zone)
-                lines.append(DetailLine(lecture, presence, line.minutes, line.awards))
-            yield MemberRows(self.members[year.member_id], tuple(lines), year.result.policies)
+        members = self.members
+        for member_id, result, lines in rendered_year(self.session, self.program, selections, self._cells):
+            yield MemberRows(
+                members[member_id],
+                [(cells, cells.lecture.clock.presence(intervals)) for _, intervals, cells in lines],
+                result.policies,
+            )
+
+    def _cells(self, lecture: int, minutes: int, awards: Mapping[str, LectureAward]) -> LineCells:
+        cells: list[Decimal | str | None] = []
+        for code, has_code, version in self._award_columns:
+            award = awards.get(code)
+            if award is None:
+                cells.extend((None, None, None) if has_code else (None, None))
+            elif has_code:
+                cells.extend((award.amount, award.code, version))
+            else:
+                cells.extend((award.amount, version))
+        texts = (
+            str(minutes),
+            *(amount_text(cell) if isinstance(cell, Decimal) else cell or "" for cell in cells),
+        )
+        return LineCells(self._by_position[lecture], minutes, tuple(cells), texts)
 
     def policy_rows(self) -> Iterator[dict[str, Any]]:
         """Each policy version in force with every parameter, as the policies table lists it."""
@@ -192,14 +284,16 @@ class YearExport:
 def totals_rows(rows: MemberRows) -> Iterator[tuple[str, str, str, str, Decimal, str]]:
     """(policy, version, unit, field, amount, codes) per policy: the five fields, then the total."""
     for code, credits in rows.policies.items():
-        for field in FIELDS:
-            yield code, credits.version, credits.unit_name, field.value, credits.by_field[field], ""
+        for field_ in FIELDS:
+            yield code, credits.version, credits.unit_name, field_.value, credits.by_field[field_], ""
         codes = "" if credits.codes is None else ";".join(credits.codes)
         yield code, credits.version, credits.unit_name, TOTAL, credits.total, codes
 
 
-def _export_lecture(lecture: Lecture) -> ExportLecture:
+def _export_lecture(lecture: Lecture, clocks: dict[str, LocalClock]) -> ExportLecture:
+    """A lecture's columns; its symposium's time zone's clock is shared with the zone's other lectures."""
     zone = ZoneInfo(lecture.symposium.timezone)
+    clock = clocks.setdefault(zone.key, LocalClock(zone))
     starts_at, ends_at = lecture.starts_at.astimezone(zone), lecture.ends_at.astimezone(zone)
     excluded = ";".join(
         f"{start.astimezone(zone).isoformat()}/{end.astimezone(zone).isoformat()}"
@@ -214,4 +308,4 @@ def _export_lecture(lecture: Lecture) -> ExportLecture:
         ends_at.isoformat(),
         excluded,
     )
-    return ExportLecture(zone, lecture.code, starts_at, ends_at, texts)
+    return ExportLecture(zone, lecture.code, starts_at, ends_at, texts, clock)

@@ -1,35 +1,47 @@
 """The formats of an auditor export, each a sink fed one member at a time by the single streaming pass.
 
 Several sinks can share one pass (the ZIP bundle writes all formats at once). Every sink writes as it goes,
-to a file or openpyxl's write-only sheets (which spool to temporary files), so memory stays flat.
+to a file or a sheet streamed into the XLSX package (or a temporary file), so memory stays flat.
+
+A year has hundreds of thousands of detail rows but few distinct line shapes (:class:`LineCells`), so each
+sink renders a shape's cells once, as text in its format, and a row joins the member's cells rendered once
+per member, the shape's text and the presence text. The bytes are those the format's library would write:
+``csv.writer`` renders every piece, ``json.dumps`` every object but the presence text, which needs neither
+quoting nor escaping (digits, ``-T:.+/;``).
 """
 
 from __future__ import annotations
 
 import base64
 import csv
+import io
 import json
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-
-from cme_tracker.credits.engine import LectureAward
 from cme_tracker.transcripts.export_rows import (
+    LECTURE_COLUMNS,
+    MEMBER_COLUMNS,
     POLICIES_COLUMNS,
     TOTALS_COLUMNS,
+    LineCells,
     MemberRows,
     YearExport,
     amount_text,
     totals_rows,
+)
+from cme_tracker.transcripts.export_xlsx import (
+    Cell,
+    SheetWriter,
+    column_letter,
+    fragment,
+    string_body,
+    write_package,
 )
 
 JSON_FORMAT = "cme-tracker auditor export"
@@ -101,35 +113,25 @@ def run_pass(export: YearExport, sinks: Iterable[Sink]) -> RowCounts:
 
 def open_csv(path: Path) -> IO[str]:
     """A CSV file as the project writes them: UTF-8 with a BOM (Excel in Japan), newlines left to csv."""
-    return path.open("w", encoding="utf-8-sig", newline="")
+    return path.open("w", encoding="utf-8-sig", newline="", buffering=_BUFFER)
 
 
-class _Awards:
-    """Each policy's (amount, code, version) cells of a detail row; ``empty`` where the policy does not apply.
+_BUFFER = 1 << 20
 
-    ``render`` turns an amount into its cell: the decimal string for CSV and JSON, the Decimal for XLSX.
-    """
 
-    def __init__(self, export: YearExport, render: Callable[[Decimal], Any], empty: Any) -> None:
-        self.render = render
-        self.empty = empty
-        self.policies = [
-            (columns.policy.code, columns.code is not None, columns.policy.version)
-            for columns in export.policies
-        ]
+class _CsvLine:
+    """``csv.writer`` rendering one row's fields as text without a line end, to splice into rows."""
 
-    def cells(self, awards: Mapping[str, LectureAward]) -> list[Any]:
-        cells: list[Any] = []
-        empty = self.empty
-        for code, has_code, version in self.policies:
-            award = awards.get(code)
-            if award is None:
-                cells.extend((empty, empty, empty) if has_code else (empty, empty))
-            elif has_code:
-                cells.extend((self.render(award.amount), award.code or empty, version))
-            else:
-                cells.extend((self.render(award.amount), version))
-        return cells
+    def __init__(self) -> None:
+        self.text = ""
+        self.writer = csv.writer(self, lineterminator="")
+
+    def write(self, text: str) -> None:
+        self.text = text
+
+    def __call__(self, values: Iterable[Any]) -> str:
+        self.writer.writerow(values)
+        return self.text
 
 
 def _member_cells(year: Any, basis: str, rows: MemberRows) -> tuple[Any, ...]:
@@ -141,16 +143,25 @@ class DetailCsv:
     """The detail table as CSV, every cell text."""
 
     def __init__(self, export: YearExport, handle: IO[str]) -> None:
-        self.writer = csv.writer(handle)
-        self.writer.writerow(export.detail_columns)
+        self.handle = handle
+        csv.writer(handle).writerow(export.detail_columns)
         self.year, self.basis = str(export.year), export.basis.value
-        self.awards = _Awards(export, amount_text, "")
+        self.line = _CsvLine()
 
     def member(self, rows: MemberRows) -> None:
-        head = _member_cells(self.year, self.basis, rows)
-        write, awards = self.writer.writerow, self.awards.cells
-        for line in rows.lines:
-            write((*head, *line.lecture.texts, line.presence, str(line.minutes), *awards(line.awards)))
+        head = self.line(_member_cells(self.year, self.basis, rows))
+        parts = []
+        for cells, presence in rows.lines:
+            around = cells.formats.get("csv")
+            if around is None:
+                around = cells.formats["csv"] = self._around(cells)
+            before, after = around
+            parts.append(f"{head}{before}{presence}{after}")
+        self.handle.write("".join(parts))
+
+    def _around(self, cells: LineCells) -> tuple[str, str]:
+        """The text between the member's cells and the presence, and after the presence."""
+        return f",{self.line(cells.lecture.texts)},", f",{self.line(cells.texts)}\r\n"
 
     def finish(self) -> None:
         """The caller owns the file."""
@@ -169,8 +180,10 @@ class TotalsCsv:
 
     def member(self, rows: MemberRows) -> None:
         head = _member_cells(self.year, self.basis, rows)
-        for policy, version, unit, field, amount, codes in totals_rows(rows):
-            self.writer.writerow((*head, policy, version, unit, field, amount_text(amount), codes))
+        self.writer.writerows(
+            (*head, policy, version, unit, field, amount_text(amount), codes)
+            for policy, version, unit, field, amount, codes in totals_rows(rows)
+        )
 
     def finish(self) -> None:
         """The caller owns the file."""
@@ -185,6 +198,12 @@ def write_policies_csv(export: YearExport, handle: IO[str]) -> None:
     writer.writerows(export.policy_texts())
 
 
+def _json_members(columns: Sequence[str], values: Iterable[Any]) -> str:
+    """An object's members as ``json.dumps`` writes them, without the braces; empty text is null."""
+    cells = [None if value == "" else value for value in values]
+    return json.dumps(dict(zip(columns, cells, strict=True)), ensure_ascii=False)[1:-1]
+
+
 class ExportJson:
     """Both tables and the policies as one JSON document, written as it goes.
 
@@ -197,8 +216,8 @@ class ExportJson:
     ) -> None:
         self.handle = handle
         self.detail_columns = export.detail_columns
+        self.tail_columns = export.detail_columns[len(MEMBER_COLUMNS) + len(LECTURE_COLUMNS) + 1 :]
         self.year, self.basis = export.year, export.basis.value
-        self.awards = _Awards(export, amount_text, None)
         self.totals = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed by finish
         self.first_detail = self.first_total = True
         head: dict[str, Any] = {
@@ -218,16 +237,28 @@ class ExportJson:
 
     def member(self, rows: MemberRows) -> None:
         head = _member_cells(self.year, self.basis, rows)
-        columns, awards = self.detail_columns, self.awards.cells
-        for line in rows.lines:
-            values = (*head, *line.lecture.texts, line.presence, line.minutes, *awards(line.awards))
-            cells = [None if value == "" else value for value in values]
-            self.handle.write(_item(self.first_detail, columns, cells))
+        members = _json_members(MEMBER_COLUMNS, head)
+        parts = []
+        separator = "\n  " if self.first_detail else ",\n  "
+        for cells, presence in rows.lines:
+            around = cells.formats.get("json")
+            if around is None:
+                around = cells.formats["json"] = self._around(cells)
+            before, after = around
+            parts.append(f'{separator}{{{members}{before}"{presence}"{after}')
+            separator = ",\n  "
+        if parts:
             self.first_detail = False
+            self.handle.write("".join(parts))
         for policy, version, unit, field, amount, codes in totals_rows(rows):
             values = (*head, policy, version, unit, field, amount_text(amount), codes or None)
             self.totals.write(_item(self.first_total, TOTALS_COLUMNS, values))
             self.first_total = False
+
+    def _around(self, cells: LineCells) -> tuple[str, str]:
+        lecture = _json_members(LECTURE_COLUMNS, cells.lecture.texts)
+        tail = _json_members(self.tail_columns, (cells.minutes, *cells.texts[1:]))
+        return f', {lecture}, "presence": ', f", {tail}}}"
 
     def finish(self) -> None:
         self.handle.write('\n ],\n "totals": [')
@@ -246,61 +277,102 @@ def _item(first: bool, columns: Sequence[str], values: Sequence[Any]) -> str:
 
 
 class ExportXlsx:
-    """Detail, totals and policies as sheets of a write-only workbook: typed cells, frozen header row."""
+    """Detail, totals and policies as sheets of a workbook: typed cells, frozen header row.
+
+    The detail and totals sheets, which arrive together, stream to temporary files until :meth:`finish`
+    puts them into the package.
+    """
 
     def __init__(self, export: YearExport, path: Path, checkpoint: SignedCheckpoint | None = None) -> None:
         self.path = path
-        self.saved = False
-        self.workbook = Workbook(write_only=True)
-        self.detail = self._sheet("detail", export.detail_columns)
-        self.totals = self._sheet("totals", TOTALS_COLUMNS)
-        policies = self._sheet("policies", POLICIES_COLUMNS)
-        for row in export.policy_texts():
-            policies.append(row)
-        if checkpoint is not None:
-            audit = self._sheet("audit_checkpoint", ("document", "signature"))
-            audit.append((checkpoint.document.decode(), base64.b64encode(checkpoint.signature).decode()))
+        self.policy_texts = list(export.policy_texts())
+        self.checkpoint = checkpoint
+        self.detail_spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close
+        self.totals_spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close
+        self.detail = _sheet(self.detail_spool, export.detail_columns)
+        self.totals = _sheet(self.totals_spool, TOTALS_COLUMNS)
         self.year, self.basis = export.year, export.basis.value
-        self.awards = _Awards(export, lambda amount: amount, None)
-
-    def _sheet(self, title: str, columns: tuple[str, ...]) -> WriteOnlyWorksheet:
-        sheet: WriteOnlyWorksheet = self.workbook.create_sheet(title)
-        sheet.freeze_panes = "A2"
-        widths = sheet.column_dimensions  # type: ignore[attr-defined]  # set up at runtime, missing in stubs
-        for index, column in enumerate(columns, 1):
-            widths[get_column_letter(index)].width = _WIDTHS.get(column, 12)
-        sheet.append(columns)
-        return sheet
+        self.presence_column = column_letter(len(MEMBER_COLUMNS) + len(LECTURE_COLUMNS))
+        self.totals_shapes: dict[tuple[str, ...], list[str]] = {}
+        self.amount_column = column_letter(TOTALS_COLUMNS.index("amount"))
+        self.codes_column = column_letter(TOTALS_COLUMNS.index("codes"))
 
     def member(self, rows: MemberRows) -> None:
-        head = _member_cells(self.year, self.basis, rows)
-        awards = self.awards.cells
-        for line in rows.lines:
-            lecture = line.lecture
-            self.detail.append(
-                (
-                    *head,
-                    *lecture.texts[:4],
-                    _naive(lecture.starts_at),
-                    _naive(lecture.ends_at),
-                    lecture.texts[6] or None,
-                    line.presence,
-                    line.minutes,
-                    *awards(line.awards),
-                )
+        head = fragment(0, _member_cells(self.year, self.basis, rows))
+        column = self.presence_column
+        parts = []
+        number = self.detail.rows
+        for cells, presence in rows.lines:
+            around = cells.formats.get("xlsx")
+            if around is None:
+                around = cells.formats["xlsx"] = _xlsx_around(cells)
+            before, after = around
+            number += 1
+            row = str(number)
+            parts.append(
+                f'<row r="{row}">{row.join(head)}{row.join(before)}'
+                f'<c r="{column}{row}" t="inlineStr"><is><t>{presence}</t></is></c>{row.join(after)}</row>'
             )
+        self.detail.rows = number
+        self.detail.write("".join(parts))
+        parts = []
+        number = self.totals.rows
+        shapes, amount_column, codes_column = self.totals_shapes, self.amount_column, self.codes_column
         for policy, version, unit, field, amount, codes in totals_rows(rows):
-            self.totals.append((*head, policy, version, unit, field, amount, codes or None))
+            key = (policy, version, unit, field)
+            shape = shapes.get(key)
+            if shape is None:
+                shape = shapes[key] = fragment(len(MEMBER_COLUMNS), key)
+            number += 1
+            row = str(number)
+            codes_cell = f'<c r="{codes_column}{row}"{string_body(codes)}' if codes else ""
+            parts.append(
+                f'<row r="{row}">{row.join(head)}{row.join(shape)}'
+                f'<c r="{amount_column}{row}"><v>{amount_text(amount)}</v></c>{codes_cell}</row>'
+            )
+        self.totals.rows = number
+        self.totals.write("".join(parts))
 
     def finish(self) -> None:
-        self.workbook.save(self.path)
-        self.saved = True
+        self.detail.close()
+        self.totals.close()
+        policies = _sheet(io.BytesIO(), POLICIES_COLUMNS)
+        for row in self.policy_texts:
+            policies.append(row)
+        policies.close()
+        sheets = [("detail", self.detail_spool), ("totals", self.totals_spool), ("policies", policies.stream)]
+        if self.checkpoint is not None:
+            audit = _sheet(io.BytesIO(), ("document", "signature"))
+            audit.append(
+                (self.checkpoint.document.decode(), base64.b64encode(self.checkpoint.signature).decode())
+            )
+            audit.close()
+            sheets.append(("audit_checkpoint", audit.stream))
+        write_package(self.path, sheets)
 
     def close(self) -> None:
-        """Saving is openpyxl's one public way to close the sheets' temporary files; the caller deletes it."""
-        if not self.saved:
-            self.workbook.save(self.path)
-            self.saved = True
+        """Release the temporary files, finished or not (the caller deletes a file left unfinished)."""
+        self.detail_spool.close()
+        self.totals_spool.close()
+
+
+def _sheet(stream: IO[bytes], columns: Sequence[str]) -> SheetWriter:
+    return SheetWriter(stream, columns, [_WIDTHS.get(column, 12) for column in columns])
+
+
+def _xlsx_around(cells: LineCells) -> tuple[list[str], list[str]]:
+    """A line shape's cells before the presence (the lecture's) and after it, as row fragments."""
+    lecture = cells.lecture
+    texts = lecture.texts
+    before: tuple[Cell, ...] = (
+        *texts[:4],
+        _naive(lecture.starts_at),
+        _naive(lecture.ends_at),
+        texts[6] or None,
+    )
+    after: tuple[Cell, ...] = (cells.minutes, *cells.awards)
+    first = len(MEMBER_COLUMNS)
+    return fragment(first, before), fragment(first + len(before) + 1, after)
 
 
 def _naive(moment: datetime) -> datetime:

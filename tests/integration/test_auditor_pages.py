@@ -6,20 +6,23 @@ from __future__ import annotations
 
 import json
 import re
+import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from io import BytesIO
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from cme_tracker.attendance.models import Attendance, Scan
 from cme_tracker.audit import chain
 from cme_tracker.audit.models import AuditEvent
 from cme_tracker.auditing import views
+from cme_tracker.certificates.models import Certificate
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Lecture, Symposium
 from cme_tracker.vocabulary import Role
@@ -234,6 +237,17 @@ def test_csv_export_downloads_the_year_and_is_recorded_with_the_auditor_as_actor
     event = session.scalars(select(AuditEvent).order_by(AuditEvent.sequence.desc()).limit(1)).one()
     assert (event.actor, event.action) == ("user:auditor", "export.transcripts")
     assert event.details["format"] == "csv"
+
+
+def test_an_auditors_zip_bundles_what_is_issued_and_issues_nothing(
+    auditor: FlaskClient, year: Year, session: Session
+) -> None:
+    with auditor.get("/audit/years/2026/export.zip") as response:
+        assert response.status_code == 200
+        names = [name.rsplit("/", 1)[-1] for name in zipfile.ZipFile(BytesIO(response.get_data())).namelist()]
+    assert {"SHA256SUMS", "SHA256SUMS.p7s", "detail.csv"} <= set(names)
+    assert not any(name.endswith(".pdf") for name in names)
+    assert session.scalar(select(func.count()).select_from(Certificate)) == 0
 
 
 def test_unknown_export_format_is_not_found(auditor: FlaskClient, year: Year) -> None:

@@ -6,11 +6,14 @@ import csv
 import hashlib
 import io
 import json
+import random
+import zipfile
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
@@ -20,15 +23,19 @@ from sqlalchemy.orm import Session
 from cme_tracker.attendance.importer import import_attendance
 from cme_tracker.audit.models import AuditEvent
 from cme_tracker.certificates.issue import DocumentSetup
+from cme_tracker.credits.engine import CreditEngine, LectureAward, LectureSlot, Presence, epoch_micros
+from cme_tracker.credits.presets import DE_CME, IMSJ, JMA
 from cme_tracker.credits.services import format_amount, member_credits_by_number
 from cme_tracker.db import Database
 from cme_tracker.demo.year import write_year
 from cme_tracker.members.importer import import_members
 from cme_tracker.members.models import Member
 from cme_tracker.program.importer import import_program
+from cme_tracker.program.models import Lecture
 from cme_tracker.transcripts import export_writers
 from cme_tracker.transcripts.export import ExportFormat, export_transcripts
-from cme_tracker.vocabulary import YearBasis
+from cme_tracker.transcripts.export_rows import LocalClock, local_iso
+from cme_tracker.vocabulary import CmeField, YearBasis
 from tests.conftest import CommandLine
 from tests.factories import attend, make_lecture, make_member, make_symposium
 
@@ -286,3 +293,125 @@ def test_the_command_names_what_it_wrote(
     assert "1 members, 3 detail rows, 12 totals rows" in result.stdout
     missing = cli("export", "transcripts", "--year", "2026", "--format", "csv", "--out", "/nowhere/a.csv")
     assert missing.exit_code == 2
+
+
+def test_csv_bytes_are_exactly_what_csv_writer_writes_for_its_rows(
+    db: Database, session: Session, setup: DocumentSetup, tmp_path: Path
+) -> None:
+    """Rows are spliced from pieces csv.writer rendered: a name needing quotes must come out as it would."""
+    worked_examples(session)
+    quoted = make_member(
+        session,
+        member_no="000042",
+        medical_registry_no="512346",
+        family_name_romaji='O"Hara, Jr.',
+        given_name_romaji="Sean\nPatrick",
+    )
+    lecture = session.scalars(select(Lecture).where(Lecture.code == "2026-05-L2")).one()
+    attend(session, quoted, lecture, "13:05", "14:30")
+    session.commit()
+    written = export(db, setup, "csv", tmp_path / "detail.csv").read_bytes()
+    rows = list(csv.reader(io.StringIO(written.decode("utf-8-sig"), newline="")))
+    again = io.StringIO(newline="")
+    csv.writer(again).writerows(rows)
+    assert written == b"\xef\xbb\xbf" + again.getvalue().encode()
+    assert {row[4] for row in rows[1:]} == {"YAMADA Taro", 'O"HARA, JR. Sean\nPatrick'}
+
+
+@pytest.mark.parametrize(
+    "zone", ["Asia/Tokyo", "Europe/Berlin", "America/St_Johns", "Australia/Lord_Howe", "Asia/Kathmandu"]
+)
+def test_presence_times_read_as_isoformat_writes_them_across_offset_changes(zone: str) -> None:
+    """The cached clock against datetime.isoformat: whole seconds, fractions, both DST changes of 2026,
+    half-hour offsets and a local mean time with seconds (1890)."""
+    clock, tz = LocalClock(ZoneInfo(zone)), ZoneInfo(zone)
+    rng = random.Random(zone)
+    moments = [datetime(1890, 6, 1, 12, 0, 7, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)]
+    for month in (3, 4, 10, 11):  # around the changes of both hemispheres
+        start = datetime(2026, month, 1, tzinfo=UTC)
+        moments += [start + timedelta(seconds=rng.randrange(31 * 86400)) for _ in range(300)]
+    moments += [moment.replace(microsecond=rng.randrange(1_000_000)) for moment in moments[:200]]
+    transitions = [datetime(2026, 3, 29, 1, tzinfo=UTC), datetime(2026, 10, 25, 1, tzinfo=UTC)]
+    moments += [edge + timedelta(microseconds=delta) for edge in transitions for delta in (-1, 0, 1)]
+    for moment in moments * 2:  # the second time from the cache
+        micros = epoch_micros(moment)
+        assert clock.iso(micros) == local_iso(micros, tz) == moment.astimezone(tz).isoformat()
+
+
+def test_rendered_lines_match_the_itemised_credits_also_where_a_day_cap_cuts() -> None:
+    """The export's hook renders each memoised award once; a line the day cap cut, from its own awards."""
+    tokyo = ZoneInfo("Asia/Tokyo")
+    day = date(2026, 5, 16)
+    lectures = [
+        LectureSlot(
+            code=f"L{number}",
+            symposium_code="2026-05",
+            day=day,
+            starts_at=datetime.combine(day, time(8 + 2 * number), tzinfo=tokyo),
+            ends_at=datetime.combine(day, time(9 + 2 * number, 30), tzinfo=tokyo),
+            field=CmeField.CLINICAL,
+            jma_cc=str(number),
+        )
+        for number in range(5)
+    ]
+    engine = CreditEngine(lectures, [IMSJ, JMA, DE_CME])
+    members: dict[int, list[Presence]] = {
+        1: [Presence(lecture.code, lecture.starts_at) for lecture in lectures],  # 10 points: cut at 8
+        2: [Presence(lecture.code, lecture.starts_at) for lecture in lectures],
+        3: [Presence("2026-05", lectures[0].starts_at + timedelta(minutes=10), whole_symposium=True)],
+    }
+    selections = {1: engine.all_policies(), 2: engine.all_policies(), 3: (0,)}
+    rows = [(member, *span) for member, presences in members.items() for span in engine.spans(presences)]
+    calls: list[tuple[int, int]] = []
+
+    def render(lecture: int, minutes: int, awards: Any) -> tuple[int, dict[str, LectureAward]]:
+        calls.append((lecture, minutes))
+        return minutes, dict(awards)
+
+    rendered = {member: lines for member, _, lines in engine.render_members(rows, selections, render)}
+    for member, presences in members.items():
+        expected = engine.credit_presences(presences, selections[member])
+        lines = rendered[member]
+        assert [engine.lectures[position] for position, _, _ in lines] == [
+            line.lecture for line in expected.lectures
+        ]
+        assert [value for _, _, value in lines] == [
+            (line.minutes, dict(line.awards)) for line in expected.lectures
+        ]
+    assert rendered[1][-1][2][1]["de-cme"] == LectureAward(Decimal(0), None)  # the cap took it all
+    assert len(calls) == 5 + 1 + 5  # member 1: five; member 2: only its line the cap cut; member 3: five
+    assert rendered[3][0][1] == [
+        (epoch_micros(lectures[0].starts_at) + 600_000_000, epoch_micros(lectures[-1].ends_at))
+    ]
+
+
+def test_xlsx_text_keeps_markup_characters_and_is_a_package_office_reads(
+    db: Database, session: Session, setup: DocumentSetup, tmp_path: Path
+) -> None:
+    worked_examples(session)
+    odd = make_member(
+        session,
+        member_no="000043",
+        medical_registry_no="512347",
+        family_name_romaji="Smith & <Co>",
+        given_name_romaji=" Ann ",
+    )
+    lecture = session.scalars(select(Lecture).where(Lecture.code == "2026-05-L2")).one()
+    attend(session, odd, lecture, "13:00", "14:30")
+    session.commit()
+    out = export(db, setup, "xlsx", tmp_path / "year.xlsx")
+    with zipfile.ZipFile(out) as archive:
+        assert archive.testzip() is None
+        assert {"[Content_Types].xml", "xl/workbook.xml", "xl/styles.xml"} <= set(archive.namelist())
+    workbook = openpyxl.load_workbook(out)
+    sheet = workbook["detail"]
+    header = [cell.value for cell in sheet[1]]
+    names = {
+        row[header.index("member_no")]: row[header.index("name_romaji")]
+        for row in sheet.iter_rows(min_row=2, values_only=True)
+    }
+    assert names == {"004711": "YAMADA Taro", "000043": "SMITH & <CO>  Ann "}
+    totals = workbook["totals"]
+    assert totals.freeze_panes == "A2"
+    total = [row for row in totals.iter_rows(min_row=2, values_only=True) if row[:1] and row[2] == "000043"]
+    assert {(row[6], row[9]): row[10] for row in total}[("imsj", "total")] == 1.5
