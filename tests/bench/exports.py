@@ -7,7 +7,8 @@ Run on demand (pytest does not collect it), on a quiet machine::
 It builds the data set of ``tests/bench/credits.py`` (10,000 members, 8 symposia of 6 lectures, about
 300,000 attendances) in a throwaway database, then measures each of these in a child process of its own, so
 that the child's peak resident memory (``ru_maxrss``) is that export's alone, best of ``--runs`` (the data
-set is built in a child too: Linux carries the parent's peak over into a child it forks):
+set is built in a child too: Linux carries the parent's peak over into a child it forks), the kinds taking
+turns so that a busy spell on a shared machine does not skew the ratios:
 
 * ``plain``: one SQL query over the same rows (each attendance joined to its member and to every lecture it
   covers) written with ``csv.writer`` — the floor any export pays to read and write the rows;
@@ -92,22 +93,36 @@ def measure_child(url: str, kind: str, out: Path, instance: Path) -> dict[str, A
     return {"seconds": seconds, "peak_mb": peak_kib / 1024, "rows": rows, "bytes": out.stat().st_size}
 
 
-def measure(url: str, kind: str, folder: Path, runs: int) -> dict[str, Any]:
-    """Best time of ``runs`` child processes, and the highest peak memory among them."""
-    results = []
+def run_child(url: str, kind: str, folder: Path) -> dict[str, Any]:
+    """One measurement in a child process of its own."""
+    child = subprocess.run(
+        [sys.executable, __file__, "--child", kind, "--database-url", url, "--folder", str(folder)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, Any] = json.loads(child.stdout)
+    return result
+
+
+def measure(url: str, kinds: tuple[str, ...], folder: Path, runs: int) -> dict[str, dict[str, Any]]:
+    """Best time of ``runs`` child processes per kind, and the highest peak memory among them.
+
+    The kinds take turns (plain, csv, xlsx, plain, ...) rather than running back to back, so that a busy
+    spell on a shared machine slows one run of each rather than every run of one, and the ratios hold.
+    """
+    results: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
     for _ in range(runs):
-        child = subprocess.run(
-            [sys.executable, __file__, "--child", kind, "--database-url", url, "--folder", str(folder)],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        results.append(json.loads(child.stdout))
+        for kind in kinds:
+            results[kind].append(run_child(url, kind, folder))
     return {
-        "seconds": round(min(result["seconds"] for result in results), 3),
-        "peak_mb": round(max(result["peak_mb"] for result in results), 1),
-        "rows": results[0]["rows"],
-        "megabytes": round(results[0]["bytes"] / 1e6, 1),
+        kind: {
+            "seconds": round(min(result["seconds"] for result in measured), 3),
+            "peak_mb": round(max(result["peak_mb"] for result in measured), 1),
+            "rows": measured[0]["rows"],
+            "megabytes": round(measured[0]["bytes"] / 1e6, 1),
+        }
+        for kind, measured in results.items()
     }
 
 
@@ -165,8 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(scratch)
         (folder / "instance").mkdir()
         report: dict[str, Any] = {"database": url.split(":", 1)[0], "setup_seconds": round(setup_seconds, 1)}
-        for kind in ("plain", "csv", "xlsx"):
-            report[kind] = measure(url, kind, folder, arguments.runs)
+        report |= measure(url, ("plain", "csv", "xlsx"), folder, arguments.runs)
         report["csv_to_plain"] = round(report["csv"]["seconds"] / report["plain"]["seconds"], 2)
         report["xlsx_to_plain"] = round(report["xlsx"]["seconds"] / report["plain"]["seconds"], 2)
     print(json.dumps(report))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+import flask
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -142,6 +144,24 @@ def test_bearer_token_needs_no_csrf_token_even_beside_a_session_cookie(
     assert response.status_code == 201
     (attendance,) = live_attendances(session, day.members[0])
     assert attendance.recorded_by == "token:desk-1"
+
+
+def test_bearer_request_ignores_the_session_cookie_and_sets_none(
+    client: FlaskClient, session: Session, day: Day, clock: Clock, desk: dict[str, str]
+) -> None:
+    logged_in(client, session, "admin1", Role.ADMIN)
+    refused = client.post("/api/v1/checkins", json=checkin(), headers=bearer("revoked-or-made-up"))
+    assert refused.status_code == 401
+    response = client.post("/api/v1/checkins", json=checkin(), headers=desk)
+    assert response.status_code == 201 and "Set-Cookie" not in response.headers
+    assert live_attendances(session, day.members[0])[0].recorded_by == "token:desk-1"
+
+
+def test_bearer_request_gets_no_cookie_session_to_sign(app: Flask) -> None:
+    with app.test_request_context("/api/v1/checkins", method="POST", headers=bearer("some-token")):
+        assert app.session_interface.is_null_session(flask.session)
+    with app.test_request_context("/api/v1/checkins", method="POST"):
+        assert not app.session_interface.is_null_session(flask.session)
 
 
 def test_admin_session_corrects_attendance_after_the_symposium_was_closed(
