@@ -6,7 +6,8 @@ Kept apart from cli.py, which imports every feature's commands, so feature modul
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -41,3 +42,24 @@ def reports_domain_errors(command: Command) -> Command:
             sys.exit(1)
 
     return run  # type: ignore[return-value]
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr, fed with (done, total); it appears once the total is known."""
+    shown = 0
+    bar: Any = None
+
+    def advance(done: int, total: int) -> None:
+        nonlocal shown, bar
+        if bar is None:
+            bar = click.progressbar(length=total, label=label, file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - shown)
+        shown = done
+
+    try:
+        yield advance
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)

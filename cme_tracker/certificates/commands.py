@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from cme_tracker.certificates.models import RevocationCategory
 from cme_tracker.config import Settings
-from cme_tracker.console import open_database, reports_domain_errors
+from cme_tracker.console import open_database, progress_bar, reports_domain_errors
+
+if TYPE_CHECKING:
+    from cme_tracker.certificates.issue import IssueReport
 
 CLI_ACTOR = "cli"
 
@@ -23,23 +26,13 @@ def certificates() -> None:
     """Signed PDF certificates of attendance."""
 
 
-class _ProgressBar:
-    """A click progress bar opened once the total is known, fed with (done, total)."""
-
-    def __init__(self) -> None:
-        self.bar: Any = None
-        self.shown = 0
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.bar is None:
-            self.bar = click.progressbar(length=total, label="issuing", file=sys.stderr)
-            self.bar.__enter__()
-        self.bar.update(done - self.shown)
-        self.shown = done
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
+def report_issue(subject: str, report: IssueReport) -> None:
+    """What an issuing run did, each failure on stderr; exit 1 when a document could not be made."""
+    click.echo(f"{subject}: {report.summary()}")
+    for failure in report.failed:
+        click.echo(f"error: member {failure['member_no']}: {failure['message']}", err=True)
+    if report.failed:
+        sys.exit(1)
 
 
 @certificates.command("issue")
@@ -57,8 +50,7 @@ def issue_command(symposium_code: str, member_no: str | None, jobs: int) -> None
     from cme_tracker.certificates.issue import DocumentSetup, issue_attendance_certificates
 
     settings = Settings.from_environment()
-    progress = _ProgressBar()
-    try:
+    with progress_bar("issuing") as progress:
         report = issue_attendance_certificates(
             open_database(),
             DocumentSetup.from_settings(settings),
@@ -68,13 +60,7 @@ def issue_command(symposium_code: str, member_no: str | None, jobs: int) -> None
             actor=CLI_ACTOR,
             progress=progress,
         )
-    finally:
-        progress.close()
-    click.echo(f"{symposium_code}: {report.summary()}")
-    for failure in report.failed:
-        click.echo(f"error: member {failure['member_no']}: {failure['message']}", err=True)
-    if report.failed:
-        sys.exit(1)
+    report_issue(symposium_code, report)
 
 
 @certificates.command("verify")

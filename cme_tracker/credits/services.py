@@ -6,7 +6,7 @@ return plain frozen values; the bulk path streams all attendances of the year in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -25,14 +25,11 @@ from cme_tracker.credits.engine import (
     FIELDS,
     CreditEngine,
     CreditResult,
-    Interval,
     LectureAward,
     LectureSlot,
-    MemberSpan,
     PolicyCredits,
     PolicySelection,
     RenderedLine,
-    epoch_micros,
 )
 from cme_tracker.credits.presets import policies_in_force
 from cme_tracker.errors import NotFound
@@ -176,7 +173,6 @@ class YearProgram:
         }
         self.lectures: tuple[Lecture, ...] = tuple(lectures)
         """The year's lectures with their symposium and excluded intervals loaded, for exports."""
-        self._presence_rules = _PresenceRules(lectures)
 
     def selection(self, member: _MemberHoldings) -> PolicySelection:
         return self.engine.select_policies(
@@ -195,14 +191,6 @@ class YearProgram:
             EpochMicros(Attendance.check_in_at),
             EpochMicros(Attendance.check_out_at),
         ).where(Attendance.voided_at.is_(None), Attendance.symposium_id.in_(self.symposium_ids))
-
-    def presence(self, rows: Iterable[MemberSpan]) -> dict[str, list[Interval]]:
-        """A member's attendance rows as the intervals that count for each lecture (lecture code), sorted.
-
-        Applies the rules the engine applies: a missing check-out ends with the lecture (or with the
-        symposium's last lecture); a whole-symposium attendance counts for each lecture it overlaps.
-        """
-        return self._presence_rules.intervals(rows)
 
     def member_credits(self, member_no: str, result: CreditResult) -> MemberCredits:
         """The engine's result with the lecture titles the member's page lists."""
@@ -304,69 +292,6 @@ def yearly_credits(
     stream = chain.from_iterable(rows.partitions())
     for member_id, result in program.engine.credit_members(stream, selections, itemised=itemised):
         yield program.member_credits(numbers[member_id], result)
-
-
-class _PresenceRules:
-    """Lecture and symposium ends in epoch microseconds, by database id, to expand attendance rows."""
-
-    def __init__(self, lectures: Iterable[Lecture]) -> None:
-        self._lectures: dict[Hashable, tuple[str, int, int]] = {}
-        self._symposia: dict[Hashable, list[tuple[str, int, int]]] = {}
-        for lecture in lectures:
-            times = (lecture.code, epoch_micros(lecture.starts_at), epoch_micros(lecture.ends_at))
-            self._lectures[lecture.id] = times
-            self._symposia.setdefault(lecture.symposium_id, []).append(times)
-        self._symposium_ends = {
-            symposium: max(end for _, _, end in times) for symposium, times in self._symposia.items()
-        }
-
-    def intervals(self, rows: Iterable[MemberSpan]) -> dict[str, list[Interval]]:
-        presence: dict[str, list[Interval]] = {}
-        for _, lecture_id, symposium_id, check_in, check_out in rows:
-            if lecture_id is not None:
-                code, _, end = self._lectures[lecture_id]
-                presence.setdefault(code, []).append((check_in, end if check_out is None else check_out))
-                continue
-            until = self._symposium_ends[symposium_id] if check_out is None else check_out
-            for code, start, end in self._symposia[symposium_id]:
-                if check_in < end and until > start:
-                    presence.setdefault(code, []).append((check_in, until))
-        for intervals in presence.values():
-            intervals.sort()
-        return presence
-
-
-@dataclass(frozen=True, slots=True)
-class MemberYear:
-    """One member's itemised year with the presence intervals behind each lecture (by lecture code)."""
-
-    member_id: Hashable
-    result: CreditResult
-    presence: Mapping[str, list[Interval]]
-
-
-def itemised_year(
-    session: Session, program: YearProgram, selections: Mapping[Hashable, PolicySelection]
-) -> Iterator[MemberYear]:
-    """Every member with an attendance in the year, itemised, with their intervals, in member id order.
-
-    The same single streaming query as :func:`yearly_credits`; the rows are kept only until the engine has
-    finished their member (it reads one row of the next member before yielding), so memory stays flat.
-    """
-    rows = session.connection().execute(
-        program.attendances().order_by(Attendance.member_id).execution_options(yield_per=STREAM_BATCH)
-    )
-    seen: list[MemberSpan] = []
-
-    def tapped() -> Iterator[MemberSpan]:
-        for row in chain.from_iterable(rows.partitions()):
-            seen.append(row)
-            yield row
-
-    for member_id, result in program.engine.credit_members(tapped(), selections, itemised=True):
-        next_member = [seen.pop()] if seen and seen[-1][0] != member_id else []
-        yield MemberYear(member_id, result, program.presence(seen))
-        seen[:] = next_member
 
 
 def rendered_year(

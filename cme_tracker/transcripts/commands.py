@@ -6,19 +6,17 @@ that a transcript's holder finds them under the command that issued it.
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from cme_tracker.certificates.commands import (
     CLI_ACTOR,
-    _ProgressBar,
     reissue_command,
+    report_issue,
     revoke_command,
     verify_command,
 )
 from cme_tracker.config import Settings
-from cme_tracker.console import open_database, reports_domain_errors
+from cme_tracker.console import open_database, progress_bar, reports_domain_errors
 from cme_tracker.vocabulary import YearBasis
 
 
@@ -50,8 +48,7 @@ def issue_command(year: int, year_basis: str, member_no: str | None, jobs: int) 
     from cme_tracker.transcripts.issue import issue_transcripts
 
     settings = Settings.from_environment()
-    progress = _ProgressBar()
-    try:
+    with progress_bar("issuing") as progress:
         report = issue_transcripts(
             open_database(),
             DocumentSetup.from_settings(settings),
@@ -62,13 +59,7 @@ def issue_command(year: int, year_basis: str, member_no: str | None, jobs: int) 
             actor=CLI_ACTOR,
             progress=progress,
         )
-    finally:
-        progress.close()
-    click.echo(f"{year} ({year_basis}): {report.summary()}")
-    for failure in report.failed:
-        click.echo(f"error: member {failure['member_no']}: {failure['message']}", err=True)
-    if report.failed:
-        sys.exit(1)
+    report_issue(f"{year} ({year_basis})", report)
 
 
 transcripts.add_command(verify_command, "verify")

@@ -9,7 +9,7 @@ import click
 
 from cme_tracker.certificates.commands import CLI_ACTOR
 from cme_tracker.config import Settings
-from cme_tracker.console import open_database, reports_domain_errors
+from cme_tracker.console import open_database, progress_bar, reports_domain_errors
 from cme_tracker.vocabulary import YearBasis
 
 
@@ -43,14 +43,12 @@ def export() -> None:
 @reports_domain_errors
 def transcripts_command(year: int, year_basis: str, export_format: str, out: Path, jobs: int) -> None:
     """Every member's credits of a year, lecture by lecture, with what an auditor needs to recompute them."""
-    from cme_tracker.certificates.commands import _ProgressBar
     from cme_tracker.certificates.issue import DocumentSetup
     from cme_tracker.transcripts.export import ExportFormat, export_transcripts
 
     if not out.parent.is_dir():
         raise click.BadParameter(f"folder {out.parent} does not exist", param_hint="--out")
-    progress = _ProgressBar()
-    try:
+    with progress_bar("exporting") as progress:
         report = export_transcripts(
             open_database(),
             DocumentSetup.from_settings(Settings.from_environment()),
@@ -62,8 +60,6 @@ def transcripts_command(year: int, year_basis: str, export_format: str, out: Pat
             jobs=jobs,
             progress=progress,
         )
-    finally:
-        progress.close()
     click.echo(report.summary())
 
 
