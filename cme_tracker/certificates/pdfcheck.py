@@ -34,13 +34,13 @@ import pikepdf
 from cryptography import x509
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
 from cme_tracker.certificates.identity import SigningIdentity
-from cme_tracker.certificates.signing import asn1_certificate
+from cme_tracker.certificates.signing import asn1_certificate, run_coroutine
 
 CONTENT_ATTACHMENT = "certificate.json"
 _DAMAGED = "The signature in the file is damaged and cannot be checked."
@@ -172,7 +172,9 @@ def _validate(
         trust_roots=[root], moment=signed_at, allow_fetching=False, revocation_mode="soft-fail"
     )
     try:
-        return validate_pdf_signature(signature, signer_validation_context=context, skip_diff=True)
+        return run_coroutine(
+            async_validate_pdf_signature(signature, signer_validation_context=context, skip_diff=True)
+        )
     except (PdfError, ValueError, KeyError, TypeError) as error:  # SignatureValidationError is a ValueError
         raise _Rejected(FileProblem.SIGNATURE_BROKEN, _DAMAGED) from error
 

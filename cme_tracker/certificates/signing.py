@@ -91,7 +91,7 @@ class DocumentSigner:
 
     def sign(self, pdf: bytes) -> bytes:
         """The PDF with an invisible PAdES signature appended as an incremental update (PDF/A stays valid)."""
-        return _run(self._sign(pdf))
+        return run_coroutine(self._sign(pdf))
 
     async def _sign(self, pdf: bytes) -> bytes:
         output = BytesIO()
@@ -109,7 +109,7 @@ class _ContainerTemplate:
     def __init__(self, identity: SigningIdentity, signer: SimpleSigner) -> None:
         self._key = identity.private_key
         marker = hashlib.sha256(b"cme-tracker container template").digest()
-        template = _run(signer.async_sign(marker, DIGEST, use_pades=True))
+        template = run_coroutine(signer.async_sign(marker, DIGEST, use_pades=True))
         signed_data = template["content"]
         signer_info = signed_data["signer_infos"][0]
         mechanism = signer_info["signature_algorithm"].signature_algo
@@ -162,11 +162,11 @@ def _der(tag: int, content: bytes) -> bytes:
 def sign_detached(data: bytes, identity: SigningIdentity) -> bytes:
     """A DER CMS detached signature of ``data`` (export manifests), checkable with ``openssl cms -verify``."""
     signer = pyhanko_signer(identity)
-    container = _run(signer.async_sign_general_data(data, DIGEST, detached=True))
+    container = run_coroutine(signer.async_sign_general_data(data, DIGEST, detached=True))
     return bytes(container.dump())
 
 
-def _run(work: Coroutine[Any, Any, T]) -> T:
+def run_coroutine(work: Coroutine[Any, Any, T]) -> T:
     """Runs pyHanko's coroutines to completion for synchronous callers.
 
     A thread that already runs an event loop (an async server, Playwright's synchronous API) cannot run a

@@ -51,8 +51,10 @@ def live_server(live_app: Flask) -> Iterator[LiveServer]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """One Chromium per module: Playwright's event loop runs while it is open, and later tests of the same
+    worker (pyHanko's synchronous calls among them) need the thread without a running loop."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing")
     with sync_playwright() as playwright:
