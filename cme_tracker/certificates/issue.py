@@ -79,13 +79,6 @@ class DocumentMaker:
         self.store = CertificateStore(setup.instance_path)
         self._renderers: dict[str, DocumentRenderer[Any]] = {}
 
-    @property
-    def renderer(self) -> CertificateRenderer:
-        """The renderer of certificates of attendance."""
-        renderer = self.renderer_for(CertificateKind.ATTENDANCE.value)
-        assert isinstance(renderer, CertificateRenderer)
-        return renderer
-
     def renderer_for(self, kind: str) -> DocumentRenderer[Any]:
         renderer = self._renderers.get(kind)
         if renderer is None:
@@ -489,11 +482,3 @@ def _find(session: Session, serial: str) -> Certificate:
     if certificate is None:
         raise NotFound(f"no certificate with serial {serial}", code="unknown_certificate")
     return certificate
-
-
-def stored_files(
-    certificates: Iterable[Certificate], store: CertificateStore
-) -> Iterator[tuple[Certificate, bytes]]:
-    """Each certificate with its file's bytes, for downloads and ZIP bundles."""
-    for certificate in certificates:
-        yield certificate, store.read(certificate.file_path)

@@ -246,7 +246,7 @@ class TestVerifyCommand:
         self, cli: CommandLine, tmp_path: Path, issued: Certificate
     ) -> None:
         other = DocumentMaker(DocumentSetup(tmp_path / "elsewhere"))
-        forged = other.signer.sign(other.renderer.render(issued.content))  # type: ignore[arg-type]
+        forged = other.signer.sign(other.renderer_for("attendance").render(issued.content))  # type: ignore[arg-type]
         code, output = self.verify(cli, tmp_path, forged)
         assert code == 1 and "foreign_signer" in output
 
@@ -256,7 +256,7 @@ class TestVerifyCommand:
         maker = DocumentMaker(setup)
         inflated = dict(issued.content)
         inflated["policies"] = [dict(policy, total="99") for policy in issued.content["policies"]]
-        forged = maker.signer.sign(maker.renderer.render(inflated))  # type: ignore[arg-type]
+        forged = maker.signer.sign(maker.renderer_for("attendance").render(inflated))  # type: ignore[arg-type]
         code, output = self.verify(cli, tmp_path, forged)
         assert code == 1 and "hash_mismatch" in output
 
