@@ -201,6 +201,21 @@ class Database:
         with self.sessions() as session, session.begin():
             yield session
 
+    @property
+    def on_one_connection(self) -> bool:
+        """Whether every session runs on one connection (a test's outer transaction) rather than on the
+        engine's pool: then nothing else can see what the sessions see, nor choose an isolation level."""
+        return not isinstance(self.sessions.kw.get("bind"), Engine)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A session for reading much: every read sees the database as the first one did, whatever commits
+        meanwhile (PostgreSQL's REPEATABLE READ; a SQLite transaction in WAL mode does so already)."""
+        with self.sessions() as session:
+            if self.engine.dialect.name != "sqlite" and not self.on_one_connection:
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            yield session
+
     @contextmanager
     def write_unit(self) -> Iterator[Session]:
         """A unit of work that writes: on SQLite it holds the write lock from its first statement."""

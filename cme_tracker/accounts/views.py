@@ -212,6 +212,4 @@ def home() -> ResponseReturnValue:
         for task in TASKS
         if task.role == role
     ]
-    return render_template(
-        "accounts/home.html", roles=[ROLE_LABELS[role] for role in roles], tasks=tasks
-    )
+    return render_template("accounts/home.html", roles=[ROLE_LABELS[role] for role in roles], tasks=tasks)

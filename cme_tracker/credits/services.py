@@ -10,7 +10,6 @@ from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from itertools import chain
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import BigInteger, Select, select
@@ -32,6 +31,7 @@ from cme_tracker.credits.engine import (
     RenderedLine,
 )
 from cme_tracker.credits.presets import policies_in_force
+from cme_tracker.driver import stream_plain_rows
 from cme_tracker.errors import NotFound
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Lecture, Symposium
@@ -286,10 +286,9 @@ def yearly_credits(
     ).all()
     numbers: dict[Hashable, str] = {member.id: member.member_no for member in members}
     selections: dict[Hashable, PolicySelection] = {member.id: program.selection(member) for member in members}
-    rows = session.connection().execute(
-        program.attendances().order_by(Attendance.member_id).execution_options(yield_per=STREAM_BATCH)
+    stream = stream_plain_rows(
+        session.connection(), program.attendances().order_by(Attendance.member_id), STREAM_BATCH
     )
-    stream = chain.from_iterable(rows.partitions())
     for member_id, result in program.engine.credit_members(stream, selections, itemised=itemised):
         yield program.member_credits(numbers[member_id], result)
 
@@ -299,14 +298,17 @@ def rendered_year(
     program: YearProgram,
     selections: Mapping[Hashable, PolicySelection],
     render: Callable[[int, int, Mapping[str, LectureAward]], T],
+    member_ids: tuple[int, int] | None = None,
 ) -> Iterator[tuple[Hashable, CreditResult, list[RenderedLine[T]]]]:
     """Every member with an attendance in the year, in member id order, as the exports read it.
 
     The same single streaming query as :func:`yearly_credits`, through :meth:`CreditEngine.render_members`:
     each line carries the member's presence intervals and what ``render`` made of the lecture's awards,
-    computed once per distinct (policies, lecture, minutes) rather than once per line.
+    computed once per distinct (policies, lecture, minutes) rather than once per line. ``member_ids`` (first,
+    last) limits it to a range of members, for an export written in parts.
     """
-    rows = session.connection().execute(
-        program.attendances().order_by(Attendance.member_id).execution_options(yield_per=STREAM_BATCH)
-    )
-    yield from program.engine.render_members(chain.from_iterable(rows.partitions()), selections, render)
+    statement = program.attendances().order_by(Attendance.member_id)
+    if member_ids is not None:
+        statement = statement.where(Attendance.member_id.between(*member_ids))
+    rows = stream_plain_rows(session.connection(), statement, STREAM_BATCH)
+    yield from program.engine.render_members(rows, selections, render)

@@ -18,15 +18,9 @@ from cme_tracker.audit import chain
 from cme_tracker.certificates.identity import load_signing_identity
 from cme_tracker.db import Database
 from cme_tracker.transcripts.export_bundle import ExportFailed, audit_checkpoint, write_bundle
+from cme_tracker.transcripts.export_parts import write_detail_csv
 from cme_tracker.transcripts.export_rows import YearExport
-from cme_tracker.transcripts.export_writers import (
-    DetailCsv,
-    ExportJson,
-    ExportXlsx,
-    RowCounts,
-    open_csv,
-    run_pass,
-)
+from cme_tracker.transcripts.export_writers import ExportJson, ExportXlsx, RowCounts, run_pass
 from cme_tracker.vocabulary import YearBasis
 
 if TYPE_CHECKING:
@@ -84,7 +78,8 @@ def export_transcripts(
 ) -> ExportReport:
     """Write the year's export to ``out`` and record it in the audit log; nothing at ``out`` if it fails.
 
-    The ZIP bundle first issues the transcripts still missing (``jobs`` processes, ``progress`` as they go),
+    Every table is read in one snapshot of the database. The CSV is written by up to ``jobs`` processes. The
+    ZIP bundle first issues the transcripts still missing (``jobs`` processes, ``progress`` as they go),
     so that it holds every member's signed transcript of the year and basis. Without ``issue_missing`` (an
     auditor's download, which must change nothing) it bundles the transcripts issued so far.
     """
@@ -93,13 +88,12 @@ def export_transcripts(
     temporary = out.with_name(f".{out.name}.{os.getpid()}{PARTIAL_SUFFIX}")
     placed = False
     try:
-        with database.sessions() as session:
+        with database.snapshot() as session:
             export = YearExport(session, year, basis)
             checkpoint_sequence: int | None = None
             transcripts = 0
             if export_format is ExportFormat.CSV:
-                with open_csv(temporary) as handle:
-                    counts = run_pass(export, [DetailCsv(export, handle)])
+                counts = write_detail_csv(database, export, temporary, jobs)
             else:
                 identity = load_signing_identity(
                     setup.instance_path, setup.signing_p12, setup.signing_password

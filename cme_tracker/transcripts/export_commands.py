@@ -38,13 +38,16 @@ def export() -> None:
     "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The file to write."
 )
 @click.option(
-    "--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Processes issuing transcripts."
+    "--jobs",
+    type=click.IntRange(1, 64),
+    help="Processes writing the CSV and issuing the bundle's missing transcripts  [default: the cores].",
 )
 @reports_domain_errors
-def transcripts_command(year: int, year_basis: str, export_format: str, out: Path, jobs: int) -> None:
+def transcripts_command(year: int, year_basis: str, export_format: str, out: Path, jobs: int | None) -> None:
     """Every member's credits of a year, lecture by lecture, with what an auditor needs to recompute them."""
     from cme_tracker.certificates.issue import DocumentSetup
     from cme_tracker.transcripts.export import ExportFormat, export_transcripts
+    from cme_tracker.transcripts.export_parts import default_jobs
 
     if not out.parent.is_dir():
         raise click.BadParameter(f"folder {out.parent} does not exist", param_hint="--out")
@@ -57,7 +60,7 @@ def transcripts_command(year: int, year_basis: str, export_format: str, out: Pat
             ExportFormat(export_format),
             out,
             actor=CLI_ACTOR,
-            jobs=jobs,
+            jobs=jobs or default_jobs(),
             progress=progress,
         )
     click.echo(report.summary())

@@ -121,6 +121,14 @@ class LocalClock:
 
 
 @dataclass(frozen=True, slots=True)
+class MemberPart:
+    """A range of member ids (first, last) of an export written in parts, and the session that reads it."""
+
+    member_ids: tuple[int, int]
+    session: Session
+
+
+@dataclass(frozen=True, slots=True)
 class ExportMember:
     member_no: str
     profession: str
@@ -274,11 +282,15 @@ class YearExport:
             )
         return members
 
-    def rows(self) -> Iterator[MemberRows]:
-        """Every member with an attendance in the year, in member id order, from one streaming query."""
+    def rows(self, part: MemberPart | None = None) -> Iterator[MemberRows]:
+        """Every member with an attendance in the year, in member id order, from one streaming query;
+        with ``part``, those of its range read in its session."""
         selections = {member_id: member.selection for member_id, member in self.members.items()}
         members = self.members
-        for member_id, result, lines in rendered_year(self.session, self.program, selections, self._cells):
+        session, member_ids = (self.session, None) if part is None else (part.session, part.member_ids)
+        for member_id, result, lines in rendered_year(
+            session, self.program, selections, self._cells, member_ids
+        ):
             yield MemberRows(
                 members[member_id],
                 [(cells, cells.lecture.clock.presence(intervals)) for _, intervals, cells in lines],

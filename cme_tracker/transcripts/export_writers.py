@@ -30,6 +30,7 @@ from cme_tracker.transcripts.export_rows import (
     POLICIES_COLUMNS,
     TOTALS_COLUMNS,
     LineCells,
+    MemberPart,
     MemberRows,
     YearExport,
     amount_text,
@@ -92,12 +93,12 @@ class Sink(Protocol):
         """Release what the sink holds, finished or not (the caller deletes a file left unfinished)."""
 
 
-def run_pass(export: YearExport, sinks: Iterable[Sink]) -> RowCounts:
-    """Stream the year once into every sink, then let each finish its file."""
+def run_pass(export: YearExport, sinks: Iterable[Sink], part: MemberPart | None = None) -> RowCounts:
+    """Stream the year (or a ``part`` of its members) once into every sink, then let each finish its file."""
     sinks = tuple(sinks)
     counts = RowCounts()
     try:
-        for rows in export.rows():
+        for rows in export.rows(part):
             for sink in sinks:
                 sink.member(rows)
             counts.members += 1
@@ -142,9 +143,10 @@ def _member_cells(year: Any, basis: str, rows: MemberRows) -> tuple[Any, ...]:
 class DetailCsv:
     """The detail table as CSV, every cell text."""
 
-    def __init__(self, export: YearExport, handle: IO[str]) -> None:
+    def __init__(self, export: YearExport, handle: IO[str], *, header: bool = True) -> None:
         self.handle = handle
-        csv.writer(handle).writerow(export.detail_columns)
+        if header:
+            csv.writer(handle).writerow(export.detail_columns)
         self.year, self.basis = str(export.year), export.basis.value
         self.line = _CsvLine()
 

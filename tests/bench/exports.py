@@ -12,7 +12,13 @@ turns so that a busy spell on a shared machine does not skew the ratios:
 
 * ``plain``: one SQL query over the same rows (each attendance joined to its member and to every lecture it
   covers) written with ``csv.writer`` — the floor any export pays to read and write the rows;
-* ``csv`` and ``xlsx``: :func:`cme_tracker.transcripts.export.export_transcripts` to a file.
+* ``csv`` and ``xlsx``: :func:`cme_tracker.transcripts.export.export_transcripts` to a file, as
+  ``cme-tracker export transcripts`` runs it (the CSV in as many processes as there are cores);
+* ``csv_one_process``: the CSV in this process alone.
+
+``peak_mb`` is the measuring process's peak resident memory; ``tree_peak_mb`` the most that process and
+the processes it started held together (proportional set size, sampled every 20 ms: a forked child shares
+its parent's loaded pages, so the sum of their resident sizes would count those twice).
 
 Prints JSON. Targets on the 2-core development machine: CSV under 3 s and within 2x ``plain``; peak memory
 under 300 MB.
@@ -41,6 +47,7 @@ from cme_tracker.credits.presets import install_presets
 from cme_tracker.db import Database
 from cme_tracker.migrate import upgrade
 from cme_tracker.transcripts.export import ExportFormat, export_transcripts
+from cme_tracker.transcripts.export_parts import default_jobs
 from cme_tracker.vocabulary import YearBasis
 
 AUDIT_KEY = "bench-audit-key"
@@ -82,27 +89,59 @@ def measure_child(url: str, kind: str, out: Path, instance: Path) -> dict[str, A
             DocumentSetup(instance),
             YEAR,
             YearBasis.CALENDAR,
-            ExportFormat(kind),
+            ExportFormat(kind.removesuffix("_one_process")),
             out,
             actor="bench",
+            jobs=1 if kind.endswith("_one_process") else default_jobs(),
         )
         rows = report.counts.detail
     seconds = time.perf_counter() - started
     database.engine.dispose()
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"seconds": seconds, "peak_mb": peak_kib / 1024, "rows": rows, "bytes": out.stat().st_size}
+    return {
+        "seconds": seconds,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rows": rows,
+        "bytes": out.stat().st_size,
+    }
 
 
 def run_child(url: str, kind: str, folder: Path) -> dict[str, Any]:
-    """One measurement in a child process of its own."""
-    child = subprocess.run(
+    """One measurement in a child process of its own, its process tree's memory sampled meanwhile."""
+    child = subprocess.Popen(
         [sys.executable, __file__, "--child", kind, "--database-url", url, "--folder", str(folder)],
-        check=True,
-        capture_output=True,
+        stdout=subprocess.PIPE,
         text=True,
     )
-    result: dict[str, Any] = json.loads(child.stdout)
+    tree_peak_kib = 0
+    while child.poll() is None:
+        tree_peak_kib = max(tree_peak_kib, tree_pss_kib(child.pid))
+        time.sleep(SAMPLE_SECONDS)
+    stdout = child.stdout.read() if child.stdout else ""
+    if child.returncode:
+        raise subprocess.CalledProcessError(child.returncode, child.args, stdout)
+    result: dict[str, Any] = json.loads(stdout)
+    result["tree_peak_mb"] = tree_peak_kib / 1024
     return result
+
+
+SAMPLE_SECONDS = 0.02
+
+
+def tree_pss_kib(pid: int) -> int:
+    """The proportional set size of a process and its descendants: each page shared by n of them counts
+    1/n, so the sum is the memory they hold together (a forked child shares its parent's pages)."""
+    total = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            rollup = Path(f"/proc/{current}/smaps_rollup").read_text()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        total += next(int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:"))
+        pending.extend(int(child) for child in children)
+    return total
 
 
 def measure(url: str, kinds: tuple[str, ...], folder: Path, runs: int) -> dict[str, dict[str, Any]]:
@@ -119,6 +158,7 @@ def measure(url: str, kinds: tuple[str, ...], folder: Path, runs: int) -> dict[s
         kind: {
             "seconds": round(min(result["seconds"] for result in measured), 3),
             "peak_mb": round(max(result["peak_mb"] for result in measured), 1),
+            "tree_peak_mb": round(max(result["tree_peak_mb"] for result in measured), 1),
             "rows": measured[0]["rows"],
             "megabytes": round(measured[0]["bytes"] / 1e6, 1),
         }
@@ -148,7 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", help="a PostgreSQL server URL to create a throwaway database from")
     parser.add_argument("--runs", type=int, default=3, help="runs of each measurement; the best counts")
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--child", choices=["build", "plain", "csv", "xlsx"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child", choices=["build", "plain", "csv", "csv_one_process", "xlsx"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
     if arguments.child == "build":
@@ -180,8 +222,12 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(scratch)
         (folder / "instance").mkdir()
         report: dict[str, Any] = {"database": url.split(":", 1)[0], "setup_seconds": round(setup_seconds, 1)}
-        report |= measure(url, ("plain", "csv", "xlsx"), folder, arguments.runs)
+        report["cores"] = default_jobs()
+        report |= measure(url, ("plain", "csv", "csv_one_process", "xlsx"), folder, arguments.runs)
         report["csv_to_plain"] = round(report["csv"]["seconds"] / report["plain"]["seconds"], 2)
+        report["csv_one_process_to_plain"] = round(
+            report["csv_one_process"]["seconds"] / report["plain"]["seconds"], 2
+        )
         report["xlsx_to_plain"] = round(report["xlsx"]["seconds"] / report["plain"]["seconds"], 2)
     print(json.dumps(report))
     return 0

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 from cme_tracker import db
 from cme_tracker.audit.models import AuditEvent
 from cme_tracker.db import create_db_engine
-from cme_tracker.driver import DriverStatement, unattached
+from cme_tracker.driver import DriverStatement, stream_plain_rows, unattached
 from cme_tracker.members.models import Member
 from tests.conftest import POSTGRES_URL
+from tests.factories import make_member
 
 EVENTS: Table = AuditEvent.__table__  # type: ignore[assignment]
 WHEN = datetime(2026, 5, 16, 1, 2, 3, 456789, tzinfo=UTC)
@@ -42,6 +43,19 @@ def test_rows_come_back_typed_as_sqlalchemy_gives_them(session: Session) -> None
     assert tuple(by_driver) == tuple(by_sqlalchemy)
     assert by_driver.occurred_at == WHEN and by_driver.occurred_at.tzinfo is not None
     assert by_driver.details == {"nested": [1, "two"], "flag": True}
+
+
+def test_a_plain_stream_gives_sqlalchemys_rows_in_batches_and_refuses_values_needing_conversion(
+    session: Session,
+) -> None:
+    for number in range(7):
+        make_member(session, member_no=f"stream{number}")
+    plain = select(Member.id, Member.member_no).where(Member.member_no.in_(["stream1", "stream4", "stream6"]))
+    streamed = list(stream_plain_rows(session.connection(), plain.order_by(Member.id), batch=2))
+    assert streamed == [tuple(row) for row in session.execute(plain.order_by(Member.id))]
+    assert [member_no for _, member_no in streamed] == ["stream1", "stream4", "stream6"]
+    with pytest.raises(ValueError, match="created_at"):
+        list(stream_plain_rows(session.connection(), select(Member.id, Member.created_at), batch=2))
 
 
 def test_statement_without_returning_gives_no_rows_and_shares_the_transaction(session: Session) -> None:
