@@ -1,27 +1,28 @@
 """A year's figures for auditors: who earned credits, totals per policy, attendance per lecture.
 
-Credits come from the same streaming computation as the exports and ``credits show`` (one member's rows in
-memory at a time), so every total here is a sum of what those show; attendance counts are grouped SQL.
+Credits and attendance per lecture come from the same streaming computation as the exports and ``credits
+show`` (one member's rows in memory at a time), so every total here is a sum of what those show; attendees
+per symposium and record counts are grouped SQL.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, or_, select, union
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from cme_tracker.attendance.models import Attendance
-from cme_tracker.credits.engine import FIELDS
+from cme_tracker.credits.engine import FIELDS, CreditResult, LectureAward, PolicySelection, RenderedLine
 from cme_tracker.credits.policy import CreditPolicy
 from cme_tracker.credits.presets import policies_in_force
-from cme_tracker.credits.services import MemberCredits, year_period, yearly_credits
+from cme_tracker.credits.services import YearProgram, rendered_year, year_period
 from cme_tracker.members.models import Member
-from cme_tracker.program.models import Lecture, Symposium
+from cme_tracker.program.models import Symposium
 from cme_tracker.vocabulary import CmeField, Profession, YearBasis
 
 ZERO = Decimal(0)
@@ -124,6 +125,19 @@ class _PolicySums:
         )
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class _LineAwards:
+    """What a lecture line adds to the year's figures: its lecture and each policy's non-zero amount.
+
+    Members who sat the same minutes of a lecture share one (the engine renders it once), so the stream
+    only counts lines per instance and the amounts are summed once per instance at the end.
+    """
+
+    lecture_code: str
+    symposium_code: str
+    amounts: tuple[tuple[str, Decimal], ...]
+
+
 @dataclass
 class _Tally:
     """What the stream of members adds up to."""
@@ -131,46 +145,68 @@ class _Tally:
     policies: dict[str, _PolicySums]
     attending: Counter[Profession] = field(default_factory=Counter)
     credited: Counter[Profession] = field(default_factory=Counter)
-    credited_per_lecture: Counter[str] = field(default_factory=Counter)
+    lines: Counter[_LineAwards] = field(default_factory=Counter)
 
-    def add(self, credits: MemberCredits, profession: Profession) -> None:
+    def add(
+        self, result: CreditResult, lines: list[RenderedLine[_LineAwards]], profession: Profession
+    ) -> None:
         self.attending[profession] += 1
         earned = False
-        for code, result in credits.policies.items():
+        for code, credits in result.policies.items():
             sums = self.policies[code]
             sums.members += 1
-            if result.total:
+            if credits.total:
                 sums.credited += 1
                 earned = True
-                sums.by_profession[profession] += result.total
-                for cme_field, amount in result.by_field.items():
+                sums.by_profession[profession] += credits.total
+                for cme_field, amount in credits.by_field.items():
                     sums.by_field[cme_field] += amount
         if earned:
             self.credited[profession] += 1
-        for line in credits.lines:
-            lecture_earned = False
-            for code, award in line.awards.items():
-                if award.amount:
-                    lecture_earned = True
-                    by_symposium = self.policies[code].by_symposium
-                    by_symposium[line.symposium_code] = (
-                        by_symposium.get(line.symposium_code, ZERO) + award.amount
-                    )
-            if lecture_earned:
-                self.credited_per_lecture[line.lecture_code] += 1
+        self.lines.update(awards for _, _, awards in lines)
+
+    def per_lecture(self) -> tuple[Counter[str], Counter[str]]:
+        """Members with an attendance covering each lecture, and those to whom it gave more than zero;
+        the per-symposium sums on the way."""
+        checked_in: Counter[str] = Counter()
+        credited: Counter[str] = Counter()
+        for line, count in self.lines.items():
+            checked_in[line.lecture_code] += count
+            for code, amount in line.amounts:
+                by_symposium = self.policies[code].by_symposium
+                earned = by_symposium.get(line.symposium_code, ZERO)
+                by_symposium[line.symposium_code] = earned + amount * count
+            if line.amounts:
+                credited[line.lecture_code] += count
+        return checked_in, credited
 
 
 def year_overview(session: Session, year: int, basis: YearBasis) -> YearOverview:
-    """The year's figures; one pass over the year's credits, plus three grouped queries."""
+    """The year's figures; one pass over the year's credits, plus two grouped queries."""
     first, after = year_period(year, basis)
-    tally = _Tally(
-        {code: _PolicySums(policy) for code, policy in year_policies(session, year, basis).items()}
-    )
-    professions = {
-        number: kind for number, kind in session.execute(select(Member.member_no, Member.profession))
-    }
-    for credits in yearly_credits(session, year, basis, itemised=True):
-        tally.add(credits, Profession(professions[credits.member_no]))
+    program = YearProgram(session, year, basis)
+    tally = _Tally({policy.code: _PolicySums(policy) for policy in program.engine.policies})
+    members = session.execute(
+        select(
+            Member.id,
+            Member.profession,
+            Member.medical_registry_no,
+            Member.dental_registry_no,
+            Member.efn,
+        )
+    ).all()
+    professions = {member.id: Profession(member.profession) for member in members}
+    selections: dict[Hashable, PolicySelection] = {member.id: program.selection(member) for member in members}
+    slots = program.engine.lectures
+
+    def line_awards(lecture: int, _minutes: int, awards: Mapping[str, LectureAward]) -> _LineAwards:
+        slot = slots[lecture]
+        amounts = tuple((code, award.amount) for code, award in awards.items() if award.amount)
+        return _LineAwards(slot.code, slot.symposium_code, amounts)
+
+    for member_id, result, lines in rendered_year(session, program, selections, line_awards):
+        tally.add(result, lines, professions[member_id])
+    checked_in, credited_per_lecture = tally.per_lecture()
     symposia = session.scalars(
         select(Symposium)
         .where(Symposium.held_on >= first, Symposium.held_on < after)
@@ -178,7 +214,6 @@ def year_overview(session: Session, year: int, basis: YearBasis) -> YearOverview
         .order_by(Symposium.held_on, Symposium.code)
     ).all()
     symposium_ids = [symposium.id for symposium in symposia]
-    checked_in = _checked_in_per_lecture(session, symposium_ids)
     attendees = _attendees_per_symposium(session, symposium_ids)
     attendances, voided = _attendance_counts(session, symposium_ids)
     return YearOverview(
@@ -211,8 +246,8 @@ def year_overview(session: Session, year: int, basis: YearBasis) -> YearOverview
                         field=CmeField(lecture.field),
                         starts_at=lecture.starts_at,
                         ends_at=lecture.ends_at,
-                        checked_in=checked_in.get(lecture.id, 0),
-                        credited=tally.credited_per_lecture[lecture.code],
+                        checked_in=checked_in[lecture.code],
+                        credited=credited_per_lecture[lecture.code],
                     )
                     for lecture in symposium.lectures
                 ),
@@ -236,30 +271,6 @@ def years_with_symposia(session: Session, basis: YearBasis) -> list[int]:
 
 def _year_of(day: date, basis: YearBasis) -> int:
     return day.year - 1 if basis is YearBasis.FISCAL and day.month < 4 else day.year
-
-
-def _checked_in_per_lecture(session: Session, symposium_ids: list[int]) -> dict[int, int]:
-    """Distinct members per lecture; a whole-day attendance counts for each lecture it overlaps, as the
-    credits engine counts it (an open one lasts until the lecture ends)."""
-    counted = Attendance.voided_at.is_(None), Attendance.symposium_id.in_(symposium_ids)
-    own = select(Attendance.lecture_id.label("lecture_id"), Attendance.member_id).where(
-        *counted, Attendance.lecture_id.is_not(None)
-    )
-    whole_day = (
-        select(Lecture.id.label("lecture_id"), Attendance.member_id)
-        .join(
-            Lecture,
-            and_(
-                Lecture.symposium_id == Attendance.symposium_id,
-                Attendance.check_in_at < Lecture.ends_at,
-                or_(Attendance.check_out_at.is_(None), Attendance.check_out_at > Lecture.starts_at),
-            ),
-        )
-        .where(*counted, Attendance.lecture_id.is_(None))
-    )
-    pairs = union(own, whole_day).subquery()
-    counts = session.execute(select(pairs.c.lecture_id, func.count()).group_by(pairs.c.lecture_id))
-    return {lecture_id: count for lecture_id, count in counts}
 
 
 def _attendees_per_symposium(session: Session, symposium_ids: list[int]) -> dict[int, int]:
