@@ -1,13 +1,12 @@
 """The auditors' pages: a year's figures and exports, a member's records down to each scan, the audit log.
 
-Every view answers GET only and changes nothing, except that an export records itself in the audit log with
-the auditor as its actor. Auditors and administrators may read them.
+Every view answers GET only and changes nothing; exports are requested and downloaded through
+:mod:`cme_tracker.auditing.exports`. Auditors and administrators may read them.
 """
 
 from __future__ import annotations
 
 import json
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,16 +18,15 @@ from flask_babel import LazyString, gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.wrappers import Response
 from wtforms import BooleanField, DateField, IntegerField, StringField
 from wtforms.validators import AnyOf, Length, NumberRange, Optional
 
 from cme_tracker.audit.chain import verify
 from cme_tracker.auditing.chart import BarChart, ChartRow, bar_chart
+from cme_tracker.auditing.exports import recent_exports
 from cme_tracker.auditing.log import VERIFY_INLINE_LIMIT, LogFilter, chain_length, log_page
 from cme_tracker.auditing.overview import YearOverview, year_overview, year_policies, years_with_symposia
 from cme_tracker.auditing.records import member_records
-from cme_tracker.certificates.views.documents import document_setup
 from cme_tracker.certificates.views.labels import UNIT_LABELS
 from cme_tracker.credits.services import format_amount, member_credits
 from cme_tracker.desk.phrases import script_phrases
@@ -37,8 +35,8 @@ from cme_tracker.members.services import search_members
 from cme_tracker.members.views import BASIS_LABELS, FIRST_YEAR, LAST_YEAR, YearForm, current_year
 from cme_tracker.vocabulary import CmeField, Profession, Role, YearBasis
 from cme_tracker.web.i18n import localized
-from cme_tracker.web.security import current_actor, roles_required
-from cme_tracker.web.session import database, db_session
+from cme_tracker.web.security import roles_required
+from cme_tracker.web.session import db_session
 
 blueprint = Blueprint("auditing", __name__, url_prefix="/audit")
 
@@ -47,12 +45,6 @@ SOCIETY_ZONE = ZoneInfo("Asia/Tokyo")
 SEARCH_LIMIT = 50
 LOG_PAGE_SIZE = 50
 STYLESHEET = Path(__file__).with_name("auditing.css")
-EXPORT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "json": "application/json",
-    "zip": "application/zip",
-}
 EXPORT_LABELS: dict[str, LazyString] = {
     "csv": lazy_gettext("Detail table (CSV)"),
     "xlsx": lazy_gettext("Both tables (Excel)"),
@@ -118,46 +110,11 @@ def overview(year: int) -> ResponseReturnValue:
         years=sorted(set(years_with_symposia(session, basis)) | {year}, reverse=True),
         basis_labels=BASIS_LABELS,
         export_labels=EXPORT_LABELS,
+        exports=recent_exports(year, basis),
         fields=list(CmeField),
         professions=list(Profession),
         **_formatters(),
     )
-
-
-@blueprint.get("/years/<int:year>/export.<export_format>")
-@roles_required(*READERS)
-def export(year: int, export_format: str) -> ResponseReturnValue:
-    """The year's export as a download, recorded in the audit log with the reader as its actor.
-
-    The file is written in a temporary folder that is gone before the response is sent: the open handle
-    keeps the data readable until the download ends, and nothing stays on the server's disk.
-    """
-    basis = _basis(year)
-    if export_format not in EXPORT_TYPES:
-        abort(404)
-    from cme_tracker.transcripts.export import ExportFormat, export_transcripts  # WeasyPrint on first use
-
-    actor = current_actor().name
-    db_session().rollback()  # the export works in transactions of its own; hold no snapshot meanwhile
-    name = f"imsj-credits-{year}-{basis.value}.{export_format}"
-    with tempfile.TemporaryDirectory(prefix="cme-export-") as folder:
-        out = Path(folder) / name
-        export_transcripts(
-            database(),
-            document_setup(),
-            year,
-            basis,
-            ExportFormat(export_format),
-            out,
-            actor=actor,
-            issue_missing=False,
-        )
-        handle = out.open("rb")  # closed by the response
-    response: Response = send_file(
-        handle, mimetype=EXPORT_TYPES[export_format], as_attachment=True, download_name=name
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 @blueprint.get("/members")

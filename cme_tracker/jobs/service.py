@@ -29,7 +29,8 @@ STALE_AFTER = timedelta(minutes=5)
 
 ISSUE_CERTIFICATES = "certificates.issue"
 ISSUE_TRANSCRIPTS = "transcripts.issue"
-JOB_KINDS = (ISSUE_CERTIFICATES, ISSUE_TRANSCRIPTS)
+EXPORT_TRANSCRIPTS = "export.transcripts"
+JOB_KINDS = (ISSUE_CERTIFICATES, ISSUE_TRANSCRIPTS, EXPORT_TRANSCRIPTS)
 
 
 def submit_job(session: Session, *, kind: str, parameters: dict[str, Any], actor: str) -> Job:
@@ -209,9 +210,26 @@ def _issue_transcripts(
     return report.summary(), report.failed
 
 
+def _export_transcripts(
+    database: Database,
+    settings: Settings,
+    job_id: int,
+    parameters: dict[str, Any],
+    _actor: str,
+    processes: int,
+) -> tuple[str, list[dict[str, Any]]]:
+    from cme_tracker.certificates.issue import DocumentSetup
+    from cme_tracker.transcripts.export_store import ExportRequest, write_requested_export
+
+    request = ExportRequest.from_parameters(parameters)
+    setup = DocumentSetup.from_settings(settings)
+    return write_requested_export(database, setup, job_id, request, jobs=processes), []
+
+
 _RUNNERS: dict[str, JobRunner] = {
     ISSUE_CERTIFICATES: _issue_certificates,
     ISSUE_TRANSCRIPTS: _issue_transcripts,
+    EXPORT_TRANSCRIPTS: _export_transcripts,
 }
 
 

@@ -52,7 +52,7 @@ class ExportReport:
     audit_sequence: int
     checkpoint: int | None
 
-    def summary(self) -> str:
+    def contents(self) -> str:
         parts = [
             f"{self.counts.members} members",
             f"{self.counts.detail} detail rows",
@@ -60,7 +60,10 @@ class ExportReport:
         ]
         if self.export_format is ExportFormat.ZIP:
             parts.append(f"{self.transcripts} transcripts")
-        return f"wrote {self.path} ({', '.join(parts)}), sha256 {self.sha256}"
+        return ", ".join(parts)
+
+    def summary(self) -> str:
+        return f"wrote {self.path} ({self.contents()}), sha256 {self.sha256}"
 
 
 def export_transcripts(

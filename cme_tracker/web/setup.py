@@ -53,6 +53,7 @@ def init_app(app: Flask) -> None:
     from cme_tracker.admin import views as admin_views
     from cme_tracker.api import certificates as _api_certificates  # noqa: F401  (adds its route to api)
     from cme_tracker.api import views as api_views
+    from cme_tracker.auditing import exports as audit_exports
     from cme_tracker.auditing import views as auditing_views
     from cme_tracker.certificates import views as certificate_views
     from cme_tracker.desk import views as desk_views
@@ -69,5 +70,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(admin_views.blueprint)
     app.register_blueprint(api_views.blueprint)
     app.register_blueprint(auditing_views.blueprint)
+    app.register_blueprint(audit_exports.blueprint)
     for blueprint in certificate_views.BLUEPRINTS:
         app.register_blueprint(blueprint)

@@ -1,4 +1,4 @@
-"""The admin's issue button in Chromium: the job page's script follows the worker to the end, no reload."""
+"""Job pages in Chromium: their script follows the worker to the end, no reload, and offers what it made."""
 
 from __future__ import annotations
 
@@ -76,3 +76,42 @@ def test_job_page_shows_the_progress_of_the_issuing_run_as_the_worker_makes_it(
     expect(page.locator(".job-progress progress")).to_have_js_property("value", 3)
     expect(page.locator("[data-job-field=done]")).to_have_text("3")
     screenshot(page, "finished")
+
+
+def test_an_auditors_export_page_offers_the_file_once_the_worker_has_written_it(
+    open_page: Callable[[str], Page],
+    live_app: Flask,
+    live_database: Database,
+    screenshot: Callable[[Page, str], Path],
+) -> None:
+    with live_database.unit_of_work() as session:
+        symposium = make_symposium(session, "2026-07", date(2026, 7, 18))
+        lecture = make_lecture(session, symposium, "10:00", "11:00")
+        attend(session, make_member(session, member_no="E00001"), lecture, "10:00", "11:00")
+        create_user(
+            session, login="auditor", password=PASSWORD, roles=[Role.AUDITOR], member_no=None, actor="test"
+        )
+    page = open_page("en")
+    page.goto("/login")
+    page.fill("#login", "auditor")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto("/audit/years/2026")
+    page.get_by_role("button", name="Detail table (CSV)").click()
+    expect(page.locator("#job-status")).to_have_text("Waiting to start")
+    expect(page.locator("[data-job-succeeded]")).to_be_hidden()
+
+    settings: Settings = live_app.extensions["cme_settings"]
+    worker = threading.Thread(target=lambda: run_queued_jobs(live_database, settings))
+    worker.start()
+    worker.join(timeout=60)
+
+    expect(page.locator("#job-status")).to_have_text("Finished")
+    link = page.get_by_role("link", name="Download imsj-credits-2026-calendar.csv")
+    expect(link).to_be_visible()
+    screenshot(page, "export-finished")
+    with page.expect_download() as download:
+        link.click()
+    data = Path(download.value.path()).read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfyear,year_basis,member_no")
+    assert b"E00001" in data

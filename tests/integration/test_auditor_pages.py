@@ -4,31 +4,39 @@ scan, the audit log filters, pages and shows a tampered chain, exports are audit
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import time
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from io import BytesIO
+from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from cme_tracker import create_app
 from cme_tracker.attendance.models import Attendance, Scan
 from cme_tracker.audit import chain
 from cme_tracker.audit.models import AuditEvent
 from cme_tracker.auditing import views
 from cme_tracker.certificates.models import Certificate
+from cme_tracker.db import Database
+from cme_tracker.jobs.service import run_queued_jobs
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Lecture, Symposium
+from cme_tracker.transcripts.export_store import sweep_exports
 from cme_tracker.vocabulary import Role
-from tests.conftest import CommandLine
+from tests.conftest import TEST_AUDIT_KEY, CommandLine
 from tests.factories import TOKYO, attend, make_lecture, make_member, make_symposium, tokyo
-from tests.integration.web_login import log_in, make_login
+from tests.integration.web_login import csrf_token, log_in, make_login
 
 ENGLISH = {"Accept-Language": "en"}
 FIELDS = ("clinical", "basic_medicine", "pharmaceuticals", "dentistry", "discourse")
@@ -120,6 +128,21 @@ def year(session: Session) -> Year:
     attend(session, other, may_discourse, "13:00")  # no check-out: until the lecture ends
     session.commit()
     return Year(march, may, physician, dentist, other, checked_in, voided)
+
+
+@pytest.fixture
+def app(db: Database, tmp_path: Path) -> Flask:
+    """The app, with a worker that runs the queued jobs at once, in the test's transaction."""
+    return create_app(
+        {
+            "TESTING": True,
+            "DATABASE": db,
+            "INSTANCE_PATH": tmp_path / "instance",
+            "SECRET_KEY": "test-secret",
+            "AUDIT_KEY": TEST_AUDIT_KEY,
+            "JOB_LAUNCHER": lambda settings: run_queued_jobs(db, settings),
+        }
+    )
 
 
 @pytest.fixture
@@ -218,14 +241,46 @@ def test_audit_start_page_and_year_picker_lead_to_a_year(auditor: FlaskClient, y
 
 def test_year_page_offers_every_export_for_the_chosen_basis(auditor: FlaskClient, year: Year) -> None:
     page = auditor.get("/audit/years/2025?basis=fiscal", headers=ENGLISH).get_data(as_text=True)
+    form = page[page.index('action="/audit/exports"') :]
+    form = form[: form.index("</form>")]
+    assert 'name="csrf_token"' in form
+    assert '<input type="hidden" name="year" value="2025">' in form
+    assert '<input type="hidden" name="basis" value="fiscal">' in form
     for export_format in ("csv", "xlsx", "json", "zip"):
-        assert f'href="/audit/years/2025/export.{export_format}?basis=fiscal"' in page
+        assert f'name="format" value="{export_format}"' in form
 
 
-def test_csv_export_downloads_the_year_and_is_recorded_with_the_auditor_as_actor(
+def _request_export(
+    client: FlaskClient, export_format: str, year: int = 2026, basis: str = "calendar"
+) -> str:
+    """Ask for an export from the year page; the path of its page."""
+    response = client.post(
+        "/audit/exports",
+        data={
+            "csrf_token": csrf_token(client, "/"),
+            "year": str(year),
+            "basis": basis,
+            "format": export_format,
+        },
+        headers=ENGLISH,
+    )
+    assert response.status_code == 303, response.get_data(as_text=True)
+    location: str = response.headers["Location"]
+    return location
+
+
+def test_a_csv_export_is_prepared_then_downloaded_and_both_are_recorded_with_the_auditor_as_actor(
     auditor: FlaskClient, year: Year, session: Session
 ) -> None:
-    with auditor.get("/audit/years/2026/export.csv") as response:
+    page_path = _request_export(auditor, "csv")
+    page = auditor.get(page_path, headers=ENGLISH).get_data(as_text=True)
+    assert "imsj-credits-2026-calendar.csv" in page
+    assert "Finished" in page
+    progress = auditor.get(f"{page_path}.json").get_json()
+    assert (progress["status"], progress["finished"]) == ("succeeded", True)
+    download = re.search(r'href="(/audit/exports/\d+/file)"', page)
+    assert download is not None
+    with auditor.get(download.group(1)) as response:
         assert response.status_code == 200
         assert (
             response.headers["Content-Disposition"] == "attachment; filename=imsj-credits-2026-calendar.csv"
@@ -234,15 +289,21 @@ def test_csv_export_downloads_the_year_and_is_recorded_with_the_auditor_as_actor
         body = response.get_data()
     assert body.startswith(b"\xef\xbb\xbf")
     assert year.physician.member_no.encode() in body
-    event = session.scalars(select(AuditEvent).order_by(AuditEvent.sequence.desc()).limit(1)).one()
-    assert (event.actor, event.action) == ("user:auditor", "export.transcripts")
-    assert event.details["format"] == "csv"
+    events = session.scalars(select(AuditEvent).order_by(AuditEvent.sequence.desc()).limit(4)).all()
+    exported = next(event for event in events if event.action == "export.transcripts")
+    downloaded = next(event for event in events if event.action == "export.download")
+    assert exported.actor == downloaded.actor == "user:auditor"
+    assert exported.details["format"] == "csv"
+    assert hashlib.sha256(body).hexdigest() == exported.details["sha256"]
+    overview = auditor.get("/audit/years/2026", headers=ENGLISH).get_data(as_text=True)
+    assert f'href="{download.group(1)}"' in overview  # the year page lists the auditor's exports
 
 
 def test_an_auditors_zip_bundles_what_is_issued_and_issues_nothing(
     auditor: FlaskClient, year: Year, session: Session
 ) -> None:
-    with auditor.get("/audit/years/2026/export.zip") as response:
+    page_path = _request_export(auditor, "zip")
+    with auditor.get(f"{page_path}/file") as response:
         assert response.status_code == 200
         names = [name.rsplit("/", 1)[-1] for name in zipfile.ZipFile(BytesIO(response.get_data())).namelist()]
     assert {"SHA256SUMS", "SHA256SUMS.p7s", "detail.csv"} <= set(names)
@@ -250,8 +311,48 @@ def test_an_auditors_zip_bundles_what_is_issued_and_issues_nothing(
     assert session.scalar(select(func.count()).select_from(Certificate)) == 0
 
 
-def test_unknown_export_format_is_not_found(auditor: FlaskClient, year: Year) -> None:
-    assert auditor.get("/audit/years/2026/export.pdf").status_code == 404
+def test_an_export_is_its_requesters_and_the_administrators(
+    auditor: FlaskClient, year: Year, session: Session, app: Flask
+) -> None:
+    page_path = _request_export(auditor, "json")
+    make_login(session, "second-auditor", Role.AUDITOR)
+    make_login(session, "chief", Role.ADMIN)
+    for login, status in (("second-auditor", 404), ("chief", 200)):
+        other = app.test_client()
+        log_in(other, login)
+        for path in (page_path, f"{page_path}.json", f"{page_path}/file"):
+            with other.get(path) as response:
+                assert response.status_code == status, (login, path)
+
+
+def test_an_export_not_written_yet_or_swept_away_is_not_offered(
+    auditor: FlaskClient, year: Year, app: Flask, tmp_path: Path
+) -> None:
+    app.config["JOB_LAUNCHER"] = lambda _settings: None
+    page_path = _request_export(auditor, "csv")
+    page = auditor.get(page_path, headers=ENGLISH).get_data(as_text=True)
+    assert "Waiting to start" in page
+    assert auditor.get(f"{page_path}/file").status_code == 404
+    app.config["JOB_LAUNCHER"] = lambda settings: run_queued_jobs(app.config["DATABASE"], settings)
+    _request_export(auditor, "xlsx")  # runs the queue, the CSV too
+    with auditor.get(f"{page_path}/file") as response:
+        assert response.status_code == 200
+    week_later = time.time() + 8 * 24 * 3600
+    assert sweep_exports(tmp_path / "instance", now=week_later) == 2
+    assert auditor.get(f"{page_path}/file").status_code == 404
+
+
+def test_unknown_export_format_or_year_is_refused(auditor: FlaskClient, year: Year) -> None:
+    token = csrf_token(auditor, "/")
+    for data in (
+        {"year": "2026", "basis": "calendar", "format": "pdf"},
+        {"year": "1800", "basis": "calendar", "format": "csv"},
+        {"year": "2026", "basis": "lunar", "format": "csv"},
+    ):
+        assert auditor.post("/audit/exports", data={"csrf_token": token, **data}).status_code == 400, data
+    assert (
+        auditor.post("/audit/exports", data={"year": "2026", "format": "csv"}).status_code == 400
+    )  # no CSRF
 
 
 def test_member_search_finds_by_number_and_by_name_in_any_script(auditor: FlaskClient, year: Year) -> None:
@@ -407,13 +508,14 @@ def test_desk_staff_and_members_may_not_open_the_audit_pages(
     member = make_member(session) if role is Role.MEMBER else None
     make_login(session, "someone", role, member=member)
     log_in(client, "someone")
-    for path in (*AUDIT_PAGES, "/audit/years/2026/export.csv", "/audit/auditing.css"):
+    for path in (*AUDIT_PAGES, "/audit/exports/1", "/audit/exports/1/file", "/audit/auditing.css"):
         assert client.get(path).status_code == 403, path
+    assert client.post("/audit/exports", data={"csrf_token": csrf_token(client, "/")}).status_code == 403
     assert "/audit/" not in client.get("/", follow_redirects=True).get_data(as_text=True)
 
 
 def test_anonymous_visitors_are_sent_to_the_login_page(client: FlaskClient) -> None:
-    for path in (*AUDIT_PAGES, "/audit/years/2026/export.csv"):
+    for path in (*AUDIT_PAGES, "/audit/exports/1/file"):
         response = client.get(path)
         assert response.status_code == 302, path
         assert response.headers["Location"].startswith("/login?next="), path

@@ -21,6 +21,8 @@ from tests.integration.web_login import csrf_token, log_in, make_login
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 LOGIN_ROUTES = {"accounts.login", "accounts.logout"}
 """They change who is logged in, not the records; logging out is left to the end of the walk's session."""
+EXPORT_REQUEST = "audit_exports.request_export"
+"""An auditor's one post: asking for an export queues a job and records the request; no record changes."""
 API_PREFIX = "/api/"
 COUNTERS = {"rate_limit_windows"}
 """Request counters of the public pages, not records: a public upload may count itself there."""
@@ -31,7 +33,7 @@ def _write_routes(app: Flask, *, public: bool = False) -> list[tuple[str, str, s
     open to everyone (the public verification upload) only when ``public``."""
     routes = []
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in LOGIN_ROUTES:
+        if rule.endpoint in LOGIN_ROUTES or rule.endpoint == EXPORT_REQUEST:
             continue
         if (declared_access(app.view_functions[rule.endpoint]) == PUBLIC) != public:
             continue
@@ -61,6 +63,24 @@ def test_walk_covers_the_write_routes_of_every_role(app: Flask) -> None:
     public = {endpoint for _, _, endpoint in _write_routes(app, public=True)}
     assert public == {"verify.upload"}
     assert not any(endpoint.startswith("auditing.") for endpoint in endpoints | public)
+    assert EXPORT_REQUEST in app.view_functions
+
+
+def test_an_auditors_export_request_adds_a_job_and_audit_events_and_changes_no_records(
+    app: Flask, client: FlaskClient, session: Session
+) -> None:
+    app.config["JOB_LAUNCHER"] = lambda _settings: None
+    make_login(session, "auditor", Role.AUDITOR)
+    log_in(client, "auditor")
+    before = _row_counts(session)
+    response = client.post(
+        "/audit/exports",
+        data={"csrf_token": csrf_token(client, "/"), "year": "2026", "basis": "calendar", "format": "zip"},
+    )
+    assert response.status_code == 303
+    changed = {table: count for table, count in _row_counts(session).items() if count != before[table]}
+    assert set(changed) <= {"jobs", "audit_events", "audit_head"}
+    assert changed["jobs"] == before["jobs"] + 1
 
 
 def test_a_logged_in_auditor_gets_403_from_every_route_that_writes(

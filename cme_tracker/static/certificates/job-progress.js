@@ -1,5 +1,6 @@
 // A job's progress page: polls the job's JSON once a second and updates the bar, the counts, the summary and
-// the problems until the job has finished. Without JavaScript the page reloads itself instead.
+// the problems until the job has finished, then reveals what the job made (an export's download link).
+// Without JavaScript the page reloads itself instead.
 (function () {
   'use strict';
 
@@ -14,6 +15,7 @@
   const errorsBox = root.querySelector('.job-errors');
   const errorsList = root.querySelector('[data-job-errors]');
   const reload = root.querySelector('[data-job-reload]');
+  const succeeded = root.querySelector('[data-job-succeeded]');
 
   function setField(name, value) {
     const node = root.querySelector(`[data-job-field="${name}"]`);
@@ -23,8 +25,15 @@
   }
 
   function render(job) {
-    bar.max = Math.max(job.total, 1);
-    bar.value = job.total ? job.done : 0;
+    if (job.total) {
+      bar.max = job.total;
+      bar.value = job.done;
+    } else if (job.finished) {
+      bar.max = 1;
+      bar.value = 1;
+    } else {
+      bar.removeAttribute('value'); // nothing to count: the bar shows work going on
+    }
     bar.textContent = `${job.done} / ${job.total}`;
     setField('status_label', job.status_label);
     setField('done', job.done);
@@ -38,6 +47,9 @@
       }),
     );
     errorsBox.hidden = job.errors.length === 0;
+    if (succeeded) {
+      succeeded.hidden = job.status !== 'succeeded';
+    }
     reload.hidden = job.finished;
   }
 
