@@ -37,39 +37,54 @@ def live_app(live_database: Database, tmp_path: Path) -> Flask:
     )
 
 
+def _attended_lecture(database: Database, symposium_code: str, held_on: date, member_nos: list[str]) -> None:
+    """A lecture of the symposium, sat in full by these members."""
+    with database.unit_of_work() as session:
+        symposium = make_symposium(session, symposium_code, held_on)
+        lecture = make_lecture(session, symposium, "10:00", "11:00")
+        for member_no in member_nos:
+            attend(session, make_member(session, member_no=member_no), lecture, "10:00", "11:00")
+
+
+def _run_worker(app: Flask, database: Database) -> int:
+    """The queued jobs run as a worker would run them; how many ran.
+
+    A thread of its own, as a worker process would be: Playwright's loop runs in this one, and the signer
+    runs a loop of its own.
+    """
+    settings: Settings = app.extensions["cme_settings"]
+    ran: list[int] = []
+    worker = threading.Thread(target=lambda: ran.append(run_queued_jobs(database, settings)))
+    worker.start()
+    worker.join(timeout=60)
+    return ran[0] if ran else 0
+
+
+def _logged_in(page: Page, database: Database, login: str, role: Role) -> Page:
+    with database.unit_of_work() as session:
+        create_user(session, login=login, password=PASSWORD, roles=[role], member_no=None, actor="test")
+    page.goto("/login")
+    page.fill("#login", login)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    return page
+
+
 def test_job_page_shows_the_progress_of_the_issuing_run_as_the_worker_makes_it(
     open_page: Callable[[str], Page],
     live_app: Flask,
     live_database: Database,
     screenshot: Callable[[Page, str], Path],
 ) -> None:
-    with live_database.unit_of_work() as session:
-        symposium = make_symposium(session, "2026-09", date(2026, 9, 19))
-        lecture = make_lecture(session, symposium, "10:00", "11:00")
-        for number in range(3):
-            attend(session, make_member(session, member_no=f"B{number:05d}"), lecture, "10:00", "11:00")
-        create_user(
-            session, login="office", password=PASSWORD, roles=[Role.ADMIN], member_no=None, actor="test"
-        )
-    page = open_page("en")
-    page.goto("/login")
-    page.fill("#login", "office")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    _attended_lecture(live_database, "2026-09", date(2026, 9, 19), [f"B{number:05d}" for number in range(3)])
+    page = _logged_in(open_page("en"), live_database, "office", Role.ADMIN)
     page.goto("/admin/certificates/")
     page.get_by_role("button", name="Issue missing certificates").click()
     expect(page.locator("#job-status")).to_have_text("Waiting to start")
     expect(page.locator("[data-job-reload]")).to_be_hidden()
     screenshot(page, "queued")
 
-    settings: Settings = live_app.extensions["cme_settings"]
-    ran: list[int] = []
-    # A thread of its own, as a worker process would be: Playwright's loop runs in this one, and the signer
-    # runs a loop of its own.
-    worker = threading.Thread(target=lambda: ran.append(run_queued_jobs(live_database, settings)))
-    worker.start()
-    worker.join(timeout=60)
-    assert ran == [1]
+    assert _run_worker(live_app, live_database) == 1
 
     expect(page.locator("#job-status")).to_have_text("Finished")
     expect(page.locator("[data-job-field=summary]")).to_have_text("3 issued")
@@ -84,27 +99,14 @@ def test_an_auditors_export_page_offers_the_file_once_the_worker_has_written_it(
     live_database: Database,
     screenshot: Callable[[Page, str], Path],
 ) -> None:
-    with live_database.unit_of_work() as session:
-        symposium = make_symposium(session, "2026-07", date(2026, 7, 18))
-        lecture = make_lecture(session, symposium, "10:00", "11:00")
-        attend(session, make_member(session, member_no="E00001"), lecture, "10:00", "11:00")
-        create_user(
-            session, login="auditor", password=PASSWORD, roles=[Role.AUDITOR], member_no=None, actor="test"
-        )
-    page = open_page("en")
-    page.goto("/login")
-    page.fill("#login", "auditor")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    _attended_lecture(live_database, "2026-07", date(2026, 7, 18), ["E00001"])
+    page = _logged_in(open_page("en"), live_database, "auditor", Role.AUDITOR)
     page.goto("/audit/years/2026")
     page.get_by_role("button", name="Detail table (CSV)").click()
     expect(page.locator("#job-status")).to_have_text("Waiting to start")
     expect(page.locator("[data-job-succeeded]")).to_be_hidden()
 
-    settings: Settings = live_app.extensions["cme_settings"]
-    worker = threading.Thread(target=lambda: run_queued_jobs(live_database, settings))
-    worker.start()
-    worker.join(timeout=60)
+    assert _run_worker(live_app, live_database) == 1
 
     expect(page.locator("#job-status")).to_have_text("Finished")
     link = page.get_by_role("link", name="Download imsj-credits-2026-calendar.csv")

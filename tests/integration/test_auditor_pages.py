@@ -22,7 +22,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from cme_tracker import create_app
 from cme_tracker.attendance.models import Attendance, Scan
 from cme_tracker.audit import chain
 from cme_tracker.audit.models import AuditEvent
@@ -34,7 +33,7 @@ from cme_tracker.members.models import Member
 from cme_tracker.program.models import Lecture, Symposium
 from cme_tracker.transcripts.export_store import sweep_exports
 from cme_tracker.vocabulary import Role
-from tests.conftest import TEST_AUDIT_KEY, CommandLine
+from tests.conftest import CommandLine
 from tests.factories import TOKYO, attend, make_lecture, make_member, make_symposium, tokyo
 from tests.integration.web_login import csrf_token, log_in, make_login
 
@@ -131,18 +130,10 @@ def year(session: Session) -> Year:
 
 
 @pytest.fixture
-def app(db: Database, tmp_path: Path) -> Flask:
+def app(app: Flask, db: Database) -> Flask:
     """The app, with a worker that runs the queued jobs at once, in the test's transaction."""
-    return create_app(
-        {
-            "TESTING": True,
-            "DATABASE": db,
-            "INSTANCE_PATH": tmp_path / "instance",
-            "SECRET_KEY": "test-secret",
-            "AUDIT_KEY": TEST_AUDIT_KEY,
-            "JOB_LAUNCHER": lambda settings: run_queued_jobs(db, settings),
-        }
-    )
+    app.config["JOB_LAUNCHER"] = lambda settings: run_queued_jobs(db, settings)
+    return app
 
 
 @pytest.fixture
@@ -326,14 +317,14 @@ def test_an_export_is_its_requesters_and_the_administrators(
 
 
 def test_an_export_not_written_yet_or_swept_away_is_not_offered(
-    auditor: FlaskClient, year: Year, app: Flask, tmp_path: Path
+    auditor: FlaskClient, year: Year, app: Flask, db: Database, tmp_path: Path
 ) -> None:
     app.config["JOB_LAUNCHER"] = lambda _settings: None
     page_path = _request_export(auditor, "csv")
     page = auditor.get(page_path, headers=ENGLISH).get_data(as_text=True)
     assert "Waiting to start" in page
     assert auditor.get(f"{page_path}/file").status_code == 404
-    app.config["JOB_LAUNCHER"] = lambda settings: run_queued_jobs(app.config["DATABASE"], settings)
+    app.config["JOB_LAUNCHER"] = lambda settings: run_queued_jobs(db, settings)
     _request_export(auditor, "xlsx")  # runs the queue, the CSV too
     with auditor.get(f"{page_path}/file") as response:
         assert response.status_code == 200

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from cme_tracker.certificates.issue import DocumentSetup
 from cme_tracker.db import Database
-from cme_tracker.members.importer import import_members
+from cme_tracker.members.importer import LAYOUT, import_members
 from cme_tracker.members.models import Member
 from cme_tracker.transcripts import export_parts
 from cme_tracker.transcripts.export import ExportFormat, export_transcripts
@@ -117,22 +117,7 @@ def test_a_part_whose_process_dies_is_written_by_the_parent(
 
 
 def _member_file_row(member: Member, **changes: str) -> str:
-    columns = [
-        "member_no",
-        "profession",
-        "family_name",
-        "given_name",
-        "family_name_romaji",
-        "given_name_romaji",
-        "family_name_kana",
-        "given_name_kana",
-        "former_family_name",
-        "email",
-        "country",
-        "medical_registry_no",
-        "dental_registry_no",
-        "efn",
-    ]
+    columns = [*LAYOUT.required, *LAYOUT.optional]
     values = {column: getattr(member, column) or "" for column in columns} | changes
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, columns)
