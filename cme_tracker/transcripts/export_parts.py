@@ -13,6 +13,7 @@ children only ever save time.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import shutil
@@ -101,17 +102,19 @@ def audit_mark(session: Session) -> AuditMark:
 def _write_part(
     database: Database, export: YearExport, member_ids: tuple[int, int], path: Path, sender: Connection
 ) -> None:
-    """In the child: the range in a snapshot of its own, then its audit mark and counts to the parent."""
+    """In the child: the range in a snapshot of its own, then its audit mark and counts to the parent.
+
+    Whatever stops it (an error, Ctrl-C) it keeps to itself: the parent then writes the range itself and
+    reports what fails there, or stops too.
+    """
     database.engine.dispose(close=False)  # the parent's connections are the parent's
-    try:
-        with database.snapshot() as session:
-            mark = audit_mark(session)
-            counts = _write_range(export, MemberPart(member_ids, session), path)
-        sender.send((mark, counts))
-    except Exception:  # the parent writes this range itself, and reports what fails there
-        sender.send(None)
-    finally:
-        sender.close()
+    outcome: tuple[AuditMark, RowCounts] | None = None
+    with contextlib.suppress(BaseException), database.snapshot() as session:
+        mark = audit_mark(session)
+        outcome = (mark, _write_range(export, MemberPart(member_ids, session), path))
+    with contextlib.suppress(OSError):
+        sender.send(outcome)
+    sender.close()
 
 
 def _write_range(export: YearExport, part: MemberPart, path: Path) -> RowCounts:
