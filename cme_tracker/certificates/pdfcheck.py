@@ -78,6 +78,11 @@ class _Rejected(Exception):
         self.message = message
 
 
+_MALFORMED = (PdfError, ValueError, KeyError, IndexError, TypeError, NotImplementedError)
+"""What pyHanko raises on a damaged file; NotImplementedError: a stream filter name changed into one it does
+not know."""
+
+
 def inspect_signed_pdf(data: bytes, identity: SigningIdentity) -> SignedFileReport:
     """Checks the file alone; the caller adds what only the register knows (issued hash, status)."""
     sha256 = hashlib.sha256(data).hexdigest()
@@ -112,11 +117,11 @@ def _first_signature(data: bytes) -> EmbeddedPdfSignature:
     try:
         reader = PdfFileReader(BytesIO(data), strict=False)
         reader.root  # noqa: B018 - a file without a readable catalog is not a PDF
-    except (PdfError, ValueError, KeyError, IndexError, TypeError) as error:
+    except _MALFORMED as error:
         raise _Rejected(FileProblem.NOT_A_PDF, "The file is not a readable PDF document.") from error
     try:
         signatures: list[EmbeddedPdfSignature] = reader.embedded_regular_signatures
-    except (PdfError, ValueError, KeyError, IndexError, TypeError) as error:
+    except _MALFORMED as error:
         raise _Rejected(FileProblem.SIGNATURE_BROKEN, _DAMAGED) from error
     if not signatures:
         raise _Rejected(FileProblem.UNSIGNED, "The PDF carries no signature: it is not an issued original.")
@@ -175,7 +180,7 @@ def _validate(
         return run_coroutine(
             async_validate_pdf_signature(signature, signer_validation_context=context, skip_diff=True)
         )
-    except (PdfError, ValueError, KeyError, TypeError) as error:  # SignatureValidationError is a ValueError
+    except _MALFORMED as error:  # SignatureValidationError is a ValueError
         raise _Rejected(FileProblem.SIGNATURE_BROKEN, _DAMAGED) from error
 
 

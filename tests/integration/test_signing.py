@@ -249,6 +249,20 @@ def test_no_changed_byte_outside_the_signature_container_passes(
     assert report.problem in (FileProblem.SIGNATURE_BROKEN, FileProblem.NOT_A_PDF)
 
 
+def test_a_filter_name_changed_into_an_unknown_one_is_a_broken_signature(
+    signed_pdf: bytes, identity: SigningIdentity
+) -> None:
+    """Found by the test above: pyHanko cannot decode such a stream, and says so another way."""
+    offsets = [match.end() - 1 for match in re.finditer(rb"/FlateDecode", signed_pdf)]
+    assert offsets
+    for offset in offsets:
+        forged = signed_pdf[:offset] + b"f" + signed_pdf[offset + 1 :]
+
+        report = inspect_signed_pdf(forged, identity)
+
+        assert report.problem in (FileProblem.SIGNATURE_BROKEN, FileProblem.NOT_A_PDF), offset
+
+
 def _overlay_text(pdf: bytes, text: str) -> bytes:
     """The classic forgery: an incremental update that paints over the page and writes new text on it."""
     writer = IncrementalPdfFileWriter(BytesIO(pdf))
