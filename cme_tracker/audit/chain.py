@@ -155,6 +155,14 @@ def verify(session: Session) -> ChainReport:
     return ChainReport(checked)
 
 
+def head(session: Session) -> tuple[int, str]:
+    """The chain's last sequence and hash as the head row names them; (0, the genesis hash) before the first
+    event. Every change appends to the chain in its own transaction, so the head also marks the state of the
+    data a transaction sees."""
+    row = session.execute(select(AuditHead.sequence, AuditHead.hash).where(AuditHead.id == 1)).one_or_none()
+    return (0, GENESIS_HASH) if row is None else (row.sequence, row.hash)
+
+
 def _key(session: Session) -> bytes:
     key = session.info.get(AUDIT_KEY)
     if not key:

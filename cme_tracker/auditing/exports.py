@@ -106,7 +106,7 @@ def progress(job_id: int) -> ResponseReturnValue:
 @blueprint.get("/<int:job_id>/file")
 @roles_required(*READERS)
 def download(job_id: int) -> ResponseReturnValue:
-    """The written export, once; recorded in the audit log with who downloaded it."""
+    """The written export; each download is recorded in the audit log with who made it."""
     job = _export_job_or_404(job_id)
     wanted = ExportRequest.from_parameters(job.parameters)
     path = stored_export(settings().instance_path, job.id, wanted)

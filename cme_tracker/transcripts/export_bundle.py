@@ -22,8 +22,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cme_tracker.audit.chain import GENESIS_HASH, verify
-from cme_tracker.audit.models import AuditEvent, AuditHead
+from cme_tracker.audit.chain import head as chain_head
+from cme_tracker.audit.chain import verify
+from cme_tracker.audit.models import AuditEvent
 from cme_tracker.certificates.identity import SigningIdentity, root_certificate_pem
 from cme_tracker.certificates.models import Certificate, CertificateKind, CertificateStatus
 from cme_tracker.certificates.signing import sign_detached
@@ -61,8 +62,7 @@ def audit_checkpoint(
     session: Session, identity: SigningIdentity, *, year: int, basis: str
 ) -> SignedCheckpoint:
     """The chain's head (sequence and hash) and the time, as JSON signed by the society key."""
-    head = session.execute(select(AuditHead.sequence, AuditHead.hash).where(AuditHead.id == 1)).one_or_none()
-    sequence, head_hash = (0, GENESIS_HASH) if head is None else (head.sequence, head.hash)
+    sequence, head_hash = chain_head(session)
     document = {
         "kind": CHECKPOINT_KIND,
         "sequence": sequence,

@@ -22,10 +22,7 @@ from itertools import pairwise
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from cme_tracker.audit.models import AuditHead
+from cme_tracker.audit import chain
 from cme_tracker.db import Database
 from cme_tracker.transcripts.export_rows import MemberPart, YearExport
 from cme_tracker.transcripts.export_writers import DetailCsv, RowCounts, open_csv, run_pass
@@ -35,9 +32,6 @@ MEMBERS_PER_PART = 1000
 PART_SUFFIX = ".part"
 _BUFFER = 1 << 20
 
-AuditMark = tuple[int, str] | None
-"""The audit log's head (sequence, hash) as a transaction sees it; None before the first event."""
-
 
 def write_detail_csv(database: Database, export: YearExport, path: Path, jobs: int) -> RowCounts:
     """The detail table of ``export`` (read in its session's snapshot) to ``path``, in up to ``jobs``
@@ -46,7 +40,7 @@ def write_detail_csv(database: Database, export: YearExport, path: Path, jobs: i
     if len(ranges) < 2 or database.on_one_connection or "fork" not in multiprocessing.get_all_start_methods():
         with open_csv(path) as handle:
             return run_pass(export, [DetailCsv(export, handle)])
-    mark = audit_mark(export.session)
+    mark = chain.head(export.session)
     context = multiprocessing.get_context("fork")  # the child starts with the loaded export, at no cost
     children: list[tuple[multiprocessing.process.BaseProcess, Connection, Path]] = []
     try:
@@ -94,11 +88,6 @@ def member_ranges(member_ids: Iterable[Hashable], jobs: int) -> list[tuple[int, 
     return [(ids[start], ids[end - 1]) for start, end in pairwise(bounds)]
 
 
-def audit_mark(session: Session) -> AuditMark:
-    head = session.execute(select(AuditHead.sequence, AuditHead.hash).where(AuditHead.id == 1)).one_or_none()
-    return None if head is None else (head.sequence, head.hash)
-
-
 def _write_part(
     database: Database, export: YearExport, member_ids: tuple[int, int], path: Path, sender: Connection
 ) -> None:
@@ -108,9 +97,9 @@ def _write_part(
     reports what fails there, or stops too.
     """
     database.engine.dispose(close=False)  # the parent's connections are the parent's
-    outcome: tuple[AuditMark, RowCounts] | None = None
+    outcome: tuple[tuple[int, str], RowCounts] | None = None
     with contextlib.suppress(BaseException), database.snapshot() as session:
-        mark = audit_mark(session)
+        mark = chain.head(session)
         outcome = (mark, _write_range(export, MemberPart(member_ids, session), path))
     with contextlib.suppress(OSError):
         sender.send(outcome)
@@ -122,7 +111,7 @@ def _write_range(export: YearExport, part: MemberPart, path: Path) -> RowCounts:
         return run_pass(export, [DetailCsv(export, handle, header=False)], part)
 
 
-def _child_counts(receiver: Connection, mark: AuditMark) -> RowCounts | None:
+def _child_counts(receiver: Connection, mark: tuple[int, str]) -> RowCounts | None:
     """What the child wrote, or None when it saw another state of the database, failed or died."""
     try:
         reply = receiver.recv()
