@@ -11,7 +11,6 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -39,6 +38,7 @@ from cme_tracker.members.cards import card_face, card_qr_data_uri, issue_new_car
 from cme_tracker.members.models import Member
 from cme_tracker.members.services import members_by_number, search_members
 from cme_tracker.members.views import card_sheet_response
+from cme_tracker.society import SOCIETY_ZONE
 from cme_tracker.vocabulary import Role
 from cme_tracker.web.security import roles_required, safe_redirect_target
 from cme_tracker.web.session import db_session
@@ -47,7 +47,6 @@ blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
 PER_PAGE = 50
 MAX_PAGE = 10_000
-SOCIETY_ZONE = ZoneInfo("Asia/Tokyo")
 SCOPES = {
     "selected": lazy_gettext("The members with these numbers"),
     "all": lazy_gettext("All active members"),

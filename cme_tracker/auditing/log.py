@@ -6,7 +6,7 @@ millions of events costs the same as the first, and events appended meanwhile ne
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
 from cme_tracker.audit.models import AuditEvent, AuditHead
+from cme_tracker.society import SOCIETY_ZONE
 
 VERIFY_INLINE_LIMIT = 20_000
 """Up to this many events the page verifies the chain on every visit; above, an auditor asks for it."""
@@ -30,7 +31,7 @@ class LogFilter:
     since: date | None = None
     until: date | None = None
     """Inclusive: the whole day."""
-    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Tokyo"))
+    zone: ZoneInfo = SOCIETY_ZONE
 
     def conditions(self) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = []

@@ -20,9 +20,10 @@ from cme_tracker.attendance.models import Attendance
 from cme_tracker.credits.engine import FIELDS, CreditResult, LectureAward, PolicySelection, RenderedLine
 from cme_tracker.credits.policy import CreditPolicy
 from cme_tracker.credits.presets import policies_in_force
-from cme_tracker.credits.services import YearProgram, rendered_year, year_period
+from cme_tracker.credits.services import YearProgram, rendered_year
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Symposium
+from cme_tracker.society import year_of, year_period
 from cme_tracker.vocabulary import CmeField, Profession, YearBasis
 
 ZERO = Decimal(0)
@@ -266,11 +267,7 @@ def year_policies(session: Session, year: int, basis: YearBasis) -> dict[str, Cr
 def years_with_symposia(session: Session, basis: YearBasis) -> list[int]:
     """The calendar or fiscal years in which a symposium is held, newest first, for the year picker."""
     days = session.scalars(select(Symposium.held_on).distinct())
-    return sorted({_year_of(day, basis) for day in days}, reverse=True)
-
-
-def _year_of(day: date, basis: YearBasis) -> int:
-    return day.year - 1 if basis is YearBasis.FISCAL and day.month < 4 else day.year
+    return sorted({year_of(day, basis) for day in days}, reverse=True)
 
 
 def _attendees_per_symposium(session: Session, symposium_ids: list[int]) -> dict[int, int]:

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cme_tracker.attendance.models import Attendance, Scan
-from cme_tracker.credits.services import year_period
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Lecture, Symposium
+from cme_tracker.society import year_period
 from cme_tracker.vocabulary import YearBasis
 
 CHECKED_OUT = "checked_out"

@@ -32,7 +32,8 @@ from cme_tracker.credits.services import format_amount, member_credits
 from cme_tracker.desk.phrases import script_phrases
 from cme_tracker.members.models import Member
 from cme_tracker.members.services import search_members
-from cme_tracker.members.views import BASIS_LABELS, FIRST_YEAR, LAST_YEAR, YearForm, current_year
+from cme_tracker.members.views import BASIS_LABELS, FIRST_YEAR, LAST_YEAR, YearForm
+from cme_tracker.society import SOCIETY_ZONE, society_today, year_of
 from cme_tracker.vocabulary import CmeField, Profession, Role, YearBasis
 from cme_tracker.web.i18n import localized
 from cme_tracker.web.security import roles_required
@@ -41,7 +42,6 @@ from cme_tracker.web.session import db_session
 blueprint = Blueprint("auditing", __name__, url_prefix="/audit")
 
 READERS = (Role.AUDITOR, Role.ADMIN)
-SOCIETY_ZONE = ZoneInfo("Asia/Tokyo")
 SEARCH_LIMIT = 50
 LOG_PAGE_SIZE = 50
 STYLESHEET = Path(__file__).with_name("auditing.css")
@@ -89,7 +89,7 @@ def index() -> ResponseReturnValue:
     basis = YearBasis(form.basis.data or YearBasis.CALENDAR)
     year = form.year.data
     if year is None:
-        this_year = current_year(basis, datetime.now(SOCIETY_ZONE).date())
+        this_year = year_of(society_today(), basis)
         years = years_with_symposia(db_session(), basis)
         year = this_year if this_year in years or not years else years[0]
     chosen = None if basis is YearBasis.CALENDAR else basis.value
@@ -143,7 +143,7 @@ def member(member_no: str) -> ResponseReturnValue:
     """A member's credits of a year, as ``credits show`` computes them, and every record behind them."""
     form = _year_form()
     basis = YearBasis(form.basis.data or YearBasis.CALENDAR)
-    year: int = form.year.data or current_year(basis, datetime.now(SOCIETY_ZONE).date())
+    year: int = form.year.data or year_of(society_today(), basis)
     session = db_session()
     found = _member_or_404(session, member_no)
     return render_template(

@@ -35,18 +35,13 @@ from cme_tracker.driver import stream_plain_rows
 from cme_tracker.errors import NotFound
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Lecture, Symposium
+from cme_tracker.society import year_period
 from cme_tracker.vocabulary import CmeField, Profession, YearBasis
 
 T = TypeVar("T")
 
 STREAM_BATCH = 1000
 """Rows per fetch of the yearly stream: measured faster than larger batches (they stay in the CPU cache)."""
-
-
-def year_period(year: int, basis: YearBasis) -> tuple[date, date]:
-    """The first day of the year and the first day after it; the fiscal year YYYY starts on 1 April YYYY."""
-    first = date(year, 1, 1) if basis is YearBasis.CALENDAR else date(year, 4, 1)
-    return first, first.replace(year=year + 1)
 
 
 def format_amount(amount: Decimal) -> str:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy import select
@@ -20,6 +18,7 @@ from cme_tracker.members.models import Member
 from cme_tracker.migrate import upgrade
 from cme_tracker.program.services import close_past_symposia
 from cme_tracker.server import run_gunicorn
+from cme_tracker.society import society_today
 from cme_tracker.vocabulary import Role
 
 ACTOR = "cme-tracker demo"
@@ -62,7 +61,7 @@ def seed(session: Session, settings: Settings) -> list[str]:
         if not result.ok:
             raise result.rejection()
         summaries.append(result.summary)
-    today = datetime.now(ZoneInfo("Asia/Tokyo")).date()
+    today = society_today()
     summaries.extend(
         f"closed symposium {code}" for code in close_past_symposia(session, today=today, actor=ACTOR)
     )

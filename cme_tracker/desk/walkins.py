@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -21,10 +20,10 @@ from cme_tracker.errors import Conflict
 from cme_tracker.members.models import Member
 from cme_tracker.members.services import member_search_key
 from cme_tracker.program.models import Symposium
+from cme_tracker.society import SOCIETY_ZONE
 from cme_tracker.vocabulary import Profession
 
 PREFIX: Final = "W"
-SOCIETY_ZONE: Final = ZoneInfo("Asia/Tokyo")
 NUMBER_ATTEMPTS: Final = 5
 """Two desks registering at the same moment may pick the same number; the loser takes the next one."""
 

@@ -27,10 +27,11 @@ from cme_tracker.accounts.models import User
 from cme_tracker.attendance.models import Attendance
 from cme_tracker.credits.models import CreditPolicyVersion
 from cme_tracker.credits.policy import CreditPolicy, LectureCode
-from cme_tracker.credits.services import CreditLine, MemberCredits, format_amount, member_credits, year_period
+from cme_tracker.credits.services import CreditLine, MemberCredits, format_amount, member_credits
 from cme_tracker.members.cards import card_face, card_qr_data_uri
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Symposium
+from cme_tracker.society import SOCIETY_ZONE, society_today, year_of, year_period
 from cme_tracker.vocabulary import CmeField, Role, YearBasis
 from cme_tracker.web.i18n import localized
 from cme_tracker.web.security import roles_required
@@ -40,7 +41,6 @@ blueprint = Blueprint("members", __name__)
 
 SOCIETY_POLICY = "imsj"
 """The society's own policy; every other preset must be confirmed by a society officer before use."""
-SOCIETY_ZONE = ZoneInfo("Asia/Tokyo")
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 _UNITS: dict[str, LazyString] = {
@@ -105,13 +105,6 @@ class SymposiumGroup:
     rows: tuple[LectureRow, ...]
 
 
-def current_year(basis: YearBasis, today: date) -> int:
-    """The calendar or fiscal year ``today`` falls in; the fiscal year YYYY starts on 1 April YYYY."""
-    if basis is YearBasis.FISCAL and today.month < 4:
-        return today.year - 1
-    return today.year
-
-
 def _years_attended(session: Session, member: Member, basis: YearBasis) -> set[int]:
     days = session.scalars(
         select(Symposium.held_on)
@@ -119,7 +112,7 @@ def _years_attended(session: Session, member: Member, basis: YearBasis) -> set[i
         .where(Attendance.member_id == member.id, Attendance.voided_at.is_(None))
         .distinct()
     )
-    return {current_year(basis, day) for day in days}
+    return {year_of(day, basis) for day in days}
 
 
 def _policies_used(session: Session, credits: MemberCredits) -> dict[str, CreditPolicy]:
@@ -236,7 +229,7 @@ def credits() -> ResponseReturnValue:
             ),
         )
     basis = YearBasis(form.basis.data or YearBasis.CALENDAR)
-    this_year = current_year(basis, datetime.now(SOCIETY_ZONE).date())
+    this_year = year_of(society_today(), basis)
     year: int = form.year.data or this_year
     session = db_session()
     result = member_credits(session, member, year, basis)

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from cme_tracker.audit import chain
 from cme_tracker.program.models import Lecture, LectureExclusion, Symposium
-from cme_tracker.program.schemas import DEFAULT_TIMEZONE, ProgramRowSchema
+from cme_tracker.program.schemas import ProgramRowSchema
 from cme_tracker.program.services import lectures_by_code, local_instant, renumber_lectures, symposia_by_code
+from cme_tracker.society import SOCIETY_ZONE_NAME
 from cme_tracker.tabular import (
     Counts,
     ImportResult,
@@ -70,7 +71,7 @@ SYMPOSIUM_COLUMNS = {
     "symposium_kind": "kind",
 }
 """File column -> Symposium attribute."""
-SYMPOSIUM_DEFAULTS = {"timezone": DEFAULT_TIMEZONE, "kind": SymposiumKind.REGULAR.value}
+SYMPOSIUM_DEFAULTS = {"timezone": SOCIETY_ZONE_NAME, "kind": SymposiumKind.REGULAR.value}
 LECTURE_COLUMNS = (
     "field",
     "title_ja",
@@ -239,7 +240,7 @@ def _plan_lecture(
     data = item.data
     day: date = symposium.values["held_on"]
     zone: str = symposium.values.get("timezone") or (
-        symposium.symposium.timezone if symposium.symposium else DEFAULT_TIMEZONE
+        symposium.symposium.timezone if symposium.symposium else SOCIETY_ZONE_NAME
     )
     values: dict[str, Any] = {
         column: data.get(column) for column in LECTURE_COLUMNS if column in table.columns

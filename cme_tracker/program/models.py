@@ -7,6 +7,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstrai
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cme_tracker.db import Base
+from cme_tracker.society import SOCIETY_ZONE_NAME
 from cme_tracker.vocabulary import CmeField, SymposiumKind, SymposiumStatus, sql_in
 
 
@@ -22,7 +23,9 @@ class Symposium(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     held_on: Mapped[date]
-    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Tokyo", server_default="Asia/Tokyo")
+    timezone: Mapped[str] = mapped_column(
+        String(64), default=SOCIETY_ZONE_NAME, server_default=SOCIETY_ZONE_NAME
+    )
     title_ja: Mapped[str] = mapped_column(String(300))
     title_en: Mapped[str] = mapped_column(String(300))
     venue: Mapped[str | None] = mapped_column(String(300))

@@ -14,7 +14,6 @@ from marshmallow import ValidationError, validates_schema
 from cme_tracker.tabular import Choice, Code, RowSchema, Text
 from cme_tracker.vocabulary import CmeField, SymposiumKind
 
-DEFAULT_TIMEZONE = "Asia/Tokyo"
 SYMPOSIUM_CODE = r"[0-9]{4}(?:-[A-Za-z0-9]+)+"
 """A year and labels separated by ``-``: ``2026-11``, ``2026-10-TA``."""
 LECTURE_SUFFIX = r"[A-Za-z0-9]+"

@@ -45,8 +45,8 @@ from cme_tracker.certificates.render import (
     weasyprint_document,
 )
 from cme_tracker.certificates.typeset import MM, Operators, Style, Typesetter
+from cme_tracker.society import SOCIETY_ZONE_NAME
 
-SOCIETY_ZONE_NAME = "Asia/Tokyo"
 TITLE = "単位取得証明書 Transcript of CME Credits"
 GOLD = (0.659, 0.537, 0.29)
 TRACK = (0.91, 0.922, 0.937)

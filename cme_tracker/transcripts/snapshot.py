@@ -39,12 +39,12 @@ from cme_tracker.certificates.snapshot import (
 )
 from cme_tracker.credits.engine import FIELDS, CreditResult, LectureCredits, PolicySelection
 from cme_tracker.credits.policy import CreditPolicy
-from cme_tracker.credits.services import STREAM_BATCH, YearProgram, format_amount, year_period
+from cme_tracker.credits.services import STREAM_BATCH, YearProgram, format_amount
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Lecture, Symposium
+from cme_tracker.society import SOCIETY_ZONE, year_period
 from cme_tracker.vocabulary import YearBasis
 
-SOCIETY_ZONE = ZoneInfo("Asia/Tokyo")
 """The zone of a transcript's issue time: a year spans symposia in several zones, the society is in Tokyo."""
 
 

@@ -7,7 +7,6 @@ same as a serial that does not exist, so the page reveals nothing of other membe
 from __future__ import annotations
 
 from datetime import date
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
@@ -27,13 +26,13 @@ from cme_tracker.certificates.views.labels import STATUS_LABELS
 from cme_tracker.errors import DomainError
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Symposium
+from cme_tracker.society import SOCIETY_ZONE
 from cme_tracker.vocabulary import Role, YearBasis
 from cme_tracker.web.security import current_actor, roles_required
 from cme_tracker.web.session import database, db_session
 
 blueprint = Blueprint("certificates", __name__, url_prefix="/me/certificates")
 
-SOCIETY_ZONE = ZoneInfo("Asia/Tokyo")
 """Where a transcript, which belongs to no symposium, is dated."""
 
 
