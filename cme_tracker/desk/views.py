@@ -40,7 +40,7 @@ UNDO_MINUTES = int(DESK_UNDO_WINDOW.total_seconds() // 60)
 COUNTS_INTERVAL_SECONDS = 5
 """How often the page polls the live counts; the poll also notices the server coming back."""
 API_ROOT = "/api/v1"
-"""Where the check-in API lives; the scripts build its paths as DOMAIN.md documents them."""
+"""Where the check-in API lives; the scripts build its paths as docs/api.md documents them."""
 
 
 @blueprint.get("/")

@@ -1,4 +1,4 @@
-"""``cme-tracker credits show``: the worked examples of DOMAIN.md end to end, years, voiding, errors."""
+"""``cme-tracker credits show``: the worked examples of docs/credits.md end to end, years, voiding, errors."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def show_json(cli: CommandLine, member: Member, *options: str) -> dict[str, Any]
 
 
 def worked_examples(session: Session, member: Member) -> Symposium:
-    """The three imsj examples of DOMAIN.md at one symposium, two of them with a JMA curriculum code."""
+    """The three imsj examples of docs/credits.md at one symposium, two of them with a JMA curriculum code."""
     symposium = make_symposium(session, "2026-05", date(2026, 5, 16))
     late = make_lecture(session, symposium, "10:00", "11:00", "clinical", jma_cc="43")
     full = make_lecture(session, symposium, "13:00", "14:30", "pharmaceuticals", jma_cc="8")

@@ -72,7 +72,7 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def worked_examples(session: Session) -> Member:
-    """DOMAIN.md's imsj examples for a physician whose member number starts with zeros."""
+    """The imsj examples of docs/credits.md for a physician whose member number starts with zeros."""
     member = make_member(session, member_no="004711", medical_registry_no="512345")
     symposium = make_symposium(session, "2026-05", date(2026, 5, 16))
     late = make_lecture(session, symposium, "10:00", "11:00", "clinical", jma_cc="43")

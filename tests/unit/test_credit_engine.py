@@ -1,4 +1,4 @@
-"""The credit rules of DOMAIN.md: minutes attended, then credits under each preset policy."""
+"""The credit rules of docs/credits.md: minutes attended, then credits under each preset policy."""
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ def minutes_of(lectures: list[LectureSlot], presences: list[Presence]) -> dict[s
     return {line.lecture.code: line.minutes for line in result.lectures}
 
 
-# The worked examples of DOMAIN.md (imsj)
+# The worked examples of docs/credits.md (imsj)
 
 
 def test_late_arrival_of_ten_minutes_leaves_one_full_block_of_thirty() -> None:

@@ -1,4 +1,7 @@
-"""Credit policies as data: stored parameters round-trip, bad ones are refused, presets match DOMAIN.md."""
+"""Credit policies as data: stored parameters round-trip, bad ones are refused, presets match the docs.
+
+The presets are described in docs/credits.md.
+"""
 
 from __future__ import annotations
 
