@@ -17,12 +17,12 @@ def _register_commands() -> None:
     from cme_tracker.certificates.commands import certificates
     from cme_tracker.credits.commands import credits
     from cme_tracker.demo.command import demo
+    from cme_tracker.exports.commands import export
     from cme_tracker.imports import import_files
     from cme_tracker.jobs.commands import worker
     from cme_tracker.migrate import db
     from cme_tracker.server import serve
     from cme_tracker.transcripts.commands import transcripts
-    from cme_tracker.transcripts.export_commands import export
 
     for command in (db, users, tokens, audit, import_files, credits, certificates, worker, demo, serve):
         main.add_command(command)

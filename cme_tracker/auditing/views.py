@@ -1,7 +1,7 @@
 """The auditors' pages: a year's figures and exports, a member's records down to each scan, the audit log.
 
 Every view answers GET only and changes nothing; exports are requested and downloaded through
-:mod:`cme_tracker.auditing.exports`. Auditors and administrators may read them.
+:mod:`cme_tracker.exports.views`. Auditors and administrators may read them.
 """
 
 from __future__ import annotations
@@ -23,20 +23,22 @@ from wtforms.validators import AnyOf, Length, NumberRange, Optional
 
 from cme_tracker.audit.chain import verify
 from cme_tracker.auditing.chart import BarChart, ChartRow, bar_chart
-from cme_tracker.auditing.exports import recent_exports
 from cme_tracker.auditing.log import VERIFY_INLINE_LIMIT, LogFilter, chain_length, log_page
 from cme_tracker.auditing.overview import YearOverview, year_overview, year_policies, years_with_symposia
 from cme_tracker.auditing.records import member_records
 from cme_tracker.certificates.views.labels import UNIT_LABELS
 from cme_tracker.credits.services import format_amount, member_credits
 from cme_tracker.desk.phrases import script_phrases
+from cme_tracker.exports.formats import FORMATS
+from cme_tracker.exports.store import recent_requests
+from cme_tracker.jobs.web import JOB_STATUS_LABELS
 from cme_tracker.members.models import Member
 from cme_tracker.members.services import search_members
 from cme_tracker.members.views import BASIS_LABELS, FIRST_YEAR, LAST_YEAR, YearForm
 from cme_tracker.society import SOCIETY_ZONE, society_today, year_of
 from cme_tracker.vocabulary import CmeField, Profession, Role, YearBasis
 from cme_tracker.web.i18n import localized
-from cme_tracker.web.security import roles_required
+from cme_tracker.web.security import current_actor, roles_required
 from cme_tracker.web.session import db_session
 
 blueprint = Blueprint("auditing", __name__, url_prefix="/audit")
@@ -44,13 +46,8 @@ blueprint = Blueprint("auditing", __name__, url_prefix="/audit")
 READERS = (Role.AUDITOR, Role.ADMIN)
 SEARCH_LIMIT = 50
 LOG_PAGE_SIZE = 50
+RECENT_EXPORTS = 10
 STYLESHEET = Path(__file__).with_name("auditing.css")
-EXPORT_LABELS: dict[str, LazyString] = {
-    "csv": lazy_gettext("Detail table (CSV)"),
-    "xlsx": lazy_gettext("Both tables (Excel)"),
-    "json": lazy_gettext("Both tables (JSON)"),
-    "zip": lazy_gettext("Signed bundle with every transcript (ZIP)"),
-}
 METHOD_LABELS: dict[str, LazyString] = {
     "qr": lazy_gettext("QR card"),
     "search": lazy_gettext("Name search"),
@@ -109,8 +106,8 @@ def overview(year: int) -> ResponseReturnValue:
         chart=_attendance_chart(figures),
         years=sorted(set(years_with_symposia(session, basis)) | {year}, reverse=True),
         basis_labels=BASIS_LABELS,
-        export_labels=EXPORT_LABELS,
-        exports=recent_exports(year, basis),
+        export_labels={name: gettext(export_format.label) for name, export_format in FORMATS.items()},
+        exports=_recent_exports(year, basis),
         fields=list(CmeField),
         professions=list(Profession),
         **_formatters(),
@@ -233,6 +230,16 @@ def _member_or_404(session: Session, member_no: str) -> Member:
     if found is None:
         abort(404, gettext("There is no member with the number %(number)s.", number=member_no))
     return found
+
+
+def _recent_exports(year: int, basis: YearBasis) -> list[dict[str, Any]]:
+    """The current user's latest exports of the year, for the year page: job, format, status, file."""
+    return [
+        {"job": job, "wanted": wanted, "label": JOB_STATUS_LABELS.get(job.status, job.status)}
+        for job, wanted in recent_requests(
+            db_session(), current_actor().name, year, basis, limit=RECENT_EXPORTS
+        )
+    ]
 
 
 def _attendance_chart(figures: YearOverview) -> BarChart:

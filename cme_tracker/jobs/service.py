@@ -219,7 +219,7 @@ def _export_transcripts(
     processes: int,
 ) -> tuple[str, list[dict[str, Any]]]:
     from cme_tracker.certificates.issue import DocumentSetup
-    from cme_tracker.transcripts.export_store import ExportRequest, write_requested_export
+    from cme_tracker.exports.store import ExportRequest, write_requested_export
 
     request = ExportRequest.from_parameters(parameters)
     setup = DocumentSetup.from_settings(settings)

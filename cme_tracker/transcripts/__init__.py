@@ -1,1 +1,1 @@
-"""Yearly transcripts of each member's credits: content, rendering and issuing (exports live beside them)."""
+"""Yearly transcripts of each member's credits: content, rendering and issuing."""

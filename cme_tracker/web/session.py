@@ -1,6 +1,7 @@
 """One database session per request, opened on first use and closed (rolled back if uncommitted) at the end.
 
-Views commit once, after the service succeeded; a failed request leaves the database as it was.
+Views commit once, after the service succeeded; a failed request leaves the database as it was. The app's
+database and settings are read here too, so that views need no other feature's module to reach them.
 """
 
 from __future__ import annotations
@@ -8,12 +9,18 @@ from __future__ import annotations
 from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
+from cme_tracker.config import Settings
 from cme_tracker.db import Database
 
 
 def database() -> Database:
     db: Database = current_app.extensions["cme_db"]
     return db
+
+
+def settings() -> Settings:
+    configured: Settings = current_app.extensions["cme_settings"]
+    return configured
 
 
 def db_session() -> Session:

@@ -53,10 +53,11 @@ def init_app(app: Flask) -> None:
     from cme_tracker.admin import views as admin_views
     from cme_tracker.api import certificates as _api_certificates  # noqa: F401  (adds its route to api)
     from cme_tracker.api import views as api_views
-    from cme_tracker.auditing import exports as audit_exports
     from cme_tracker.auditing import views as auditing_views
     from cme_tracker.certificates import views as certificate_views
     from cme_tracker.desk import views as desk_views
+    from cme_tracker.exports import views as export_views
+    from cme_tracker.jobs import views as job_views
     from cme_tracker.members import views as member_views
 
     session.init_app(app)
@@ -70,6 +71,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(admin_views.blueprint)
     app.register_blueprint(api_views.blueprint)
     app.register_blueprint(auditing_views.blueprint)
-    app.register_blueprint(audit_exports.blueprint)
+    app.register_blueprint(export_views.blueprint)
     for blueprint in certificate_views.BLUEPRINTS:
         app.register_blueprint(blueprint)
+    app.register_blueprint(job_views.blueprint)

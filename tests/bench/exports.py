@@ -12,7 +12,7 @@ turns so that a busy spell on a shared machine does not skew the ratios:
 
 * ``plain``: one SQL query over the same rows (each attendance joined to its member and to every lecture it
   covers) written with ``csv.writer`` — the floor any export pays to read and write the rows;
-* ``csv`` and ``xlsx``: :func:`cme_tracker.transcripts.export.export_transcripts` to a file, as
+* ``csv`` and ``xlsx``: :func:`cme_tracker.exports.services.export_transcripts` to a file, as
   ``cme-tracker export transcripts`` runs it (the CSV in as many processes as there are cores);
 * ``csv_one_process``: the CSV in this process alone.
 
@@ -45,9 +45,10 @@ from sqlalchemy import text
 from cme_tracker.certificates.issue import DocumentSetup
 from cme_tracker.credits.presets import install_presets
 from cme_tracker.db import Database
+from cme_tracker.exports.formats import FORMATS
+from cme_tracker.exports.parts import default_jobs
+from cme_tracker.exports.services import export_transcripts
 from cme_tracker.migrate import upgrade
-from cme_tracker.transcripts.export import ExportFormat, export_transcripts
-from cme_tracker.transcripts.export_parts import default_jobs
 from cme_tracker.vocabulary import YearBasis
 
 AUDIT_KEY = "bench-audit-key"
@@ -89,7 +90,7 @@ def measure_child(url: str, kind: str, out: Path, instance: Path) -> dict[str, A
             DocumentSetup(instance),
             YEAR,
             YearBasis.CALENDAR,
-            ExportFormat(kind.removesuffix("_one_process")),
+            FORMATS[kind.removesuffix("_one_process")],
             out,
             actor="bench",
             jobs=1 if kind.endswith("_one_process") else default_jobs(),

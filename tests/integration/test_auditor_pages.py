@@ -28,10 +28,10 @@ from cme_tracker.audit.models import AuditEvent
 from cme_tracker.auditing import views
 from cme_tracker.certificates.models import Certificate
 from cme_tracker.db import Database
+from cme_tracker.exports.store import sweep_exports
 from cme_tracker.jobs.service import run_queued_jobs
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Lecture, Symposium
-from cme_tracker.transcripts.export_store import sweep_exports
 from cme_tracker.vocabulary import Role
 from tests.conftest import CommandLine
 from tests.factories import TOKYO, attend, make_lecture, make_member, make_symposium, tokyo

@@ -28,13 +28,16 @@ from cme_tracker.credits.presets import DE_CME, IMSJ, JMA
 from cme_tracker.credits.services import format_amount, member_credits_by_number
 from cme_tracker.db import Database
 from cme_tracker.demo.year import write_year
+from cme_tracker.exports.csvfile import DetailCsv
+from cme_tracker.exports.formats import FORMATS
+from cme_tracker.exports.jsonfile import ExportJson
+from cme_tracker.exports.rows import LocalClock, local_iso
+from cme_tracker.exports.services import export_transcripts
+from cme_tracker.exports.xlsx import ExportXlsx
 from cme_tracker.members.importer import import_members
 from cme_tracker.members.models import Member
 from cme_tracker.program.importer import import_program
 from cme_tracker.program.models import Lecture
-from cme_tracker.transcripts import export_writers
-from cme_tracker.transcripts.export import ExportFormat, export_transcripts
-from cme_tracker.transcripts.export_rows import LocalClock, local_iso
 from cme_tracker.vocabulary import CmeField, YearBasis
 from tests.conftest import CommandLine
 from tests.factories import attend, make_lecture, make_member, make_symposium
@@ -63,7 +66,7 @@ def export(
     year: int = 2026,
     basis: YearBasis = YearBasis.CALENDAR,
 ) -> Path:
-    export_transcripts(db, setup, year, basis, ExportFormat(export_format), out, actor="auditor-test")
+    export_transcripts(db, setup, year, basis, FORMATS[export_format], out, actor="auditor-test")
     return out
 
 
@@ -272,7 +275,7 @@ def test_a_failed_export_leaves_no_file_and_no_audit_event(
     def broken(self: Any, rows: Any) -> None:
         raise OSError(28, "No space left on device")
 
-    for sink in (export_writers.DetailCsv, export_writers.ExportJson, export_writers.ExportXlsx):
+    for sink in (DetailCsv, ExportJson, ExportXlsx):
         monkeypatch.setattr(sink, "member", broken)
     for export_format in ("csv", "json", "xlsx"):
         with pytest.raises(OSError, match="No space"):

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from cme_tracker.audit.models import AuditEvent, AuditHead
 from cme_tracker.certificates.issue import DocumentSetup
 from cme_tracker.db import Database
+from cme_tracker.exports.formats import FORMATS
+from cme_tracker.exports.services import export_transcripts
 from cme_tracker.program.models import Lecture
-from cme_tracker.transcripts.export import ExportFormat, export_transcripts
 from cme_tracker.vocabulary import YearBasis
 from tests.conftest import CommandLine
 from tests.factories import attend, make_member
@@ -49,7 +50,7 @@ def bundle(db: Database, session: Session, tmp_path: Path, monkeypatch: pytest.M
         DocumentSetup(instance, public_url="https://cme.example.org"),
         2026,
         YearBasis.CALENDAR,
-        ExportFormat.ZIP,
+        FORMATS["zip"],
         out,
         actor="auditor-test",
     )

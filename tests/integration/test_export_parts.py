@@ -14,10 +14,11 @@ from sqlalchemy import select
 
 from cme_tracker.certificates.issue import DocumentSetup
 from cme_tracker.db import Database
+from cme_tracker.exports import parts as export_parts
+from cme_tracker.exports.formats import FORMATS
+from cme_tracker.exports.services import export_transcripts
 from cme_tracker.members.importer import LAYOUT, import_members
 from cme_tracker.members.models import Member
-from cme_tracker.transcripts import export_parts
-from cme_tracker.transcripts.export import ExportFormat, export_transcripts
 from cme_tracker.vocabulary import YearBasis
 from tests.conftest import migrated_database
 from tests.integration.test_export import _import_demo_year
@@ -48,7 +49,7 @@ def export_csv(database: Database, tmp_path: Path, name: str, jobs: int) -> byte
         DocumentSetup(tmp_path / "instance"),
         2026,
         YearBasis.CALENDAR,
-        ExportFormat.CSV,
+        FORMATS["csv"],
         out,
         actor="auditor-test",
         jobs=jobs,

@@ -5,6 +5,6 @@ Each module holds one blueprint; the web set-up registers :data:`BLUEPRINTS`.
 
 from __future__ import annotations
 
-from cme_tracker.certificates.views import admin, jobs, member, public
+from cme_tracker.certificates.views import admin, member, public
 
-BLUEPRINTS = (public.blueprint, member.blueprint, admin.blueprint, jobs.blueprint)
+BLUEPRINTS = (public.blueprint, member.blueprint, admin.blueprint)

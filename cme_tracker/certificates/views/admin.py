@@ -1,7 +1,7 @@
 """The office's certificate pages: issue a symposium's missing certificates, list, download, reissue, revoke.
 
 Issuing runs as a Job in a ``cme-tracker worker --once`` process that the page starts; the page only queues
-it and shows its progress (see :mod:`cme_tracker.certificates.views.jobs`). Every view is for ``admin`` only.
+it and shows its progress (see :mod:`cme_tracker.jobs.views`). Every view is for ``admin`` only.
 A refused action is flashed and changes nothing: revocation commits once, after the service succeeded, and a
 reissue commits inside the service or not at all.
 """
@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import tempfile
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
@@ -32,18 +31,13 @@ from cme_tracker.certificates.models import (
     CertificateStatus,
     RevocationCategory,
 )
-from cme_tracker.certificates.views.documents import certificate_store, document_setup, pdf_download, settings
-from cme_tracker.certificates.views.labels import (
-    CATEGORY_LABELS,
-    DOMAIN_ERROR_MESSAGES,
-    JOB_STATUS_LABELS,
-    STATUS_LABELS,
-)
-from cme_tracker.config import Settings
+from cme_tracker.certificates.views.documents import certificate_store, document_setup, pdf_download
+from cme_tracker.certificates.views.labels import CATEGORY_LABELS, DOMAIN_ERROR_MESSAGES, STATUS_LABELS
 from cme_tracker.db import begin_write, utcnow
 from cme_tracker.errors import DomainError
 from cme_tracker.jobs.models import Job
-from cme_tracker.jobs.service import ISSUE_CERTIFICATES, ISSUE_TRANSCRIPTS, launch_worker, submit_job
+from cme_tracker.jobs.service import ISSUE_CERTIFICATES, ISSUE_TRANSCRIPTS, submit_job
+from cme_tracker.jobs.web import JOB_STATUS_LABELS, start_worker
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Symposium
 from cme_tracker.vocabulary import Role, YearBasis
@@ -56,9 +50,6 @@ PER_PAGE = 100
 MAX_PAGE = 10_000
 RECENT_JOBS = 500
 """Issuing jobs read to find each symposium's latest: a handful per symposium and year."""
-
-JobLauncher = Callable[[Settings], None]
-"""Starts something that runs the queued jobs; tests swap in their own under ``JOB_LAUNCHER``."""
 
 
 class PageForm(FlaskForm):  # type: ignore[misc]
@@ -125,8 +116,7 @@ def issue(symposium_code: str) -> ResponseReturnValue:
         actor=current_actor().name,
     )
     session.commit()
-    launcher: JobLauncher = current_app.config.get("JOB_LAUNCHER", launch_worker)
-    launcher(settings())
+    start_worker()
     return redirect(url_for("jobs.page", job_id=job.id), 303)
 
 
@@ -160,8 +150,7 @@ def issue_transcripts() -> ResponseReturnValue:
         actor=current_actor().name,
     )
     session.commit()
-    launcher: JobLauncher = current_app.config.get("JOB_LAUNCHER", launch_worker)
-    launcher(settings())
+    start_worker()
     return redirect(url_for("jobs.page", job_id=job.id), 303)
 
 

@@ -6,21 +6,17 @@ from functools import cache
 from io import BytesIO
 from typing import TYPE_CHECKING
 
-from flask import current_app, send_file
+from flask import send_file
 from werkzeug.wrappers import Response
 
 from cme_tracker.certificates.identity import SigningIdentity, load_signing_identity
 from cme_tracker.certificates.models import Certificate
 from cme_tracker.certificates.storage import CertificateStore
 from cme_tracker.config import Settings
+from cme_tracker.web.session import settings
 
 if TYPE_CHECKING:
     from cme_tracker.certificates.issue import DocumentSetup
-
-
-def settings() -> Settings:
-    configured: Settings = current_app.extensions["cme_settings"]
-    return configured
 
 
 def document_setup() -> DocumentSetup:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from flask_babel import LazyString, lazy_gettext
 
 from cme_tracker.certificates.models import CertificateStatus, RevocationCategory
-from cme_tracker.jobs.models import JobStatus
 
 STATUS_LABELS: dict[str, LazyString] = {
     CertificateStatus.VALID.value: lazy_gettext("Valid"),
@@ -39,13 +38,6 @@ PROBLEM_LABELS: dict[str, LazyString] = {
     HASH_MISMATCH: lazy_gettext(
         "The file is signed by the society but is not the file issued under its serial number."
     ),
-}
-
-JOB_STATUS_LABELS: dict[str, LazyString] = {
-    JobStatus.QUEUED.value: lazy_gettext("Waiting to start"),
-    JobStatus.RUNNING.value: lazy_gettext("Running"),
-    JobStatus.SUCCEEDED.value: lazy_gettext("Finished"),
-    JobStatus.FAILED.value: lazy_gettext("Failed"),
 }
 
 DOMAIN_ERROR_MESSAGES: dict[str, LazyString] = {

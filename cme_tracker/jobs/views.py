@@ -6,23 +6,17 @@ works without JavaScript too: it then reloads itself every few seconds until the
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, abort, jsonify, render_template, url_for
 from flask.typing import ResponseReturnValue
 
-from cme_tracker.certificates.views.labels import JOB_STATUS_LABELS
-from cme_tracker.jobs.models import Job, JobStatus
+from cme_tracker.jobs.models import Job
 from cme_tracker.jobs.service import ISSUE_CERTIFICATES
+from cme_tracker.jobs.web import FINISHED, JOB_STATUS_LABELS, RELOAD_SECONDS, progress_json
 from cme_tracker.vocabulary import Role
 from cme_tracker.web.security import roles_required
 from cme_tracker.web.session import db_session
 
 blueprint = Blueprint("jobs", __name__, url_prefix="/admin/jobs")
-
-FINISHED = (JobStatus.SUCCEEDED.value, JobStatus.FAILED.value)
-RELOAD_SECONDS = 3
-"""How often the page reloads itself when JavaScript is off; the script polls every second instead."""
 
 
 @blueprint.get("/<int:job_id>")
@@ -30,7 +24,7 @@ RELOAD_SECONDS = 3
 def page(job_id: int) -> ResponseReturnValue:
     job = _job_or_404(job_id)
     return render_template(
-        "certificates/job.html",
+        "jobs/job.html",
         job=job,
         finished=job.status in FINISHED,
         reload_seconds=RELOAD_SECONDS,
@@ -45,25 +39,6 @@ def progress(job_id: int) -> ResponseReturnValue:
     response = jsonify(progress_json(_job_or_404(job_id)))
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def progress_json(job: Job) -> dict[str, Any]:
-    """What the page shows of a job, in the shape its script reads."""
-    return {
-        "id": job.id,
-        "kind": job.kind,
-        "parameters": job.parameters,
-        "status": job.status,
-        "status_label": str(JOB_STATUS_LABELS.get(job.status, job.status)),
-        "finished": job.status in FINISHED,
-        "done": job.done,
-        "total": job.total,
-        "summary": job.summary,
-        "errors": job.errors,
-        "created_at": job.created_at.isoformat(),
-        "started_at": job.started_at.isoformat() if job.started_at else None,
-        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
-    }
 
 
 def _job_or_404(job_id: int) -> Job:

@@ -1,8 +1,9 @@
-"""Auditor exports of a year's credits: CSV, XLSX, JSON or the signed ZIP bundle, atomic and audited.
+"""Writing an auditor export of a year in a registered format, atomic and audited.
 
 An export is written to a temporary name beside ``out`` and renamed in the transaction that records it in
 the audit log (who, year, basis, format, rows, SHA-256), so a failed or interrupted export leaves no file at
-``out`` and every file there has its audit event. Rows stream (see :mod:`export_rows`), so memory stays flat.
+``out`` and every file there has its audit event. Rows stream (see
+:mod:`cme_tracker.exports.rows`), so memory stays flat.
 """
 
 from __future__ import annotations
@@ -10,17 +11,16 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cme_tracker.audit import chain
 from cme_tracker.certificates.identity import load_signing_identity
 from cme_tracker.db import Database
-from cme_tracker.transcripts.export_bundle import ExportFailed, audit_checkpoint, write_bundle
-from cme_tracker.transcripts.export_parts import write_detail_csv
-from cme_tracker.transcripts.export_rows import YearExport
-from cme_tracker.transcripts.export_writers import ExportJson, ExportXlsx, RowCounts, run_pass
+from cme_tracker.exports.checkpoint import audit_checkpoint
+from cme_tracker.exports.formats import ExportFormat
+from cme_tracker.exports.rows import YearExport
+from cme_tracker.exports.sinks import ExportFailed, RowCounts, Signing, Target
 from cme_tracker.vocabulary import YearBasis
 
 if TYPE_CHECKING:
@@ -29,13 +29,6 @@ if TYPE_CHECKING:
 EXPORT_ACTION = "export.transcripts"
 PARTIAL_SUFFIX = ".partial"
 _CHUNK = 1 << 20
-
-
-class ExportFormat(StrEnum):
-    CSV = "csv"
-    XLSX = "xlsx"
-    JSON = "json"
-    ZIP = "zip"
 
 
 @dataclass(frozen=True)
@@ -58,7 +51,7 @@ class ExportReport:
             f"{self.counts.detail} detail rows",
             f"{self.counts.totals} totals rows",
         ]
-        if self.export_format is ExportFormat.ZIP:
+        if self.export_format.holds_transcripts:
             parts.append(f"{self.transcripts} transcripts")
         return ", ".join(parts)
 
@@ -81,36 +74,30 @@ def export_transcripts(
 ) -> ExportReport:
     """Write the year's export to ``out`` and record it in the audit log; nothing at ``out`` if it fails.
 
-    Every table is read in one snapshot of the database. The CSV is written by up to ``jobs`` processes. The
-    ZIP bundle first issues the transcripts still missing (``jobs`` processes, ``progress`` as they go),
-    so that it holds every member's signed transcript of the year and basis. Without ``issue_missing`` (an
-    auditor's download, which must change nothing) it bundles the transcripts issued so far.
+    Every table is read in one snapshot of the database. The CSV is written by up to ``jobs`` processes. A
+    format that holds transcripts (the ZIP bundle) first issues those still missing (``jobs`` processes,
+    ``progress`` as they go), so that it holds every member's signed transcript of the year and basis. Without
+    ``issue_missing`` (an auditor's download, which must change nothing) it holds those issued so far.
     """
-    if export_format is ExportFormat.ZIP and issue_missing:
+    if export_format.holds_transcripts and issue_missing:
         _issue_missing_transcripts(database, setup, year, basis, actor=actor, jobs=jobs, progress=progress)
     temporary = out.with_name(f".{out.name}.{os.getpid()}{PARTIAL_SUFFIX}")
     placed = False
     try:
         with database.snapshot() as session:
             export = YearExport(session, year, basis)
-            checkpoint_sequence: int | None = None
-            transcripts = 0
-            if export_format is ExportFormat.CSV:
-                counts = write_detail_csv(database, export, temporary, jobs)
-            else:
+            signing = None
+            if export_format.signed:
                 identity = load_signing_identity(
                     setup.instance_path, setup.signing_p12, setup.signing_password
                 )
                 checkpoint = audit_checkpoint(session, identity, year=year, basis=basis.value)
-                checkpoint_sequence = checkpoint.sequence
-                if export_format is ExportFormat.XLSX:
-                    counts = run_pass(export, [ExportXlsx(export, temporary, checkpoint)])
-                elif export_format is ExportFormat.JSON:
-                    with temporary.open("w", encoding="utf-8") as handle:
-                        counts = run_pass(export, [ExportJson(export, handle, checkpoint)])
-                else:
-                    bundle = write_bundle(export, identity, checkpoint, setup.instance_path, temporary)
-                    counts, transcripts = bundle.counts, bundle.transcripts
+                signing = Signing(identity, checkpoint)
+            written = export_format.write(
+                Target(database, export, temporary, jobs, setup.instance_path, signing)
+            )
+        counts, transcripts = written.counts, written.transcripts
+        checkpoint_sequence = None if signing is None else signing.checkpoint.sequence
         digest = _sync_and_hash(temporary)
         with database.write_unit() as session:
             event = chain.record(
@@ -121,7 +108,7 @@ def export_transcripts(
                 details={
                     "year": year,
                     "year_basis": basis.value,
-                    "format": export_format.value,
+                    "format": export_format.name,
                     "file": out.name,
                     "members": counts.members,
                     "detail_rows": counts.detail,
@@ -154,7 +141,7 @@ def _issue_missing_transcripts(
     jobs: int,
     progress: Progress | None,
 ) -> None:
-    from cme_tracker.transcripts.issue import issue_transcripts
+    from cme_tracker.transcripts.issue import issue_transcripts  # WeasyPrint: loaded only for a bundle
 
     report = issue_transcripts(database, setup, year, basis, actor=actor, jobs=jobs, progress=progress)
     if report.failed:

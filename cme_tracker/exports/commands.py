@@ -10,7 +10,17 @@ import click
 from cme_tracker.certificates.commands import CLI_ACTOR
 from cme_tracker.config import Settings
 from cme_tracker.console import open_database, progress_bar, reports_domain_errors
+from cme_tracker.exports.formats import FORMATS
+from cme_tracker.exports.parts import default_jobs
 from cme_tracker.vocabulary import YearBasis
+
+
+def _format_help() -> str:
+    """Each format's description, formats of the same description named together, in registry order."""
+    names: dict[str, list[str]] = {}
+    for export_format in FORMATS.values():
+        names.setdefault(export_format.description, []).append(export_format.name)
+    return "; ".join(f"{', '.join(group)}: {description}" for description, group in names.items()) + "."
 
 
 @click.group("export")
@@ -30,9 +40,9 @@ def export() -> None:
 @click.option(
     "--format",
     "export_format",
-    type=click.Choice(["csv", "xlsx", "json", "zip"]),
+    type=click.Choice(list(FORMATS)),
     required=True,
-    help="csv: the detail table; xlsx, json: every table; zip: all of them, transcripts, signed manifest.",
+    help=_format_help(),
 )
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The file to write."
@@ -45,9 +55,8 @@ def export() -> None:
 @reports_domain_errors
 def transcripts_command(year: int, year_basis: str, export_format: str, out: Path, jobs: int | None) -> None:
     """Every member's credits of a year, lecture by lecture, with what an auditor needs to recompute them."""
-    from cme_tracker.certificates.issue import DocumentSetup
-    from cme_tracker.transcripts.export import ExportFormat, export_transcripts
-    from cme_tracker.transcripts.export_parts import default_jobs
+    from cme_tracker.certificates.issue import DocumentSetup  # WeasyPrint: loaded when the command runs
+    from cme_tracker.exports.services import export_transcripts  # pyHanko: loaded when the command runs
 
     if not out.parent.is_dir():
         raise click.BadParameter(f"folder {out.parent} does not exist", param_hint="--out")
@@ -57,7 +66,7 @@ def transcripts_command(year: int, year_basis: str, export_format: str, out: Pat
             DocumentSetup.from_settings(Settings.from_environment()),
             year,
             YearBasis(year_basis),
-            ExportFormat(export_format),
+            FORMATS[export_format],
             out,
             actor=CLI_ACTOR,
             jobs=jobs or default_jobs(),
@@ -71,7 +80,7 @@ def transcripts_command(year: int, year_basis: str, export_format: str, out: Pat
 @reports_domain_errors
 def check_checkpoint_command(file: Path) -> None:
     """Exit 0 when the audit log is intact and still holds the head FILE (audit-checkpoint.json) names."""
-    from cme_tracker.transcripts.export_bundle import check_checkpoint
+    from cme_tracker.exports.checkpoint import check_checkpoint  # pyHanko: loaded when the command runs
 
     with open_database().sessions() as session:
         problem = check_checkpoint(session, file.read_bytes())

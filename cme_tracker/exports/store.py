@@ -16,8 +16,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from cme_tracker.db import Database
-from cme_tracker.transcripts.export import ExportFormat, export_transcripts
+from cme_tracker.exports.formats import FORMATS, ExportFormat
+from cme_tracker.exports.services import export_transcripts
+from cme_tracker.jobs.models import Job
+from cme_tracker.jobs.service import EXPORT_TRANSCRIPTS
 from cme_tracker.vocabulary import YearBasis
 
 if TYPE_CHECKING:
@@ -42,7 +48,7 @@ class ExportRequest:
         return cls(
             int(parameters["year"]),
             YearBasis(parameters["year_basis"]),
-            ExportFormat(parameters["format"]),
+            FORMATS[parameters["format"]],
             str(parameters["requested_by"]),
         )
 
@@ -50,13 +56,31 @@ class ExportRequest:
         return {
             "year": self.year,
             "year_basis": self.basis.value,
-            "format": self.export_format.value,
+            "format": self.export_format.name,
             "requested_by": self.requested_by,
         }
 
     @property
     def file_name(self) -> str:
-        return f"imsj-credits-{self.year}-{self.basis.value}.{self.export_format.value}"
+        return f"imsj-credits-{self.year}-{self.basis.value}.{self.export_format.suffix}"
+
+
+def recent_requests(
+    session: Session, actor: str, year: int, basis: YearBasis, *, limit: int
+) -> list[tuple[Job, ExportRequest]]:
+    """The latest exports of the year that ``actor`` asked for, newest first: their jobs and requests."""
+    jobs = session.scalars(
+        select(Job)
+        .where(Job.kind == EXPORT_TRANSCRIPTS, Job.created_by == actor)
+        .order_by(Job.id.desc())
+        .limit(limit * 4)
+    )
+    found = []
+    for job in jobs:
+        wanted = ExportRequest.from_parameters(job.parameters)
+        if wanted.year == year and wanted.basis is basis:
+            found.append((job, wanted))
+    return found[:limit]
 
 
 def stored_export(instance_path: Path, job_id: int, request: ExportRequest) -> Path:

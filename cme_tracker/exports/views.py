@@ -2,47 +2,34 @@
 
 Requesting an export is the one thing an auditor may post: it queues a job and records the request, and the
 export itself is recorded with the auditor as actor when the worker writes it (see
-:mod:`cme_tracker.transcripts.export_store`). An export is its requester's: others get 404, admins see all.
+:mod:`cme_tracker.exports.store`). An export is its requester's: others get 404, admins see all.
 Each download is recorded in the audit log too.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, send_file, url_for
+from flask import Blueprint, abort, jsonify, redirect, render_template, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import HiddenField, IntegerField, StringField
 from wtforms.validators import AnyOf, DataRequired, NumberRange
 
 from cme_tracker.audit import chain
-from cme_tracker.certificates.views.admin import JobLauncher
-from cme_tracker.certificates.views.documents import settings
-from cme_tracker.certificates.views.jobs import FINISHED, RELOAD_SECONDS, progress_json
-from cme_tracker.certificates.views.labels import JOB_STATUS_LABELS
 from cme_tracker.db import begin_write
+from cme_tracker.exports.formats import FORMATS
+from cme_tracker.exports.store import ExportRequest, stored_export
 from cme_tracker.jobs.models import Job, JobStatus
-from cme_tracker.jobs.service import EXPORT_TRANSCRIPTS, launch_worker, submit_job
+from cme_tracker.jobs.service import EXPORT_TRANSCRIPTS, submit_job
+from cme_tracker.jobs.web import FINISHED, JOB_STATUS_LABELS, RELOAD_SECONDS, progress_json, start_worker
 from cme_tracker.members.views import FIRST_YEAR, LAST_YEAR
-from cme_tracker.transcripts.export import ExportFormat
-from cme_tracker.transcripts.export_store import ExportRequest, stored_export
 from cme_tracker.vocabulary import Role, YearBasis
 from cme_tracker.web.security import current_actor, roles_required
-from cme_tracker.web.session import db_session
+from cme_tracker.web.session import db_session, settings
 
 blueprint = Blueprint("audit_exports", __name__, url_prefix="/audit/exports")
 
 READERS = (Role.AUDITOR, Role.ADMIN)
-RECENT_EXPORTS = 10
-MEDIA_TYPES = {
-    ExportFormat.CSV: "text/csv; charset=utf-8",
-    ExportFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    ExportFormat.JSON: "application/json",
-    ExportFormat.ZIP: "application/zip",
-}
 
 
 class ExportForm(FlaskForm):  # type: ignore[misc]
@@ -50,7 +37,7 @@ class ExportForm(FlaskForm):  # type: ignore[misc]
 
     year = IntegerField(validators=[DataRequired(), NumberRange(FIRST_YEAR, LAST_YEAR)])
     basis = HiddenField(default=YearBasis.CALENDAR.value, validators=[AnyOf(list(YearBasis))])
-    format = StringField(validators=[AnyOf(list(ExportFormat))])
+    format = StringField(validators=[AnyOf(list(FORMATS))])
 
 
 @blueprint.post("")
@@ -61,7 +48,7 @@ def request_export() -> ResponseReturnValue:
     if not form.validate():
         abort(400, gettext("Choose a year, a year basis and a format."))
     wanted = ExportRequest(
-        form.year.data, YearBasis(form.basis.data), ExportFormat(form.format.data), current_actor().name
+        form.year.data, YearBasis(form.basis.data), FORMATS[form.format.data], current_actor().name
     )
     session = db_session()
     begin_write(session)
@@ -69,8 +56,7 @@ def request_export() -> ResponseReturnValue:
         session, kind=EXPORT_TRANSCRIPTS, parameters=wanted.parameters(), actor=wanted.requested_by
     )
     session.commit()
-    launcher: JobLauncher = current_app.config.get("JOB_LAUNCHER", launch_worker)
-    launcher(settings())
+    start_worker()
     return redirect(url_for("audit_exports.page", job_id=job.id), 303)
 
 
@@ -80,7 +66,7 @@ def page(job_id: int) -> ResponseReturnValue:
     job = _export_job_or_404(job_id)
     wanted = ExportRequest.from_parameters(job.parameters)
     return render_template(
-        "auditing/export.html",
+        "exports/export.html",
         job=job,
         wanted=wanted,
         finished=job.status in FINISHED,
@@ -128,31 +114,12 @@ def download(job_id: int) -> ResponseReturnValue:
     session.commit()
     response = send_file(
         handle,
-        mimetype=MEDIA_TYPES[wanted.export_format],
+        mimetype=wanted.export_format.media_type,
         as_attachment=True,
         download_name=wanted.file_name,
     )
     response.headers["Cache-Control"] = "private, no-store"
     return response
-
-
-def recent_exports(year: int, basis: YearBasis) -> list[dict[str, Any]]:
-    """The current user's latest exports of the year, for the year page: job, format, status, file."""
-    actor = current_actor().name
-    jobs = db_session().scalars(
-        select(Job)
-        .where(Job.kind == EXPORT_TRANSCRIPTS, Job.created_by == actor)
-        .order_by(Job.id.desc())
-        .limit(RECENT_EXPORTS * 4)
-    )
-    found = []
-    for job in jobs:
-        wanted = ExportRequest.from_parameters(job.parameters)
-        if wanted.year == year and wanted.basis is basis:
-            found.append(
-                {"job": job, "wanted": wanted, "label": JOB_STATUS_LABELS.get(job.status, job.status)}
-            )
-    return found[:RECENT_EXPORTS]
 
 
 def _export_job_or_404(job_id: int) -> Job:

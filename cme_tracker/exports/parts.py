@@ -24,8 +24,9 @@ from pathlib import Path
 
 from cme_tracker.audit import chain
 from cme_tracker.db import Database
-from cme_tracker.transcripts.export_rows import MemberPart, YearExport
-from cme_tracker.transcripts.export_writers import DetailCsv, RowCounts, open_csv, run_pass
+from cme_tracker.exports.csvfile import DetailCsv, open_csv
+from cme_tracker.exports.rows import MemberPart, YearExport
+from cme_tracker.exports.sinks import RowCounts, Target, Written, run_pass
 
 MEMBERS_PER_PART = 1000
 """Fewer members than this per process and starting a process costs more than it saves."""
@@ -33,9 +34,13 @@ PART_SUFFIX = ".part"
 _BUFFER = 1 << 20
 
 
-def write_detail_csv(database: Database, export: YearExport, path: Path, jobs: int) -> RowCounts:
-    """The detail table of ``export`` (read in its session's snapshot) to ``path``, in up to ``jobs``
-    processes."""
+def write_detail_csv(target: Target) -> Written:
+    """The CSV format's writer: the detail table of the target's export (read in its session's snapshot)
+    to its path, in up to its ``jobs`` processes."""
+    return Written(_write_detail(target.database, target.export, target.path, target.jobs))
+
+
+def _write_detail(database: Database, export: YearExport, path: Path, jobs: int) -> RowCounts:
     ranges = member_ranges(export.members, jobs)
     if len(ranges) < 2 or database.on_one_connection or "fork" not in multiprocessing.get_all_start_methods():
         with open_csv(path) as handle:
