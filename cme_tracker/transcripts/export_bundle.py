@@ -27,7 +27,6 @@ from cme_tracker.audit.chain import verify
 from cme_tracker.audit.models import AuditEvent
 from cme_tracker.certificates.identity import SigningIdentity, root_certificate_pem
 from cme_tracker.certificates.models import Certificate, CertificateKind, CertificateStatus
-from cme_tracker.certificates.signing import sign_detached
 from cme_tracker.db import utcnow
 from cme_tracker.errors import DomainError
 from cme_tracker.members.models import Member
@@ -71,6 +70,9 @@ def audit_checkpoint(
         "export": {"year": year, "year_basis": basis},
     }
     data = (json.dumps(document, indent=1, sort_keys=True) + "\n").encode()
+    # deferred: pyHanko is heavy, loaded only when an export is signed, not by every web worker
+    from cme_tracker.certificates.signing import sign_detached
+
     return SignedCheckpoint(sequence, data, sign_detached(data, identity))
 
 
@@ -165,6 +167,8 @@ def write_bundle(
                 transcripts += 1
             manifest_bytes = "".join(manifest).encode()
             archive.writestr(f"{top}/{MANIFEST}", manifest_bytes)
+            from cme_tracker.certificates.signing import sign_detached  # deferred: pyHanko, as above
+
             archive.writestr(f"{top}/{MANIFEST}{SIGNATURE_SUFFIX}", sign_detached(manifest_bytes, identity))
     return BundleReport(counts, transcripts)
 
