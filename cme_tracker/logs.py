@@ -26,8 +26,8 @@ LOG_FILE_BYTES = 1_000_000
 LOG_FILE_BACKUPS = 3
 """A log file is rotated at 1 MB and three old ones are kept: at most 4 MB, however long it runs."""
 
-QUIET_LOGGERS = ("fontTools",)
-"""Libraries that log every font subset at INFO; only their warnings are worth an operator's attention."""
+QUIET_LOGGERS = ("fontTools", "pikepdf", "weasyprint.progress")
+"""Libraries that log routine steps (font subsets, rendering steps) at INFO; only their warnings matter."""
 
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 """The id of the request this thread or task is serving; None outside a request."""
