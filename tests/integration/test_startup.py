@@ -67,3 +67,10 @@ def test_an_unknown_command_is_a_usage_error() -> None:
     result = CliRunner().invoke(main, ["no-such-command"])
     assert result.exit_code == 2
     assert "No such command 'no-such-command'" in result.output
+
+
+def test_an_unknown_log_format_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CME_LOG_FORMAT", "xml")
+    result = CliRunner().invoke(main, ["audit", "verify"])
+    assert result.exit_code == 2
+    assert "CME_LOG_FORMAT must be one of text, json, not 'xml'" in result.output
