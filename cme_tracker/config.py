@@ -14,6 +14,19 @@ def instance_path() -> Path:
     return Path(os.environ.get("CME_INSTANCE_PATH", "instance")).resolve()
 
 
+LOG_FORMATS = ("text", "json")
+"""``CME_LOG_FORMAT``: human-readable lines (the default), or one JSON object a line for a log collector."""
+
+
+def log_format() -> str:
+    """``CME_LOG_FORMAT``, checked; read apart from :class:`Settings`, which creates the instance folder and
+    secrets, so that every command can configure its logging first."""
+    value = os.environ.get("CME_LOG_FORMAT", "").strip().lower() or LOG_FORMATS[0]
+    if value not in LOG_FORMATS:
+        raise ValueError(f"CME_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {value!r}")
+    return value
+
+
 def read_or_create_secret(folder: Path, name: str, env_var: str) -> str:
     """A secret from the environment, else from a private file in the instance folder (created once).
 
@@ -47,6 +60,8 @@ class Settings:
     signing_password: str | None = None
     proxy_hops: int = 0
     """Reverse proxies in front of the app whose X-Forwarded-For/-Proto headers are trusted (0: none)."""
+    log_format: str = LOG_FORMATS[0]
+    """How log lines are written: see :data:`LOG_FORMATS`."""
 
     @classmethod
     def from_environment(cls, overrides: dict[str, Any] | None = None) -> Settings:
@@ -69,6 +84,7 @@ class Settings:
             signing_p12=_optional_path(overrides.get("SIGNING_P12") or os.environ.get("CME_SIGNING_P12")),
             signing_password=overrides.get("SIGNING_PASSWORD") or os.environ.get("CME_SIGNING_PASSWORD"),
             proxy_hops=int(overrides.get("PROXY_HOPS") or os.environ.get("CME_PROXY_HOPS") or 0),
+            log_format=overrides.get("LOG_FORMAT") or log_format(),
         )
 
 

@@ -1,27 +1,35 @@
 """What every command shares: the database it works on and how a domain error ends it.
 
-Kept apart from cli.py, which imports every feature's commands, so feature modules can import this freely.
+Kept apart from cli.py, which names every feature's commands, so feature modules can import this freely.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from cme_tracker.config import Settings
-from cme_tracker.db import Database
 from cme_tracker.errors import DomainError
 
+if TYPE_CHECKING:
+    from cme_tracker.db import Database
+
 Command = TypeVar("Command", bound=Callable[..., Any])
+
+log = logging.getLogger(__name__)
 
 
 def open_database() -> Database:
     """The database handed to the group (``main(obj=database)``, as tests do), else the configured one."""
+    # deferred: SQLAlchemy is heavy; commands import this module, and their --help needs no database
+    from cme_tracker.db import Database
+
     context = click.get_current_context(silent=True)
     given = context.find_root().obj if context is not None else None
     if isinstance(given, Database):
@@ -31,7 +39,10 @@ def open_database() -> Database:
 
 
 def reports_domain_errors(command: Command) -> Command:
-    """A domain error ends the command with its message on stderr and exit code 1, never a traceback."""
+    """A domain error ends the command with its message on stderr and exit code 1, never a traceback.
+
+    Any other error is a bug or an outage: logged with its traceback for the operator, then exit code 1.
+    """
 
     @wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
@@ -39,6 +50,13 @@ def reports_domain_errors(command: Command) -> Command:
             return command(*args, **kwargs)
         except DomainError as error:
             click.echo(f"error: {error.message}", err=True)
+            sys.exit(1)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception:
+            name = click.get_current_context().command_path
+            log.exception("%s stopped by an unexpected error", name)
+            click.echo(f"error: {name} stopped by an unexpected error (logged with its traceback)", err=True)
             sys.exit(1)
 
     return run  # type: ignore[return-value]

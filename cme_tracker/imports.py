@@ -6,6 +6,7 @@ to it; the summary goes to stdout. Exit 0 when imported (or, on a dry run, when 
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Protocol
 
@@ -32,6 +33,8 @@ class Importer(Protocol):
     ) -> ImportResult: ...
 
 
+log = logging.getLogger(__name__)
+
 IMPORTERS: dict[str, Importer] = {
     "members": import_members,
     "program": import_program,
@@ -55,12 +58,15 @@ def _run(kind: str, file: Path, dry_run: bool) -> None:
             if result.errors:
                 for error in result.errors:
                     click.echo(str(error), err=True)
+                log.warning("import of %s: %s", kind, result.summary)
                 raise result.rejection()
     except IntegrityError as error:
+        log.warning("import of %s: %s refused by the database (%s)", kind, file, error.orig)
         raise ImportRejected(
             f"{file}: the database refused the import ({error.orig}); nothing was imported",
             code="import_conflict",
         ) from None
+    log.info("import of %s: %s", kind, result.summary)
     click.echo(result.summary)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -13,6 +15,8 @@ from sqlalchemy import Engine
 from cme_tracker.models import metadata
 from cme_tracker.resources import resource_dir
 
+log = logging.getLogger(__name__)
+
 
 def alembic_config() -> Config:
     config = Config()
@@ -23,9 +27,11 @@ def alembic_config() -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     config = alembic_config()
+    log.info("migrating the %s database to %s", engine.dialect.name, revision)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+    log.info("the %s database is at %s", engine.dialect.name, revision)
 
 
 def differences(engine: Engine) -> list[object]:

@@ -25,12 +25,18 @@ class _Gunicorn(BaseApplication):
         return create_app()
 
 
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss "%(a)s" %({x-request-id}o)s'
+"""gunicorn's access line without the query string or the referrer, which can hold a certificate's
+verification code (``/verify/SERIAL?c=CODE``), and with the request id the app answered with."""
+
+
 def run_gunicorn(host: str, port: int, workers: int) -> None:
     _Gunicorn(
         {
             "bind": f"{host}:{port}",
             "workers": workers,
             "accesslog": "-",
+            "access_log_format": ACCESS_LOG_FORMAT,
             "forwarded_allow_ips": "127.0.0.1",
             "timeout": 120,
         }

@@ -21,7 +21,6 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-import openpyxl
 from marshmallow import Schema, ValidationError, fields, pre_load, validate
 from sqlalchemy.orm import Session
 
@@ -231,6 +230,8 @@ def _xlsx_records(data: bytes) -> list[Record]:
     openpyxl raises assorted exception types on malformed workbooks and warns about features a reader does not
     need, so both are turned into one clear refusal.
     """
+    import openpyxl  # deferred: heavy, loaded only when a workbook is read, not by every command and page
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

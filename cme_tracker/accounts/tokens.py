@@ -7,6 +7,7 @@ slow hash to resist guessing.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from datetime import datetime
 
@@ -17,6 +18,8 @@ from cme_tracker.audit import chain
 from cme_tracker.db import Base, utcnow
 from cme_tracker.errors import Conflict, DomainError, NotFound
 from cme_tracker.vocabulary import Role
+
+log = logging.getLogger(__name__)
 
 TOKEN_ROLES = (Role.DESK, Role.AUDITOR)
 
@@ -50,6 +53,7 @@ def create_client(session: Session, *, name: str, role: Role, actor: str) -> tup
     chain.record(
         session, actor=actor, action="token.create", target=f"api_client:{name}", details={"role": role}
     )
+    log.info("API client %s (%s) created by %s", name, role.value, actor)
     return client, token
 
 
@@ -60,6 +64,7 @@ def revoke_client(session: Session, *, name: str, actor: str) -> ApiClient:
     if client.revoked_at is None:
         client.revoked_at = utcnow()
         chain.record(session, actor=actor, action="token.revoke", target=f"api_client:{name}")
+        log.info("API client %s revoked by %s", name, actor)
     return client
 
 

@@ -6,6 +6,7 @@ never says whether a login exists, and a new session starts at login so a plante
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -27,6 +28,8 @@ from cme_tracker.web.security import may_access, public, roles_required, safe_re
 from cme_tracker.web.session import db_session
 
 blueprint = Blueprint("accounts", __name__)
+
+log = logging.getLogger(__name__)
 
 ROLE_LABELS: dict[Role, LazyString] = {
     Role.ADMIN: lazy_gettext("Administrator"),
@@ -137,6 +140,8 @@ def _record_failure(session: Session, login: str) -> None:
         reason, target = "unknown_login", None
     else:
         reason, target = ("wrong_password" if known.active else "inactive"), f"user:{login}"
+    # an unknown login is not named: it may be a password typed into the wrong field
+    log.warning("login failed (%s) for %s from %s", reason, target or "an unknown login", request.remote_addr)
     chain.record(
         session,
         actor="anonymous",

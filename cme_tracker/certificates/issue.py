@@ -10,6 +10,7 @@ between kinds (who is waiting, the content, the row's subject) is a :class:`Docu
 from __future__ import annotations
 
 import functools
+import logging
 import multiprocessing
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -43,6 +44,8 @@ from cme_tracker.errors import Conflict, DomainError, NotFound
 from cme_tracker.jobs.locks import subject_lock
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Symposium
+
+log = logging.getLogger(__name__)
 
 CHUNK = 64
 """Members computed, rendered and committed together: bounds memory, and the work a crash can lose."""
@@ -302,6 +305,7 @@ def issue_documents(
                 done += len(chunk)
                 if progress is not None:
                     progress(done, report.total)
+    log.info("documents of %s: %s", run.subject, report.summary())
     return report
 
 

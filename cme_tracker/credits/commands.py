@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
 from cme_tracker.console import open_database, reports_domain_errors
 from cme_tracker.credits.engine import FIELDS
-from cme_tracker.credits.services import MemberCredits, format_amount, member_credits_by_number
 from cme_tracker.vocabulary import YearBasis
+
+if TYPE_CHECKING:
+    from cme_tracker.credits.services import MemberCredits
 
 
 @click.group("credits")
@@ -31,6 +34,9 @@ def credits() -> None:
 @reports_domain_errors
 def show_command(member_no: str, year: int, year_basis: str, as_json: bool) -> None:
     """The credits of MEMBER_NO in a year under every enabled policy that applies to them."""
+    # deferred: the services load SQLAlchemy and the models, which `credits show --help` does not need
+    from cme_tracker.credits.services import member_credits_by_number
+
     with open_database().unit_of_work() as session:
         result = member_credits_by_number(session, member_no, year, YearBasis(year_basis))
     if as_json:
@@ -41,6 +47,8 @@ def show_command(member_no: str, year: int, year_basis: str, as_json: bool) -> N
 
 def _table(result: MemberCredits) -> str:
     """Totals per policy and field, then one row per lecture with the amount under each policy."""
+    from cme_tracker.credits.services import format_amount  # deferred with the services, as above
+
     policy_codes = list(result.policies)
     totals = [["policy", "version", "total", *(field.value for field in FIELDS), "codes"]]
     for code, policy in result.policies.items():

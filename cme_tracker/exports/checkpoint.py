@@ -16,7 +16,6 @@ from cme_tracker.audit.chain import head as chain_head
 from cme_tracker.audit.chain import verify
 from cme_tracker.audit.models import AuditEvent
 from cme_tracker.certificates.identity import SigningIdentity
-from cme_tracker.certificates.signing import sign_detached
 from cme_tracker.db import utcnow
 from cme_tracker.exports.sinks import SignedCheckpoint
 
@@ -36,6 +35,9 @@ def audit_checkpoint(
         "export": {"year": year, "year_basis": basis},
     }
     data = (json.dumps(document, indent=1, sort_keys=True) + "\n").encode()
+    # deferred: pyHanko is heavy, loaded only when an export is signed, not by every web worker
+    from cme_tracker.certificates.signing import sign_detached
+
     return SignedCheckpoint(sequence, data, sign_detached(data, identity))
 
 

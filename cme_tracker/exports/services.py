@@ -9,6 +9,7 @@ the audit log (who, year, basis, format, rows, SHA-256), so a failed or interrup
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,8 @@ from cme_tracker.vocabulary import YearBasis
 
 if TYPE_CHECKING:
     from cme_tracker.certificates.issue import DocumentSetup, Progress
+
+log = logging.getLogger(__name__)
 
 EXPORT_ACTION = "export.transcripts"
 PARTIAL_SUFFIX = ".partial"
@@ -126,9 +129,11 @@ def export_transcripts(
         if placed:
             out.unlink(missing_ok=True)  # the audit event did not commit: no unrecorded export stays
         raise
-    return ExportReport(
+    report = ExportReport(
         out, export_format, year, basis, counts, transcripts, digest, event.sequence, checkpoint_sequence
     )
+    log.info("export for %s: %s", actor, report.summary())
+    return report
 
 
 def _issue_missing_transcripts(

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
+from pathlib import Path
 
 import click
 
+from cme_tracker import config, logs
 from cme_tracker.config import Settings
-from cme_tracker.console import open_database
+from cme_tracker.console import open_database, reports_domain_errors
 from cme_tracker.jobs.service import run_queued_jobs
 
 POLL_SECONDS = 2.0
+
+log = logging.getLogger(__name__)
 
 
 @click.command("worker")
@@ -25,13 +30,22 @@ POLL_SECONDS = 2.0
     show_default="the number of CPUs",
     help="Worker processes a bulk job renders and signs with.",
 )
-def worker(once: bool, processes: int) -> None:
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Log to FILE instead of stderr, rotated at 1 MB, 3 old files kept (the web's workers do).",
+)
+@reports_domain_errors
+def worker(once: bool, processes: int, log_file: Path | None) -> None:
     """Run queued jobs; without --once, keep waiting for new ones until interrupted."""
+    if log_file is not None:
+        logs.configure_logging(config.log_format(), log_file)
     database = open_database()
     settings = Settings.from_environment()
     while True:
         ran = run_queued_jobs(database, settings, processes=processes)
         if ran:
+            log.info("worker ran %s job(s)", ran)
             click.echo(f"ran {ran} job(s)")
         if once:
             return

@@ -7,12 +7,14 @@ safe because every job kind is idempotent (it does only what is missing).
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
 import traceback
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import CursorResult, or_, select, update
@@ -23,6 +25,8 @@ from cme_tracker.config import Settings
 from cme_tracker.db import Database, utcnow
 from cme_tracker.errors import DomainError, NotFound
 from cme_tracker.jobs.models import Job, JobStatus
+
+log = logging.getLogger(__name__)
 
 STALE_AFTER = timedelta(minutes=5)
 """A running job whose heartbeat is older than this has lost its worker."""
@@ -98,11 +102,23 @@ def claim_next_job(database: Database) -> int | None:
         return candidate if claimed.rowcount == 1 else None
 
 
-def report_progress(database: Database, job_id: int, done: int, total: int) -> None:
-    with database.write_unit() as session:
-        session.execute(
-            update(Job).where(Job.id == job_id).values(done=done, total=total, heartbeat_at=utcnow())
-        )
+class JobProgress:
+    """A job's progress callback: the row learns of every unit, the log of every tenth of the way."""
+
+    def __init__(self, database: Database, job_id: int) -> None:
+        self.database = database
+        self.job_id = job_id
+        self.logged_tenths = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        with self.database.write_unit() as session:
+            session.execute(
+                update(Job).where(Job.id == self.job_id).values(done=done, total=total, heartbeat_at=utcnow())
+            )
+        tenths = done * 10 // total if total else 10
+        if tenths > self.logged_tenths:
+            self.logged_tenths = tenths
+            log.info("job %s: %s of %s done", self.job_id, done, total)
 
 
 def _finish(
@@ -128,9 +144,11 @@ def run_job(database: Database, settings: Settings, job_id: int, *, processes: i
     with database.sessions() as session:
         job = get_job(session, job_id)
         kind, parameters, actor = job.kind, dict(job.parameters), job.created_by
+    log.info("job %s (%s) started for %s: %s", job_id, kind, actor, parameters)
     try:
         summary, errors = _RUNNERS[kind](database, settings, job_id, parameters, actor, processes)
     except DomainError as error:
+        log.warning("job %s (%s) failed: %s", job_id, kind, error.message)
         _finish(
             database,
             job_id,
@@ -140,6 +158,7 @@ def run_job(database: Database, settings: Settings, job_id: int, *, processes: i
         )
         return JobStatus.FAILED
     except Exception as error:  # a worker reports any crash on the job rather than dying silently
+        log.exception("job %s (%s) stopped by an unexpected error", job_id, kind)
         _finish(
             database,
             job_id,
@@ -149,6 +168,7 @@ def run_job(database: Database, settings: Settings, job_id: int, *, processes: i
         )
         return JobStatus.FAILED
     _finish(database, job_id, JobStatus.SUCCEEDED, summary, errors)
+    log.info("job %s (%s) finished: %s; %s error(s)", job_id, kind, summary, len(errors))
     return JobStatus.SUCCEEDED
 
 
@@ -181,7 +201,7 @@ def _issue_certificates(
         member_no=parameters.get("member_no"),
         actor=actor,
         jobs=processes,
-        progress=lambda done, total: report_progress(database, job_id, done, total),
+        progress=JobProgress(database, job_id),
     )
     return report.summary(), report.failed
 
@@ -205,7 +225,7 @@ def _issue_transcripts(
         member_no=parameters.get("member_no"),
         actor=actor,
         jobs=processes,
-        progress=lambda done, total: report_progress(database, job_id, done, total),
+        progress=JobProgress(database, job_id),
     )
     return report.summary(), report.failed
 
@@ -233,13 +253,18 @@ _RUNNERS: dict[str, JobRunner] = {
 }
 
 
+WORKER_LOG = Path("logs") / "worker.log"
+"""The detached workers' log in the instance folder."""
+
+
 def launch_worker(settings: Settings) -> None:
     """Start a detached ``cme-tracker worker --once`` that runs the queued jobs and exits.
 
-    The web process does not wait for it and keeps nothing of it: the job row carries the progress.
+    The web process does not wait for it and keeps nothing of it: the job row carries the progress. The
+    worker has no terminal: it writes everything it has to say, its errors too, through logging to
+    :data:`WORKER_LOG`, which it rotates at a bounded size (see :func:`cme_tracker.logs.make_handler`);
+    its stdout and stderr are discarded, so no file grows without bound.
     """
-    log_folder = settings.instance_path / "logs"
-    log_folder.mkdir(parents=True, exist_ok=True)
     environment = {
         **os.environ,
         "CME_INSTANCE_PATH": str(settings.instance_path),
@@ -247,19 +272,21 @@ def launch_worker(settings: Settings) -> None:
         "CME_SECRET_KEY": settings.secret_key,
         "CME_AUDIT_KEY": settings.audit_key,
         "CME_PUBLIC_URL": settings.public_url,
+        "CME_LOG_FORMAT": settings.log_format,
     }
     if settings.signing_p12 is not None:
         environment["CME_SIGNING_P12"] = str(settings.signing_p12)
         environment["CME_SIGNING_PASSWORD"] = settings.signing_password or ""
-    with open(log_folder / "worker.log", "ab") as log:
-        subprocess.run(  # noqa: S603 - our own interpreter running our own module
-            [sys.executable, "-c", _DETACH, sys.executable, "-m", "cme_tracker", "worker", "--once"],
-            env=environment,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            check=True,
-        )
+    worker = [sys.executable, "-m", "cme_tracker", "worker", "--once"]
+    subprocess.run(  # noqa: S603 - our own interpreter running our own module
+        [sys.executable, "-c", _DETACH, *worker, "--log-file", str(settings.instance_path / WORKER_LOG)],
+        env=environment,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=True,
+    )
+    log.info("worker launched for the queued jobs")
 
 
 _DETACH = "import subprocess, sys; subprocess.Popen(sys.argv[1:], start_new_session=True)"

@@ -2,6 +2,10 @@
 
 HTTP errors, failed CSRF checks and the services' :class:`~cme_tracker.errors.DomainError` all end here. Every
 handler first rolls back the request's database session, so a failed request leaves the database as it was.
+
+An unexpected exception is logged with its traceback (and the request id) by Flask's ``log_exception`` on the
+app's logger just before the 500 handler runs, so the handler does not log it a second time; neither the
+page nor the JSON answer carries any of it.
 """
 
 from __future__ import annotations

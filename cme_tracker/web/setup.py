@@ -9,7 +9,7 @@ from flask import Flask, url_for
 from flask_babel import LazyString, lazy_gettext
 
 from cme_tracker.vocabulary import Role
-from cme_tracker.web import errors, i18n, security, session
+from cme_tracker.web import errors, i18n, request_ids, security, session
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ def init_app(app: Flask) -> None:
     from cme_tracker.jobs import views as job_views
     from cme_tracker.members import views as member_views
 
+    request_ids.init_app(app)
     session.init_app(app)
     security.init_app(app)
     i18n.init_app(app)

@@ -117,3 +117,10 @@ def test_the_web_launches_a_detached_worker_that_finishes_the_job(
         tmp_path / "instance/logs/worker.log"
     ).read_text()
     database.engine.dispose()
+    log_file = tmp_path / "instance/logs/worker.log"
+    finished = f"job {job_id} (certificates.issue) finished: 4 issued"
+    while finished not in log_file.read_text() and time.monotonic() < deadline:
+        time.sleep(0.2)  # the worker logs the end just after it records it
+    lines = log_file.read_text().splitlines()
+    assert any(finished in line for line in lines), lines
+    assert all(" INFO " in line or " WARNING " in line for line in lines), "only log lines, no stray output"

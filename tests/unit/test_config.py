@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from cme_tracker.config import Settings
+from cme_tracker.config import Settings, log_format
 
 
 def test_generated_secrets_are_private_to_the_owner_and_stable(
@@ -43,3 +43,17 @@ def test_default_database_is_sqlite_in_the_instance_folder(
     monkeypatch.delenv("CME_DATABASE_URL", raising=False)
     settings = Settings.from_environment({"INSTANCE_PATH": tmp_path})
     assert settings.database_url == f"sqlite:///{tmp_path / 'cme-tracker.sqlite3'}"
+
+
+def test_log_format_is_text_by_default_json_when_asked_and_nothing_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CME_LOG_FORMAT", raising=False)
+    assert log_format() == "text"
+    assert Settings.from_environment({"INSTANCE_PATH": tmp_path}).log_format == "text"
+    monkeypatch.setenv("CME_LOG_FORMAT", " JSON ")
+    assert log_format() == "json"
+    assert Settings.from_environment({"INSTANCE_PATH": tmp_path}).log_format == "json"
+    monkeypatch.setenv("CME_LOG_FORMAT", "xml")
+    with pytest.raises(ValueError, match="CME_LOG_FORMAT must be one of text, json"):
+        log_format()
