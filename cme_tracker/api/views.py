@@ -17,7 +17,12 @@ from marshmallow import Schema, ValidationError
 from sqlalchemy import select
 
 from cme_tracker.api.openapi import openapi_document
-from cme_tracker.api.responses import refusal_json, scan_result_json
+from cme_tracker.api.responses import (
+    member_credits_json,
+    refusal_json,
+    scan_result_json,
+    symposium_counts_json,
+)
 from cme_tracker.api.schemas import CheckinSchema, CreditsQuerySchema, SearchQuerySchema, VoidSchema
 from cme_tracker.attendance.checkin.rules import (
     DESK_UNDO_WINDOW,
@@ -112,7 +117,7 @@ def void(attendance_id: int) -> ResponseReturnValue:
 @roles_required(Role.DESK, Role.ADMIN, Role.AUDITOR, api_clients=True)
 def attendance_counts(code: str) -> ResponseReturnValue:
     """Checked in and inside now, per lecture and for the whole day."""
-    return jsonify(symposium_counts(db_session(), code, utcnow()).to_json())
+    return jsonify(symposium_counts_json(symposium_counts(db_session(), code, utcnow())))
 
 
 @blueprint.get("/members/search")
@@ -139,7 +144,7 @@ def credits(member_no: str) -> ResponseReturnValue:
     if member is None:
         raise NotFound(f"no member {member_no}", code="unknown_member")
     result = member_credits(session, member, query["year"], YearBasis(query["basis"]))
-    return jsonify(result.to_json())
+    return jsonify(member_credits_json(result))
 
 
 @blueprint.get("/openapi.json")

@@ -10,7 +10,7 @@ from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager, selectinload
@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session, contains_eager, selectinload
 from cme_tracker.attendance.models import Attendance
 from cme_tracker.credits import statements
 from cme_tracker.credits.engine import (
-    FIELDS,
     CreditEngine,
     CreditResult,
     LectureAward,
@@ -75,26 +74,6 @@ class MemberCredits:
     basis: YearBasis
     policies: Mapping[str, PolicyCredits]
     lines: tuple[CreditLine, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        """The shape of ``credits show --json`` and the API: amounts as decimal strings, all five fields."""
-        return {
-            "member_no": self.member_no,
-            "year": self.year,
-            "year_basis": self.basis.value,
-            "policies": {code: _policy_json(credits) for code, credits in self.policies.items()},
-        }
-
-
-def _policy_json(credits: PolicyCredits) -> dict[str, Any]:
-    document: dict[str, Any] = {
-        "version": credits.version,
-        "total": format_amount(credits.total),
-        "by_field": {field.value: format_amount(credits.by_field[field]) for field in FIELDS},
-    }
-    if credits.codes is not None:
-        document["codes"] = list(credits.codes)
-    return document
 
 
 @dataclass(frozen=True, slots=True)
