@@ -5,16 +5,17 @@ or PostgreSQL spend on a short statement. A check-in runs half a dozen of them, 
 write lock meanwhile. A :class:`DriverStatement` is compiled by SQLAlchemy once per database and run on the
 connection the session already holds, inside its transaction; values still pass through the column types'
 own bind and result processors, so times, booleans and JSON come back as the ORM would give them.
+
+Only the ``statements`` modules of the features import this module, so that what runs this way stays in view.
 """
 
 from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, TypeVar, TypeVarTuple
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import Connection, Dialect, Select
-from sqlalchemy.orm import DeclarativeBase, class_mapper
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ReturnsRows, UpdateBase
 
@@ -130,15 +131,3 @@ def stream_plain_rows(
             yield from rows
     finally:
         cursor.close()
-
-
-Model = TypeVar("Model", bound=DeclarativeBase)
-
-
-def unattached(model: type[Model], values: Mapping[str, Any]) -> Model:
-    """An instance of ``model`` holding ``values``, built as the ORM builds loaded rows: without the
-    constructor's events and attribute bookkeeping, which cost as much as a statement. For reading (its
-    properties, a value to return), never to add to a session."""
-    instance: Model = class_mapper(model).class_manager.new_instance()
-    instance.__dict__.update(values)
-    return instance

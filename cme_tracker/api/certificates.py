@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from cme_tracker.api.responses import public_record_json
 from cme_tracker.api.views import blueprint
 from cme_tracker.certificates.models import Certificate
 from cme_tracker.errors import NotFound
@@ -49,7 +50,7 @@ def certificate_json(certificate: Certificate) -> dict[str, Any]:
 
     content = certificate.content
     return {
-        **PublicRecord.of(certificate).to_json(),
+        **public_record_json(PublicRecord.of(certificate)),
         "member_no": certificate.member.member_no,
         "policy_versions": certificate.policy_versions,
         "policies": content.get("policies", []),

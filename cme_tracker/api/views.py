@@ -2,8 +2,9 @@
 
 Desk devices and auditors' scripts send a bearer token (an API client); the desk page and other logged-in
 users send their session cookie and, on POST, the CSRF token in ``X-CSRFToken``. A request commits once, at
-the end; a refused one writes nothing, but a pending ``out`` is kept with its 409 (see attendance/checkin.py).
-Errors are ``{"error": code, "message": text, "details": ...}`` (web/errors.py).
+the end; a refused one writes nothing, but a pending ``out`` is kept with its 409 (see attendance/checkin/).
+Errors are ``{"error": code, "message": text, "details": ...}`` (web/errors.py); answers are shaped in
+api/responses.py.
 """
 
 from __future__ import annotations
@@ -16,15 +17,21 @@ from marshmallow import Schema, ValidationError
 from sqlalchemy import select
 
 from cme_tracker.api.openapi import openapi_document
+from cme_tracker.api.responses import (
+    member_credits_json,
+    refusal_json,
+    scan_result_json,
+    symposium_counts_json,
+)
 from cme_tracker.api.schemas import CheckinSchema, CreditsQuerySchema, SearchQuerySchema, VoidSchema
-from cme_tracker.attendance.checkin import (
+from cme_tracker.attendance.checkin.rules import (
     DESK_UNDO_WINDOW,
     PENDING_OUT,
+    Refusal,
     ScanRequest,
     ScanResult,
-    record_scan,
-    void_attendance,
 )
+from cme_tracker.attendance.checkin.service import record_scan, void_attendance
 from cme_tracker.attendance.counts import symposium_counts
 from cme_tracker.attendance.models import Attendance
 from cme_tracker.credits.services import member_credits
@@ -53,14 +60,19 @@ def checkins() -> ResponseReturnValue:
     form = _load(CHECKIN_SCHEMA, _json_body())
     actor = current_actor()
     session = db_session()
-    result = record_scan(
-        session,
-        ScanRequest(**form),
-        card_secret=current_app.config["SECRET_KEY"],
-        operator=actor.name,
-        privileged=actor.has_role(Role.ADMIN),
-        before_write=begin_write,
-    )
+    try:
+        result = record_scan(
+            session,
+            ScanRequest(**form),
+            card_secret=current_app.config["SECRET_KEY"],
+            operator=actor.name,
+            privileged=actor.has_role(Role.ADMIN),
+            before_write=begin_write,
+        )
+    except DomainError as error:
+        if isinstance(error.details, Refusal):  # the member it names, for the desk to show
+            error.details = refusal_json(error.details)
+        raise
     session.commit()
     body = _scan_json(result)
     if result.status == PENDING_OUT:
@@ -105,7 +117,7 @@ def void(attendance_id: int) -> ResponseReturnValue:
 @roles_required(Role.DESK, Role.ADMIN, Role.AUDITOR, api_clients=True)
 def attendance_counts(code: str) -> ResponseReturnValue:
     """Checked in and inside now, per lecture and for the whole day."""
-    return jsonify(symposium_counts(db_session(), code, utcnow()).to_json())
+    return jsonify(symposium_counts_json(symposium_counts(db_session(), code, utcnow())))
 
 
 @blueprint.get("/members/search")
@@ -132,7 +144,7 @@ def credits(member_no: str) -> ResponseReturnValue:
     if member is None:
         raise NotFound(f"no member {member_no}", code="unknown_member")
     result = member_credits(session, member, query["year"], YearBasis(query["basis"]))
-    return jsonify(result.to_json())
+    return jsonify(member_credits_json(result))
 
 
 @blueprint.get("/openapi.json")
@@ -169,7 +181,7 @@ def _scan_json(result: ScanResult) -> dict[str, Any]:
     The language comes from Flask-Babel's own selector, asked directly: the babel ``Locale`` that
     :func:`label` builds on the way cost more than the rest of the answer.
     """
-    body = result.to_json()
+    body = scan_result_json(result)
     profession = Profession(result.member.profession)
     body["member"]["profession_label"] = (
         profession.label_ja if select_locale() == "ja" else profession.label_en

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
@@ -24,9 +22,6 @@ class Counts:
 
     checked_in: int = 0
     inside_now: int = 0
-
-    def to_json(self) -> dict[str, int]:
-        return {"checked_in": self.checked_in, "inside_now": self.inside_now}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,28 +45,6 @@ class SymposiumCounts:
     now: datetime
     day: Counts
     lectures: tuple[LectureCounts, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        zone = ZoneInfo(self.timezone)
-        return {
-            "symposium_code": self.code,
-            "date": self.held_on.isoformat(),
-            "timezone": self.timezone,
-            "status": self.status,
-            "now": self.now.isoformat(),
-            "day": self.day.to_json(),
-            "lectures": [
-                {
-                    "lecture_code": lecture.code,
-                    "title_ja": lecture.title_ja,
-                    "title_en": lecture.title_en,
-                    "starts_at": lecture.starts_at.astimezone(zone).isoformat(),
-                    "ends_at": lecture.ends_at.astimezone(zone).isoformat(),
-                    **lecture.counts.to_json(),
-                }
-                for lecture in self.lectures
-            ],
-        }
 
 
 def symposium_counts(session: Session, code: str, now: datetime) -> SymposiumCounts:

@@ -11,37 +11,32 @@ import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cme_tracker.audit import statements
 from cme_tracker.audit.models import AuditEvent, AuditHead
 from cme_tracker.db import utcnow
-from cme_tracker.driver import DriverStatement, unattached
 
 GENESIS_HASH = "0" * 64
 AUDIT_KEY = "audit_key"
 """The ``Session.info`` entry holding the chain's HMAC key; set by :class:`cme_tracker.db.Database`."""
 
 
-_EVENTS = cast(Table, AuditEvent.__table__)
-_HEAD = cast(Table, AuditHead.__table__)
-_ADVANCE_HEAD = (
-    update(_HEAD)
-    .where(_HEAD.c.id == 1)
-    .values(sequence=_HEAD.c.sequence + 1)
-    .returning(_HEAD.c.sequence, _HEAD.c.hash)
-)
-_INSERT_EVENT = insert(_EVENTS).values({column: bindparam(f"event_{column.key}") for column in _EVENTS.c})
-_SET_HEAD_HASH = update(_HEAD).where(_HEAD.c.id == 1).values(hash=bindparam("event_hash"))
-_APPEND = _SET_HEAD_HASH.add_cte(_INSERT_EVENT.cte("event"))
-"""PostgreSQL inserts the event and moves the head's hash on in one statement (a data-modifying CTE)."""
-_ADVANCE = DriverStatement(_ADVANCE_HEAD)
-_WRITE = {
-    "postgresql": (DriverStatement(_APPEND),),
-    "sqlite": (DriverStatement(_INSERT_EVENT), DriverStatement(_SET_HEAD_HASH)),
-}
+@dataclass(frozen=True, slots=True)
+class AppendedEvent:
+    """An event as :func:`record` wrote it: its values, read without loading the row back."""
+
+    sequence: int
+    occurred_at: datetime
+    actor: str
+    action: str
+    target: str | None
+    details: dict[str, Any]
+    previous_hash: str
+    hash: str
 
 
 def record(
@@ -51,31 +46,28 @@ def record(
     action: str,
     target: str | None = None,
     details: dict[str, Any] | None = None,
-) -> AuditEvent:
+) -> AppendedEvent:
     """Append one event in the caller's transaction, so the change and its record commit or vanish together.
 
     Updating the head row first takes the write lock, which serialises concurrent appends on both databases.
-    Statements run on the driver (two round trips on PostgreSQL, three statements on SQLite), because an ORM
-    flush of the event cost more than the rest of a check-in; the returned event is not attached to the
-    session.
+    Statements run on the driver (:mod:`cme_tracker.audit.statements`), because an ORM flush of the event cost
+    more than the rest of a check-in; the returned event is a plain value, not a row of the session.
     """
     key = _key(session)
     connection = session.connection()
-    (head,) = _ADVANCE.rows(connection)
+    sequence, previous_hash = statements.advance_head(connection)
     values: dict[str, Any] = {
-        "sequence": head.sequence,
+        "sequence": sequence,
         "occurred_at": utcnow(),
         "actor": actor,
         "action": action,
         "target": target,
         "details": json.loads(json.dumps(details or {}, default=str)),
-        "previous_hash": head.hash,
+        "previous_hash": previous_hash,
     }
     values["hash"] = _digest(key, values)
-    parameters = {f"event_{name}": value for name, value in values.items()}
-    for statement in _WRITE[connection.dialect.name]:
-        statement.rows(connection, parameters)
-    return unattached(AuditEvent, values)
+    statements.write_event(connection, values)
+    return AppendedEvent(**values)
 
 
 def event_hash(key: bytes, event: AuditEvent) -> str:

@@ -87,9 +87,6 @@ class PublicRecord:
             year_basis=year.get("basis"),
         )
 
-    def to_json(self) -> dict[str, Any]:
-        return {key: value for key, value in self.__dict__.items()}
-
 
 @dataclass(frozen=True)
 class Verification:
@@ -104,15 +101,6 @@ class Verification:
     @property
     def valid(self) -> bool:
         return self.verdict is Verdict.VALID
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "valid": self.valid,
-            "verdict": self.verdict.value,
-            "problem": self.problem,
-            "message": self.message,
-            "certificate": None if self.record is None else self.record.to_json(),
-        }
 
 
 _CROCKFORD = str.maketrans({"I": "1", "L": "1", "O": "0", "-": None, " ": None})

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from cme_tracker.api.responses import member_credits_json
 from cme_tracker.console import open_database, reports_domain_errors
 from cme_tracker.credits.engine import FIELDS
 from cme_tracker.vocabulary import YearBasis
@@ -40,7 +41,7 @@ def show_command(member_no: str, year: int, year_basis: str, as_json: bool) -> N
     with open_database().unit_of_work() as session:
         result = member_credits_by_number(session, member_no, year, YearBasis(year_basis))
     if as_json:
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        click.echo(json.dumps(member_credits_json(result), ensure_ascii=False))
         return
     click.echo(_table(result))
 

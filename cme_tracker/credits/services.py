@@ -10,18 +10,14 @@ from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
-from sqlalchemy import BigInteger, Select, select
-from sqlalchemy.exc import CompileError
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager, selectinload
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from cme_tracker.attendance.models import Attendance
+from cme_tracker.credits import statements
 from cme_tracker.credits.engine import (
-    FIELDS,
     CreditEngine,
     CreditResult,
     LectureAward,
@@ -31,7 +27,6 @@ from cme_tracker.credits.engine import (
     RenderedLine,
 )
 from cme_tracker.credits.presets import policies_in_force
-from cme_tracker.driver import stream_plain_rows
 from cme_tracker.errors import NotFound
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Lecture, Symposium
@@ -75,68 +70,11 @@ class MemberCredits:
     policies: Mapping[str, PolicyCredits]
     lines: tuple[CreditLine, ...] = ()
 
-    def to_json(self) -> dict[str, Any]:
-        """The shape of ``credits show --json`` and the API: amounts as decimal strings, all five fields."""
-        return {
-            "member_no": self.member_no,
-            "year": self.year,
-            "year_basis": self.basis.value,
-            "policies": {code: _policy_json(credits) for code, credits in self.policies.items()},
-        }
-
-
-def _policy_json(credits: PolicyCredits) -> dict[str, Any]:
-    document: dict[str, Any] = {
-        "version": credits.version,
-        "total": format_amount(credits.total),
-        "by_field": {field.value: format_amount(credits.by_field[field]) for field in FIELDS},
-    }
-    if credits.codes is not None:
-        document["codes"] = list(credits.codes)
-    return document
-
 
 @dataclass(frozen=True, slots=True)
 class _LectureTitles:
     title_ja: str
     title_en: str | None
-
-
-class EpochMicros(FunctionElement[int]):
-    """A UTC datetime column as whole microseconds since the epoch, computed by the database.
-
-    Reading integers instead of datetimes spares the yearly computation a Python conversion per value, and
-    stays exact (no float). On SQLite, where SQLAlchemy stores ``YYYY-MM-DD HH:MM:SS.ffffff`` text in UTC,
-    whole seconds come from ``strftime`` on the first 19 characters (it would round the fraction) and the
-    microseconds from the digits after the point; on PostgreSQL ``EXTRACT(EPOCH ...)`` is an exact numeric.
-    """
-
-    type = BigInteger()
-    name = "epoch_micros"
-    inherit_cache = True
-
-
-@compiles(EpochMicros)
-def _epoch_micros_elsewhere(element: EpochMicros, compiler: SQLCompiler, **kw: Any) -> str:
-    raise CompileError(f"epoch_micros is written for SQLite and PostgreSQL, not {compiler.dialect.name}")
-
-
-@compiles(EpochMicros, "sqlite")
-def _epoch_micros_on_sqlite(element: EpochMicros, compiler: SQLCompiler, **kw: Any) -> str:
-    column = compiler.process(element.clauses, **kw)
-    # unixepoch() (SQLite 3.38) parses faster than strftime('%s'); given the fraction it would round it
-    version = getattr(compiler.dialect, "server_version_info", None) or ()
-    seconds = (
-        f"unixepoch(substr({column}, 1, 19))"
-        if version >= (3, 38)
-        else f"CAST(strftime('%s', substr({column}, 1, 19)) AS INTEGER)"
-    )
-    return f"({seconds} * 1000000 + CAST(substr({column} || '000000', 21, 6) AS INTEGER))"
-
-
-@compiles(EpochMicros, "postgresql")
-def _epoch_micros_on_postgresql(element: EpochMicros, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) * 1000000 AS BIGINT)"
 
 
 class YearProgram:
@@ -177,15 +115,9 @@ class YearProgram:
             bool(member.efn),
         )
 
-    def attendances(self) -> Select[int, int | None, int, int, int | None]:
+    def attendances(self) -> statements.EngineRows:
         """The year's attendances that count (not voided) as engine rows: member, lecture, symposium, µs."""
-        return select(
-            Attendance.member_id,
-            Attendance.lecture_id,
-            Attendance.symposium_id,
-            EpochMicros(Attendance.check_in_at),
-            EpochMicros(Attendance.check_out_at),
-        ).where(Attendance.voided_at.is_(None), Attendance.symposium_id.in_(self.symposium_ids))
+        return statements.engine_rows(self.symposium_ids)
 
     def member_credits(self, member_no: str, result: CreditResult) -> MemberCredits:
         """The engine's result with the lecture titles the member's page lists."""
@@ -281,9 +213,7 @@ def yearly_credits(
     ).all()
     numbers: dict[Hashable, str] = {member.id: member.member_no for member in members}
     selections: dict[Hashable, PolicySelection] = {member.id: program.selection(member) for member in members}
-    stream = stream_plain_rows(
-        session.connection(), program.attendances().order_by(Attendance.member_id), STREAM_BATCH
-    )
+    stream = statements.stream_by_member(session.connection(), program.attendances(), STREAM_BATCH)
     for member_id, result in program.engine.credit_members(stream, selections, itemised=itemised):
         yield program.member_credits(numbers[member_id], result)
 
@@ -302,8 +232,8 @@ def rendered_year(
     computed once per distinct (policies, lecture, minutes) rather than once per line. ``member_ids`` (first,
     last) limits it to a range of members, for an export written in parts.
     """
-    statement = program.attendances().order_by(Attendance.member_id)
+    statement = program.attendances()
     if member_ids is not None:
         statement = statement.where(Attendance.member_id.between(*member_ids))
-    rows = stream_plain_rows(session.connection(), statement, STREAM_BATCH)
+    rows = statements.stream_by_member(session.connection(), statement, STREAM_BATCH)
     yield from program.engine.render_members(rows, selections, render)

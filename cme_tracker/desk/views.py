@@ -19,7 +19,9 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from cme_tracker.accounts.models import User
-from cme_tracker.attendance.checkin import DESK_UNDO_WINDOW, ScanMember
+from cme_tracker.api.responses import scan_member_json
+from cme_tracker.attendance.checkin.rules import DESK_UNDO_WINDOW
+from cme_tracker.attendance.checkin.service import scan_member
 from cme_tracker.db import begin_write, utcnow
 from cme_tracker.desk.phrases import script_phrases
 from cme_tracker.desk.schemas import WalkInSchema
@@ -97,7 +99,7 @@ def walk_in() -> ResponseReturnValue:
         session, form["walk_in"], actor=user.login, symposium=symposium, desk=form["desk"]
     )
     session.commit()
-    return jsonify(member=ScanMember.of(member).to_json()), 201
+    return jsonify(member=scan_member_json(scan_member(member))), 201
 
 
 @blueprint.errorhandler(DomainError)

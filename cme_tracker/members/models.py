@@ -6,6 +6,7 @@ from sqlalchemy import CheckConstraint, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cme_tracker.db import Base, utcnow
+from cme_tracker.members import names
 from cme_tracker.vocabulary import Profession, sql_in
 
 
@@ -43,23 +44,17 @@ class Member(Base):
     @property
     def has_japanese_name(self) -> bool:
         """Whether the name is written in kanji or kana; otherwise it exists only in Latin letters."""
-        return bool(self.family_name_kana) or _has_cjk(self.family_name)
+        return names.has_japanese_name(self.family_name, self.family_name_kana)
 
     @property
     def name(self) -> str:
-        """The name as printed in Japan: family name first, no space for kanji."""
-        if self.has_japanese_name:
-            return f"{self.family_name} {self.given_name}"
-        return f"{self.given_name} {self.family_name}"
+        """The name as shown everywhere: family name first for a Japanese name, given name first otherwise."""
+        return names.display_name(self.family_name, self.given_name, self.family_name_kana)
 
     @property
     def name_romaji(self) -> str:
-        return f"{self.family_name_romaji.upper()} {self.given_name_romaji}"
+        return names.romaji_name(self.family_name_romaji, self.given_name_romaji)
 
     @property
     def profession_enum(self) -> Profession:
         return Profession(self.profession)
-
-
-def _has_cjk(text: str) -> bool:
-    return any(ord(char) > 0x2E80 for char in text)

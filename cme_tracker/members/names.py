@@ -1,4 +1,9 @@
-"""Names normalised for search: one key matches kanji, kana of any kind and width, and romaji in any case."""
+"""How members' names are written and searched.
+
+Display: a name as printed in Japan or in Latin order, and its romaji form. Search: names normalised so that
+one key matches kanji, kana of any kind and width, and romaji in any case. Plain functions over plain values,
+so that code reading name columns as rows (the check-in) shows them as the member model does.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,23 @@ import unicodedata
 import jaconv
 
 SEPARATOR = " | "
+
+
+def has_japanese_name(family_name: str, family_name_kana: str | None) -> bool:
+    """Whether the name is written in kanji or kana; otherwise it exists only in Latin letters."""
+    return bool(family_name_kana) or any(ord(char) > 0x2E80 for char in family_name)
+
+
+def display_name(family_name: str, given_name: str, family_name_kana: str | None) -> str:
+    """The name as printed in Japan (family name first) when it is Japanese, else given name first."""
+    if has_japanese_name(family_name, family_name_kana):
+        return f"{family_name} {given_name}"
+    return f"{given_name} {family_name}"
+
+
+def romaji_name(family_name_romaji: str, given_name_romaji: str) -> str:
+    """The romaji name as the society writes it: family name in capitals, then the given name."""
+    return f"{family_name_romaji.upper()} {given_name_romaji}"
 
 
 def normalise(text: str) -> str:

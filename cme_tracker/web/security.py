@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Flask, Request, abort, current_app, flash, g, redirect, request, url_for
@@ -18,11 +18,10 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import Table, bindparam, select
 
 from cme_tracker.accounts.models import User
-from cme_tracker.accounts.tokens import TOKEN_ROLES, ApiClient, token_digest
-from cme_tracker.driver import DriverStatement
+from cme_tracker.accounts.statements import live_client
+from cme_tracker.accounts.tokens import TOKEN_ROLES
 from cme_tracker.vocabulary import Role
 from cme_tracker.web.session import db_session
 
@@ -180,25 +179,16 @@ def _check_access(app: Flask) -> ResponseReturnValue | None:
     return None
 
 
-_CLIENTS = cast(Table, ApiClient.__table__)
-_LIVE_CLIENT = DriverStatement(
-    select(_CLIENTS.c.name, _CLIENTS.c.role).where(
-        _CLIENTS.c.token_sha256 == bindparam("digest"), _CLIENTS.c.revoked_at.is_(None)
-    )
-)
-"""Read on every request an API client sends, in the request's transaction: a revoked token fails at once."""
-
-
 def _admit_client(token: str, admitted: frozenset[Role]) -> None:
     """401 for a missing, unknown or revoked token; 403 when the client's role may not use the endpoint."""
-    found = _LIVE_CLIENT.rows(db_session().connection(), {"digest": token_digest(token)}) if token else []
-    client = found[0] if found else None
+    client = live_client(db_session().connection(), token) if token else None
     if client is None:
         abort(401, "the API token is missing, unknown or revoked")
-    role = Role(client.role)
+    name, role_name = client
+    role = Role(role_name)
     if role not in admitted:
         abort(403, f"an API client with the role {role} may not use this endpoint")
-    g.api_client = Actor(f"token:{client.name}", frozenset({role}))
+    g.api_client = Actor(f"token:{name}", frozenset({role}))
 
 
 def _protect_from_forgery(app: Flask) -> None:

@@ -49,7 +49,7 @@ class Clock:
 
 def freeze_clock(monkeypatch: pytest.MonkeyPatch, now: datetime) -> Clock:
     clock = Clock(now)
-    monkeypatch.setattr("cme_tracker.attendance.checkin.utcnow", clock)
+    monkeypatch.setattr("cme_tracker.attendance.checkin.service.utcnow", clock)
     monkeypatch.setattr("cme_tracker.api.views.utcnow", clock)
     return clock
 

@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from cme_tracker.api.responses import member_credits_json
 from cme_tracker.credits.services import member_credits_by_number
 from cme_tracker.vocabulary import Role, YearBasis
 from tests.factories import attend, make_member, tokyo
@@ -212,7 +213,7 @@ def test_credits_are_the_shape_of_credits_show_json(
     headers = bearer(api_token(session, "auditor-script", Role.AUDITOR))
     response = client.get(f"/api/v1/members/001001/credits?year=2026&basis={basis}", headers=headers)
     assert response.status_code == 200
-    expected: dict[str, Any] = member_credits_by_number(session, "001001", 2026, basis).to_json()
+    expected: dict[str, Any] = member_credits_json(member_credits_by_number(session, "001001", 2026, basis))
     assert response.get_json() == expected
     assert response.get_json()["policies"]["imsj"]["total"] == "1.5"
 

@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cme_tracker.attendance.checkin import PENDING_OUT, ScanRequest, ScanResult, record_scan, void_attendance
+from cme_tracker.api.responses import scan_result_json
+from cme_tracker.attendance.checkin.rules import PENDING_OUT, Refusal, ScanRequest, ScanResult
+from cme_tracker.attendance.checkin.service import record_scan, void_attendance
 from cme_tracker.attendance.models import Attendance, Scan
 from cme_tracker.audit import chain
 from cme_tracker.audit.models import AuditEvent
@@ -302,7 +304,7 @@ def test_scan_on_another_date_is_not_open(session: Session, day: Day, clock: Clo
     clock.at("09:00", DAY + timedelta(days=1))
     error = refused(session)
     assert (error.code, error.http_status) == ("not_open", 409)
-    assert error.details["member"]["member_no"] == "001001"
+    assert isinstance(error.details, Refusal) and error.details.member.member_no == "001001"
     clock.at("12:00")
     assert refused(session, scanned_at=at("12:00", DAY - timedelta(days=1))).code == "not_open"
 
@@ -350,7 +352,7 @@ def test_naive_scan_time_is_wall_clock_time_in_the_symposium_zone(session: Sessi
     naive = tokyo(date(2026, 6, 20), "10:15").replace(tzinfo=None)
     result = scan(session, member_no="002001", lecture_code="2026-06-L1", direction="out", scanned_at=naive)
     assert result.scanned_at == tokyo(date(2026, 6, 20), "17:15")
-    assert result.to_json()["scanned_at_local"] == "2026-06-20T10:15:00+02:00"
+    assert scan_result_json(result)["scanned_at_local"] == "2026-06-20T10:15:00+02:00"
 
 
 def test_desk_may_void_within_ten_minutes_with_a_reason_and_it_is_audited(

@@ -13,7 +13,8 @@ from cme_tracker.audit.models import AuditEvent
 from cme_tracker.credits.engine import epoch_micros
 from cme_tracker.credits.models import CreditPolicyVersion
 from cme_tracker.credits.presets import IMSJ, PRESETS, install_presets, policies_in_force
-from cme_tracker.credits.services import EpochMicros, member_credits, yearly_credits
+from cme_tracker.credits.services import member_credits, yearly_credits
+from cme_tracker.credits.statements import EpochMicros
 from cme_tracker.db import utcnow
 from cme_tracker.vocabulary import YearBasis
 from tests.factories import TOKYO, attend, make_lecture, make_member, make_symposium

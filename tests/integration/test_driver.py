@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from cme_tracker import db
 from cme_tracker.audit.models import AuditEvent
 from cme_tracker.db import create_db_engine
-from cme_tracker.driver import DriverStatement, stream_plain_rows, unattached
+from cme_tracker.driver import DriverStatement, stream_plain_rows
 from cme_tracker.members.models import Member
 from tests.conftest import POSTGRES_URL
 from tests.factories import make_member
@@ -75,21 +75,6 @@ def test_statement_without_returning_gives_no_rows_and_shares_the_transaction(se
     )
     assert rename.rows(session.connection(), {"new_actor": "renamed"}) == []
     assert session.scalar(select(EVENTS.c.actor).where(EVENTS.c.sequence == 10_002)) == "renamed"
-
-
-def test_unattached_instance_reads_like_a_loaded_one_and_stays_out_of_the_session(session: Session) -> None:
-    member = unattached(
-        Member,
-        {
-            "family_name": "山田",
-            "given_name": "太郎",
-            "family_name_kana": "ヤマダ",
-            "family_name_romaji": "Yamada",
-            "given_name_romaji": "Taro",
-        },
-    )
-    assert (member.name, member.name_romaji) == ("山田 太郎", "YAMADA Taro")
-    assert member not in session
 
 
 @pytest.mark.skipif(not POSTGRES_URL, reason="idle pooled connections are tested only on a server")

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cme_tracker.api.responses import member_credits_json
 from cme_tracker.attendance.importer import import_attendance
 from cme_tracker.audit.models import AuditEvent
 from cme_tracker.certificates.issue import DocumentSetup
@@ -145,7 +146,7 @@ def test_totals_in_csv_xlsx_json_agree_with_credits_show_for_every_member_of_the
     from_json = {(row["member_no"], row["policy"], row["field"]): row["amount"] for row in document["totals"]}
     expected: dict[tuple[str, str, str], str] = {}
     for member_no in sorted({row["member_no"] for row in detail}):
-        shown = member_credits_by_number(session, member_no, 2026).to_json()
+        shown = member_credits_json(member_credits_by_number(session, member_no, 2026))
         for code, policy in shown["policies"].items():
             expected[(member_no, code, "total")] = policy["total"]
             for field in FIELDS:

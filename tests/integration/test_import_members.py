@@ -346,7 +346,7 @@ def test_a_database_error_while_writing_rolls_back_every_row(
     record = chain.record
     calls = []
 
-    def fail_on_the_third_event(*args: Any, **kwargs: Any) -> AuditEvent:
+    def fail_on_the_third_event(*args: Any, **kwargs: Any) -> chain.AppendedEvent:
         calls.append(kwargs["target"])
         if len(calls) == 3:
             raise IntegrityError("INSERT", {}, Exception("simulated constraint violation"))

@@ -1,7 +1,7 @@
 """The public verification pages: anyone holding a certificate's serial and code, or its PDF, may check it.
 
 ``GET /verify/SERIAL?c=CODE`` is the link printed and QR-coded on every certificate; ``GET
-/verify/SERIAL.json?c=CODE`` answers the same for scripts (:meth:`Verification.to_json`); ``POST
+/verify/SERIAL.json?c=CODE`` answers the same for scripts (the API's ``VerificationSchema``); ``POST
 /verify/upload`` checks a PDF file. An unknown serial and a wrong code get the same answer, and the pages show
 what the certificate itself shows, nothing more: no member number, registry numbers or e-mail address.
 
@@ -25,6 +25,7 @@ from werkzeug.wrappers import Response
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
+from cme_tracker.api.responses import verification_json
 from cme_tracker.certificates.views.documents import signing_identity
 from cme_tracker.certificates.views.labels import CATEGORY_LABELS, PROBLEM_LABELS, STATUS_LABELS, UNIT_LABELS
 from cme_tracker.db import begin_write, utcnow
@@ -113,7 +114,7 @@ def lookup_json(serial: str) -> ResponseReturnValue:
             "details": None,
         }
         return _private(jsonify(body)), 429, {"Retry-After": _retry_after()}
-    return _private(jsonify(_look_up(serial).to_json()))
+    return _private(jsonify(verification_json(_look_up(serial))))
 
 
 @blueprint.route("/upload", methods=["GET", "POST"])
