@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cme_tracker.api.responses import member_credits_json
 from cme_tracker.console import open_database, reports_domain_errors
 from cme_tracker.credits.engine import FIELDS
 from cme_tracker.vocabulary import YearBasis
@@ -41,6 +40,9 @@ def show_command(member_no: str, year: int, year_basis: str, as_json: bool) -> N
     with open_database().unit_of_work() as session:
         result = member_credits_by_number(session, member_no, year, YearBasis(year_basis))
     if as_json:
+        # deferred: the response schemas load the models (SQLAlchemy), which `--help` must not wait for
+        from cme_tracker.api.responses import member_credits_json
+
         click.echo(json.dumps(member_credits_json(result), ensure_ascii=False))
         return
     click.echo(_table(result))
