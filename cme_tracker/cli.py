@@ -17,6 +17,8 @@ def _register_commands() -> None:
     from cme_tracker.certificates.commands import certificates
     from cme_tracker.credits.commands import credits
     from cme_tracker.demo.command import demo
+    from cme_tracker.document_kinds import KINDS
+    from cme_tracker.documents.commands import reissue_command, revoke_command, verify_command
     from cme_tracker.imports import import_files
     from cme_tracker.jobs.commands import worker
     from cme_tracker.migrate import db
@@ -28,6 +30,10 @@ def _register_commands() -> None:
         main.add_command(command)
     main.add_command(transcripts)
     main.add_command(export)
+    reissue = reissue_command(KINDS)
+    for group in (certificates, transcripts):  # the commands by serial, under each kind's group
+        for command in (verify_command, revoke_command, reissue):
+            group.add_command(command)
 
 
 _register_commands()

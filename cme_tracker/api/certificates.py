@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from cme_tracker.api.views import blueprint
-from cme_tracker.certificates.models import Certificate
+from cme_tracker.documents.models import Certificate
 from cme_tracker.errors import NotFound
 from cme_tracker.vocabulary import Role
 from cme_tracker.web.security import current_actor, roles_required
@@ -45,7 +45,7 @@ def _may_read(certificate: Certificate) -> bool:
 
 
 def certificate_json(certificate: Certificate) -> dict[str, Any]:
-    from cme_tracker.certificates.verify import PublicRecord  # pyHanko: loaded on first use, not with the app
+    from cme_tracker.documents.verify import PublicRecord  # pyHanko: loaded on first use, not with the app
 
     content = certificate.content
     return {

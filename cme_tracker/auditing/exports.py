@@ -19,13 +19,12 @@ from wtforms import HiddenField, IntegerField, StringField
 from wtforms.validators import AnyOf, DataRequired, NumberRange
 
 from cme_tracker.audit import chain
-from cme_tracker.certificates.views.admin import JobLauncher
-from cme_tracker.certificates.views.documents import settings
 from cme_tracker.certificates.views.jobs import FINISHED, RELOAD_SECONDS, progress_json
-from cme_tracker.certificates.views.labels import JOB_STATUS_LABELS
 from cme_tracker.db import begin_write
+from cme_tracker.documents.views.files import settings
+from cme_tracker.documents.views.labels import JOB_STATUS_LABELS
 from cme_tracker.jobs.models import Job, JobStatus
-from cme_tracker.jobs.service import EXPORT_TRANSCRIPTS, launch_worker, submit_job
+from cme_tracker.jobs.service import EXPORT_TRANSCRIPTS, JobLauncher, launch_worker, submit_job
 from cme_tracker.members.views import FIRST_YEAR, LAST_YEAR
 from cme_tracker.transcripts.export import ExportFormat
 from cme_tracker.transcripts.export_store import ExportRequest, stored_export

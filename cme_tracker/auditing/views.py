@@ -27,9 +27,9 @@ from cme_tracker.auditing.exports import recent_exports
 from cme_tracker.auditing.log import VERIFY_INLINE_LIMIT, LogFilter, chain_length, log_page
 from cme_tracker.auditing.overview import YearOverview, year_overview, year_policies, years_with_symposia
 from cme_tracker.auditing.records import member_records
-from cme_tracker.certificates.views.labels import UNIT_LABELS
 from cme_tracker.credits.services import format_amount, member_credits
 from cme_tracker.desk.phrases import script_phrases
+from cme_tracker.documents.views.labels import UNIT_LABELS
 from cme_tracker.members.models import Member
 from cme_tracker.members.services import search_members
 from cme_tracker.members.views import BASIS_LABELS, FIRST_YEAR, LAST_YEAR, YearForm, current_year

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cme_tracker.audit import chain
-from cme_tracker.certificates.identity import load_signing_identity
 from cme_tracker.db import Database
+from cme_tracker.documents.identity import load_signing_identity
 from cme_tracker.transcripts.export_bundle import ExportFailed, audit_checkpoint, write_bundle
 from cme_tracker.transcripts.export_parts import write_detail_csv
 from cme_tracker.transcripts.export_rows import YearExport
@@ -24,7 +24,8 @@ from cme_tracker.transcripts.export_writers import ExportJson, ExportXlsx, RowCo
 from cme_tracker.vocabulary import YearBasis
 
 if TYPE_CHECKING:
-    from cme_tracker.certificates.issue import DocumentSetup, Progress
+    from cme_tracker.documents.issue import Progress
+    from cme_tracker.documents.setup import DocumentSetup
 
 EXPORT_ACTION = "export.transcripts"
 PARTIAL_SUFFIX = ".partial"

@@ -25,10 +25,10 @@ from sqlalchemy.orm import Session
 from cme_tracker.audit.chain import head as chain_head
 from cme_tracker.audit.chain import verify
 from cme_tracker.audit.models import AuditEvent
-from cme_tracker.certificates.identity import SigningIdentity, root_certificate_pem
-from cme_tracker.certificates.models import Certificate, CertificateKind, CertificateStatus
-from cme_tracker.certificates.signing import sign_detached
 from cme_tracker.db import utcnow
+from cme_tracker.documents.identity import SigningIdentity, root_certificate_pem
+from cme_tracker.documents.models import Certificate, CertificateKind, CertificateStatus
+from cme_tracker.documents.signing import sign_detached
 from cme_tracker.errors import DomainError
 from cme_tracker.members.models import Member
 from cme_tracker.transcripts.export_rows import YearExport

@@ -21,7 +21,7 @@ from cme_tracker.transcripts.export import ExportFormat, export_transcripts
 from cme_tracker.vocabulary import YearBasis
 
 if TYPE_CHECKING:
-    from cme_tracker.certificates.issue import DocumentSetup
+    from cme_tracker.documents.setup import DocumentSetup
 
 EXPORTS_FOLDER = "exports"
 RETENTION = timedelta(days=7)

@@ -42,9 +42,9 @@ from credits import YEAR, seed_attendances, seed_members, seed_program
 from databases import throwaway_database
 from sqlalchemy import text
 
-from cme_tracker.certificates.issue import DocumentSetup
 from cme_tracker.credits.presets import install_presets
 from cme_tracker.db import Database
+from cme_tracker.documents.setup import DocumentSetup
 from cme_tracker.migrate import upgrade
 from cme_tracker.transcripts.export import ExportFormat, export_transcripts
 from cme_tracker.transcripts.export_parts import default_jobs

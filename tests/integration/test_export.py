@@ -22,12 +22,12 @@ from sqlalchemy.orm import Session
 
 from cme_tracker.attendance.importer import import_attendance
 from cme_tracker.audit.models import AuditEvent
-from cme_tracker.certificates.issue import DocumentSetup
 from cme_tracker.credits.engine import CreditEngine, LectureAward, LectureSlot, Presence, epoch_micros
 from cme_tracker.credits.presets import DE_CME, IMSJ, JMA
 from cme_tracker.credits.services import format_amount, member_credits_by_number
 from cme_tracker.db import Database
 from cme_tracker.demo.year import write_year
+from cme_tracker.documents.setup import DocumentSetup
 from cme_tracker.members.importer import import_members
 from cme_tracker.members.models import Member
 from cme_tracker.program.importer import import_program

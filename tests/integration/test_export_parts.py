@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from cme_tracker.certificates.issue import DocumentSetup
 from cme_tracker.db import Database
+from cme_tracker.documents.setup import DocumentSetup
 from cme_tracker.members.importer import LAYOUT, import_members
 from cme_tracker.members.models import Member
 from cme_tracker.transcripts import export_parts

@@ -11,9 +11,9 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, render_template, url_for
 from flask.typing import ResponseReturnValue
 
-from cme_tracker.certificates.views.labels import JOB_STATUS_LABELS
+from cme_tracker.certificates.issue import ISSUE_CERTIFICATES
+from cme_tracker.documents.views.labels import JOB_STATUS_LABELS
 from cme_tracker.jobs.models import Job, JobStatus
-from cme_tracker.jobs.service import ISSUE_CERTIFICATES
 from cme_tracker.vocabulary import Role
 from cme_tracker.web.security import roles_required
 from cme_tracker.web.session import db_session
