@@ -25,7 +25,7 @@ class LazyCommand(NamedTuple):
 COMMANDS: dict[str, LazyCommand] = {
     "audit": LazyCommand("cme_tracker.audit.commands:audit", "The hash-chained audit log."),
     "certificates": LazyCommand(
-        "cme_tracker.certificates.commands:certificates", "Signed PDF certificates of attendance."
+        "cme_tracker.document_commands:certificate_commands", "Signed PDF certificates of attendance."
     ),
     "credits": LazyCommand("cme_tracker.credits.commands:credits", "Credits earned by members."),
     "db": LazyCommand(
@@ -49,7 +49,8 @@ COMMANDS: dict[str, LazyCommand] = {
         "cme_tracker.accounts.commands:tokens", "API tokens for desk devices and auditors' scripts."
     ),
     "transcripts": LazyCommand(
-        "cme_tracker.transcripts.commands:transcripts", "Signed yearly transcripts of each member's credits."
+        "cme_tracker.document_commands:transcript_commands",
+        "Signed yearly transcripts of each member's credits.",
     ),
     "users": LazyCommand("cme_tracker.accounts.commands:users", "Logins and their roles."),
     "worker": LazyCommand(

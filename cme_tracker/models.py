@@ -4,9 +4,9 @@ from cme_tracker.accounts.models import User, UserRole
 from cme_tracker.accounts.tokens import ApiClient
 from cme_tracker.attendance.models import Attendance, Scan
 from cme_tracker.audit.models import AuditEvent, AuditHead
-from cme_tracker.certificates.models import Certificate
 from cme_tracker.credits.models import CreditPolicyVersion
 from cme_tracker.db import Base
+from cme_tracker.documents.models import Certificate
 from cme_tracker.jobs.models import Job
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Lecture, LectureExclusion, Symposium

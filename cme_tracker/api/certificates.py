@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from cme_tracker.api.responses import public_record_json
 from cme_tracker.api.views import blueprint
-from cme_tracker.certificates.models import Certificate
+from cme_tracker.documents.models import Certificate
 from cme_tracker.errors import NotFound
 from cme_tracker.vocabulary import Role
 from cme_tracker.web.security import current_actor, roles_required
@@ -46,7 +46,7 @@ def _may_read(certificate: Certificate) -> bool:
 
 
 def certificate_json(certificate: Certificate) -> dict[str, Any]:
-    from cme_tracker.certificates.verify import PublicRecord  # pyHanko: loaded on first use, not with the app
+    from cme_tracker.documents.verify import PublicRecord  # pyHanko: loaded on first use, not with the app
 
     content = certificate.content
     return {

@@ -22,7 +22,7 @@ from cme_tracker.credits.services import MemberCredits, format_amount
 from cme_tracker.vocabulary import YearBasis
 
 if TYPE_CHECKING:
-    from cme_tracker.certificates.verify import PublicRecord, Verification
+    from cme_tracker.documents.verify import PublicRecord, Verification
 
 ZONE = Context[ZoneInfo]
 """The time zone :class:`LocalTime` fields show times in: the symposium's, set around a dump."""

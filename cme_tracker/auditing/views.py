@@ -26,9 +26,9 @@ from cme_tracker.auditing.chart import BarChart, ChartRow, bar_chart
 from cme_tracker.auditing.log import VERIFY_INLINE_LIMIT, LogFilter, chain_length, log_page
 from cme_tracker.auditing.overview import YearOverview, year_overview, year_policies, years_with_symposia
 from cme_tracker.auditing.records import member_records
-from cme_tracker.certificates.views.labels import UNIT_LABELS
 from cme_tracker.credits.services import format_amount, member_credits
 from cme_tracker.desk.phrases import script_phrases
+from cme_tracker.documents.views.labels import UNIT_LABELS
 from cme_tracker.exports.formats import FORMATS
 from cme_tracker.exports.store import recent_requests
 from cme_tracker.jobs.web import JOB_STATUS_LABELS

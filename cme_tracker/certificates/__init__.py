@@ -1,1 +1,1 @@
-"""Signed PDF certificates of attendance: content, rendering, signing, issuing and verification."""
+"""The certificate of attendance, a kind of document: its content, snapshot, design, pages and command."""

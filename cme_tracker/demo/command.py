@@ -96,7 +96,8 @@ DEMO_CERTIFICATES = ("2026-01", "2026-03")
 
 def issue_demo_certificates(database: Database, settings: Settings) -> list[str]:
     """Issue the certificates of the first symposia that are missing (none on a second run)."""
-    from cme_tracker.certificates.issue import DocumentSetup, issue_attendance_certificates
+    from cme_tracker.certificates.issue import issue_attendance_certificates
+    from cme_tracker.documents.setup import DocumentSetup
 
     setup = DocumentSetup.from_settings(settings)
     return [

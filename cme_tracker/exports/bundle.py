@@ -19,8 +19,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from cme_tracker.certificates.identity import root_certificate_pem
-from cme_tracker.certificates.models import Certificate, CertificateKind, CertificateStatus
+from cme_tracker.documents.identity import root_certificate_pem
+from cme_tracker.documents.models import Certificate, CertificateKind, CertificateStatus
 from cme_tracker.exports.rows import YearExport
 from cme_tracker.exports.sinks import BundlePart, ExportFailed, Target, Written, run_pass
 from cme_tracker.members.models import Member
@@ -43,7 +43,7 @@ class Bundle:
         """Write the ZIP at the target's path: tables in every format from one pass, transcripts, signed
         manifest."""
         # pyHanko: loaded on first use, not with the CLI, which reads the registry for --format
-        from cme_tracker.certificates.signing import sign_detached
+        from cme_tracker.documents.signing import sign_detached
 
         assert target.signing is not None, "the bundle is a signed format"
         identity, checkpoint = target.signing.identity, target.signing.checkpoint

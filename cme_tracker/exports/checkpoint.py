@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from cme_tracker.audit.chain import head as chain_head
 from cme_tracker.audit.chain import verify
 from cme_tracker.audit.models import AuditEvent
-from cme_tracker.certificates.identity import SigningIdentity
 from cme_tracker.db import utcnow
+from cme_tracker.documents.identity import SigningIdentity
 from cme_tracker.exports.sinks import SignedCheckpoint
 
 CHECKPOINT_KIND = "cme-tracker audit checkpoint"
@@ -36,7 +36,7 @@ def audit_checkpoint(
     }
     data = (json.dumps(document, indent=1, sort_keys=True) + "\n").encode()
     # deferred: pyHanko is heavy, loaded only when an export is signed, not by every web worker
-    from cme_tracker.certificates.signing import sign_detached
+    from cme_tracker.documents.signing import sign_detached
 
     return SignedCheckpoint(sequence, data, sign_detached(data, identity))
 

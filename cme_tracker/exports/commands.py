@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from cme_tracker.certificates.commands import CLI_ACTOR
 from cme_tracker.config import Settings
 from cme_tracker.console import open_database, progress_bar, reports_domain_errors
+from cme_tracker.documents.commands import CLI_ACTOR
 from cme_tracker.exports.formats import FORMATS
 from cme_tracker.exports.parts import default_jobs
 from cme_tracker.vocabulary import YearBasis
@@ -55,7 +55,7 @@ def export() -> None:
 @reports_domain_errors
 def transcripts_command(year: int, year_basis: str, export_format: str, out: Path, jobs: int | None) -> None:
     """Every member's credits of a year, lecture by lecture, with what an auditor needs to recompute them."""
-    from cme_tracker.certificates.issue import DocumentSetup  # WeasyPrint: loaded when the command runs
+    from cme_tracker.documents.setup import DocumentSetup
     from cme_tracker.exports.services import export_transcripts  # pyHanko: loaded when the command runs
 
     if not out.parent.is_dir():

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cme_tracker.audit import chain
-from cme_tracker.certificates.identity import load_signing_identity
 from cme_tracker.db import Database
+from cme_tracker.documents.identity import load_signing_identity
 from cme_tracker.exports.checkpoint import audit_checkpoint
 from cme_tracker.exports.formats import ExportFormat
 from cme_tracker.exports.rows import YearExport
@@ -25,7 +25,8 @@ from cme_tracker.exports.sinks import ExportFailed, RowCounts, Signing, Target
 from cme_tracker.vocabulary import YearBasis
 
 if TYPE_CHECKING:
-    from cme_tracker.certificates.issue import DocumentSetup, Progress
+    from cme_tracker.documents.issue import Progress
+    from cme_tracker.documents.setup import DocumentSetup
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from cme_tracker.errors import DomainError
 from cme_tracker.exports.rows import MemberPart, MemberRows, YearExport
 
 if TYPE_CHECKING:
-    from cme_tracker.certificates.identity import SigningIdentity
+    from cme_tracker.documents.identity import SigningIdentity
 
 
 class ExportFailed(DomainError):

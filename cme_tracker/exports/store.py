@@ -27,7 +27,7 @@ from cme_tracker.jobs.service import EXPORT_TRANSCRIPTS
 from cme_tracker.vocabulary import YearBasis
 
 if TYPE_CHECKING:
-    from cme_tracker.certificates.issue import DocumentSetup
+    from cme_tracker.documents.setup import DocumentSetup
 
 EXPORTS_FOLDER = "exports"
 RETENTION = timedelta(days=7)

@@ -23,6 +23,10 @@ from sqlalchemy.orm import Session
 from cme_tracker.audit import chain
 from cme_tracker.config import Settings
 from cme_tracker.db import Database, utcnow
+from cme_tracker.document_kinds import KINDS
+from cme_tracker.documents.issue import issue_documents
+from cme_tracker.documents.kinds import DocumentKind
+from cme_tracker.documents.setup import DocumentSetup
 from cme_tracker.errors import DomainError, NotFound
 from cme_tracker.jobs.models import Job, JobStatus
 
@@ -31,10 +35,7 @@ log = logging.getLogger(__name__)
 STALE_AFTER = timedelta(minutes=5)
 """A running job whose heartbeat is older than this has lost its worker."""
 
-ISSUE_CERTIFICATES = "certificates.issue"
-ISSUE_TRANSCRIPTS = "transcripts.issue"
 EXPORT_TRANSCRIPTS = "export.transcripts"
-JOB_KINDS = (ISSUE_CERTIFICATES, ISSUE_TRANSCRIPTS, EXPORT_TRANSCRIPTS)
 
 
 def submit_job(session: Session, *, kind: str, parameters: dict[str, Any], actor: str) -> Job:
@@ -184,50 +185,29 @@ def run_queued_jobs(database: Database, settings: Settings, *, processes: int = 
 JobRunner = Callable[[Database, Settings, int, dict[str, Any], str, int], tuple[str, list[dict[str, Any]]]]
 
 
-def _issue_certificates(
-    database: Database,
-    settings: Settings,
-    job_id: int,
-    parameters: dict[str, Any],
-    actor: str,
-    processes: int,
-) -> tuple[str, list[dict[str, Any]]]:
-    from cme_tracker.certificates.issue import DocumentSetup, issue_attendance_certificates
+def _document_runner(kind: DocumentKind[Any]) -> JobRunner:
+    """The runner of ``kind``'s job: issue the missing documents of the subject its parameters name."""
 
-    report = issue_attendance_certificates(
-        database,
-        DocumentSetup.from_settings(settings),
-        parameters["symposium_code"],
-        member_no=parameters.get("member_no"),
-        actor=actor,
-        jobs=processes,
-        progress=JobProgress(database, job_id),
-    )
-    return report.summary(), report.failed
+    def run(
+        database: Database,
+        settings: Settings,
+        job_id: int,
+        parameters: dict[str, Any],
+        actor: str,
+        processes: int,
+    ) -> tuple[str, list[dict[str, Any]]]:
+        report = issue_documents(
+            database,
+            DocumentSetup.from_settings(settings),
+            kind.job_run(parameters),
+            member_no=parameters.get("member_no"),
+            actor=actor,
+            jobs=processes,
+            progress=JobProgress(database, job_id),
+        )
+        return report.summary(), report.failed
 
-
-def _issue_transcripts(
-    database: Database,
-    settings: Settings,
-    job_id: int,
-    parameters: dict[str, Any],
-    actor: str,
-    processes: int,
-) -> tuple[str, list[dict[str, Any]]]:
-    from cme_tracker.certificates.issue import DocumentSetup
-    from cme_tracker.transcripts.issue import issue_transcripts
-
-    report = issue_transcripts(
-        database,
-        DocumentSetup.from_settings(settings),
-        int(parameters["year"]),
-        parameters.get("year_basis", "calendar"),
-        member_no=parameters.get("member_no"),
-        actor=actor,
-        jobs=processes,
-        progress=JobProgress(database, job_id),
-    )
-    return report.summary(), report.failed
+    return run
 
 
 def _export_transcripts(
@@ -238,7 +218,6 @@ def _export_transcripts(
     _actor: str,
     processes: int,
 ) -> tuple[str, list[dict[str, Any]]]:
-    from cme_tracker.certificates.issue import DocumentSetup
     from cme_tracker.exports.store import ExportRequest, write_requested_export
 
     request = ExportRequest.from_parameters(parameters)
@@ -247,10 +226,10 @@ def _export_transcripts(
 
 
 _RUNNERS: dict[str, JobRunner] = {
-    ISSUE_CERTIFICATES: _issue_certificates,
-    ISSUE_TRANSCRIPTS: _issue_transcripts,
+    **{kind.job: _document_runner(kind) for kind in KINDS},
     EXPORT_TRANSCRIPTS: _export_transcripts,
 }
+JOB_KINDS = tuple(_RUNNERS)
 
 
 WORKER_LOG = Path("logs") / "worker.log"

@@ -9,8 +9,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify, render_template, url_for
 from flask.typing import ResponseReturnValue
 
+from cme_tracker.certificates.issue import ISSUE_CERTIFICATES
 from cme_tracker.jobs.models import Job
-from cme_tracker.jobs.service import ISSUE_CERTIFICATES
 from cme_tracker.jobs.web import FINISHED, JOB_STATUS_LABELS, RELOAD_SECONDS, progress_json
 from cme_tracker.vocabulary import Role
 from cme_tracker.web.security import roles_required

@@ -1,1 +1,2 @@
-"""Yearly transcripts of each member's credits: content, rendering and issuing."""
+"""Yearly transcripts of each member's credits, a kind of document: content, snapshot, design, pages and
+command."""

@@ -1,22 +1,19 @@
-"""``cme-tracker transcripts``: issue a year's signed transcripts, verify one, revoke or reissue one.
+"""``cme-tracker transcripts``: issue a year's signed transcripts.
 
-Verification, revocation and reissue go by serial and work for both kinds of document; they are here too so
-that a transcript's holder finds them under the command that issued it.
+Verification, revocation and reissue go by serial and work for every kind of document
+(:mod:`cme_tracker.documents.commands`); the CLI lists them under this group too, so that a transcript's
+holder finds them under the command that issued it.
 """
 
 from __future__ import annotations
 
 import click
 
-from cme_tracker.certificates.commands import (
-    CLI_ACTOR,
-    reissue_command,
-    report_issue,
-    revoke_command,
-    verify_command,
-)
 from cme_tracker.config import Settings
 from cme_tracker.console import open_database, progress_bar, reports_domain_errors
+from cme_tracker.documents.commands import CLI_ACTOR, report_issue
+from cme_tracker.documents.setup import DocumentSetup
+from cme_tracker.transcripts.issue import issue_transcripts
 from cme_tracker.vocabulary import YearBasis
 
 
@@ -44,9 +41,6 @@ def issue_command(year: int, year_basis: str, member_no: str | None, jobs: int) 
 
     Running it again issues only what is still missing, also after an interrupted run.
     """
-    from cme_tracker.certificates.issue import DocumentSetup
-    from cme_tracker.transcripts.issue import issue_transcripts
-
     settings = Settings.from_environment()
     with progress_bar("issuing") as progress:
         report = issue_transcripts(
@@ -60,8 +54,3 @@ def issue_command(year: int, year_basis: str, member_no: str | None, jobs: int) 
             progress=progress,
         )
     report_issue(f"{year} ({year_basis})", report)
-
-
-transcripts.add_command(verify_command, "verify")
-transcripts.add_command(revoke_command, "revoke")
-transcripts.add_command(reissue_command, "reissue")

@@ -1,7 +1,8 @@
-"""The yearly transcript as an unsigned PDF/A-3b, by the certificates' fast pipeline.
+"""The yearly transcript as an unsigned PDF/A-3b, by the kernel's fast pipeline.
 
 The frame of ``certificates/transcript.html`` (border, masthead, attestation, seal) is laid out once by
-WeasyPrint; each transcript typesets only its own part over it with the shared :class:`PageLayout`:
+WeasyPrint; each transcript typesets only its own part over it with the kernel's
+:class:`~cme_tracker.documents.layout.PageLayout`:
 particulars, the year's lectures grouped by symposium, totals, progress toward multi-year requirements, and
 page numbers, continuing over as many pages as the year needs.
 """
@@ -15,8 +16,7 @@ from typing import Any
 
 from jinja2 import Template
 
-from cme_tracker.certificates.content import AttendedSymposium, RequirementProgress, TranscriptContent
-from cme_tracker.certificates.render import (
+from cme_tracker.documents.layout import (
     BOTTOM,
     GREY,
     HAIRLINE,
@@ -26,15 +26,17 @@ from cme_tracker.certificates.render import (
     RIGHT,
     SOFT,
     TOP,
+    PageLayout,
+    column_spans,
+)
+from cme_tracker.documents.render import (
     CertificateFonts,
     DocumentRenderer,
     Layer,
-    PageLayout,
-    _columns,
-    _template,
     check_glyphs,
     date_en,
     date_ja,
+    design_template,
     find_certificate_fonts,
     holder_text,
     lecture_values,
@@ -44,8 +46,9 @@ from cme_tracker.certificates.render import (
     shared_values,
     weasyprint_document,
 )
-from cme_tracker.certificates.typeset import MM, Operators, Style, Typesetter
+from cme_tracker.documents.typeset import MM, Operators, Style, Typesetter
 from cme_tracker.society import SOCIETY_ZONE_NAME
+from cme_tracker.transcripts.content import AttendedSymposium, RequirementProgress, TranscriptContent
 
 TITLE = "単位取得証明書 Transcript of CME Credits"
 GOLD = (0.659, 0.537, 0.29)
@@ -167,7 +170,7 @@ def _progress_values(progress: RequirementProgress, basis: str) -> dict[str, Any
 
 def transcript_html(content: TranscriptContent | None, layer: Layer, template: Template | None = None) -> str:
     """The design filled with ``content`` (None for the frame, which shows nothing of a transcript)."""
-    template = template or _template("transcript.html")
+    template = template or design_template("transcript.html")
     values = {} if content is None else {**design_values(content), "qr_svg": qr_svg(content["verify_url"])}
     return template.render(layer=layer, title=_title(content), **values)
 
@@ -306,7 +309,7 @@ class TranscriptLayout(PageLayout):
         else:
             self.y += 4
         self._heading(progress["caption_ja"], progress["caption_en"])
-        columns = _columns([40.0, 24.0, 4.0, RIGHT - LEFT - 68.0])
+        columns = column_spans([40.0, 24.0, 4.0, RIGHT - LEFT - 68.0])
         self._table_header(
             columns,
             [

@@ -19,17 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cme_tracker.attendance.models import Attendance
-from cme_tracker.certificates.content import (
-    TRANSCRIPT_FORMAT,
-    AttendedSymposium,
-    AwardContent,
-    LectureContent,
-    PolicyTotals,
-    RequirementProgress,
-    TranscriptContent,
-    YearContent,
-)
-from cme_tracker.certificates.snapshot import (
+from cme_tracker.credits.engine import FIELDS, CreditResult, LectureCredits, PolicySelection
+from cme_tracker.credits.policy import CreditPolicy
+from cme_tracker.credits.services import STREAM_BATCH, YearProgram, format_amount
+from cme_tracker.documents.content import AwardContent, LectureContent, PolicyTotals
+from cme_tracker.documents.snapshot import (
     VERIFICATION_CODE_CHARACTERS,
     Issue,
     credited,
@@ -37,12 +31,16 @@ from cme_tracker.certificates.snapshot import (
     random_code,
     symposium_content,
 )
-from cme_tracker.credits.engine import FIELDS, CreditResult, LectureCredits, PolicySelection
-from cme_tracker.credits.policy import CreditPolicy
-from cme_tracker.credits.services import STREAM_BATCH, YearProgram, format_amount
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Lecture, Symposium
 from cme_tracker.society import SOCIETY_ZONE, year_period
+from cme_tracker.transcripts.content import (
+    TRANSCRIPT_FORMAT,
+    AttendedSymposium,
+    RequirementProgress,
+    TranscriptContent,
+    YearContent,
+)
 from cme_tracker.vocabulary import YearBasis
 
 """The zone of a transcript's issue time: a year spans symposia in several zones, the society is in Tokyo."""

@@ -56,9 +56,13 @@ def init_app(app: Flask) -> None:
     from cme_tracker.auditing import views as auditing_views
     from cme_tracker.certificates import views as certificate_views
     from cme_tracker.desk import views as desk_views
+    from cme_tracker.document_kinds import KINDS
+    from cme_tracker.documents import views as document_views
+    from cme_tracker.documents.views.files import KINDS_EXTENSION
     from cme_tracker.exports import views as export_views
     from cme_tracker.jobs import views as job_views
     from cme_tracker.members import views as member_views
+    from cme_tracker.transcripts import views as transcript_views
 
     request_ids.init_app(app)
     session.init_app(app)
@@ -66,6 +70,7 @@ def init_app(app: Flask) -> None:
     i18n.init_app(app)
     errors.init_app(app)
     app.context_processor(_template_helpers)
+    app.extensions[KINDS_EXTENSION] = KINDS
     app.register_blueprint(account_views.blueprint)
     app.register_blueprint(member_views.blueprint)
     app.register_blueprint(desk_views.blueprint)
@@ -73,6 +78,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api_views.blueprint)
     app.register_blueprint(auditing_views.blueprint)
     app.register_blueprint(export_views.blueprint)
-    for blueprint in certificate_views.BLUEPRINTS:
+    for blueprint in (*document_views.BLUEPRINTS, *certificate_views.BLUEPRINTS, transcript_views.blueprint):
         app.register_blueprint(blueprint)
     app.register_blueprint(job_views.blueprint)

@@ -42,9 +42,9 @@ from credits import YEAR, seed_attendances, seed_members, seed_program
 from databases import throwaway_database
 from sqlalchemy import text
 
-from cme_tracker.certificates.issue import DocumentSetup
 from cme_tracker.credits.presets import install_presets
 from cme_tracker.db import Database
+from cme_tracker.documents.setup import DocumentSetup
 from cme_tracker.exports.formats import FORMATS
 from cme_tracker.exports.parts import default_jobs
 from cme_tracker.exports.services import export_transcripts

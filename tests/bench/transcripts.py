@@ -37,13 +37,13 @@ from pyhanko.sign import signers
 from sqlalchemy import insert, select
 
 from cme_tracker.attendance.models import Attendance
-from cme_tracker.certificates.identity import load_signing_identity
-from cme_tracker.certificates.models import Certificate
-from cme_tracker.certificates.signing import pyhanko_signer, signature_metadata
-from cme_tracker.certificates.snapshot import Issue, new_serial
 from cme_tracker.credits.presets import install_presets
 from cme_tracker.db import Database
 from cme_tracker.demo.year import write_members, write_program
+from cme_tracker.documents.identity import load_signing_identity
+from cme_tracker.documents.models import Certificate
+from cme_tracker.documents.signing import pyhanko_signer, signature_metadata
+from cme_tracker.documents.snapshot import Issue, new_serial
 from cme_tracker.members.importer import import_members
 from cme_tracker.members.models import Member
 from cme_tracker.migrate import upgrade

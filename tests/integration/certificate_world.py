@@ -20,14 +20,12 @@ from flask import Flask
 from sqlalchemy import select
 
 from cme_tracker import create_app
-from cme_tracker.certificates.issue import (
-    DocumentSetup,
-    issue_attendance_certificates,
-    reissue_certificate,
-    revoke_certificate,
-)
-from cme_tracker.certificates.models import Certificate, RevocationCategory
+from cme_tracker.certificates.issue import issue_attendance_certificates
 from cme_tracker.db import Database
+from cme_tracker.document_kinds import KINDS
+from cme_tracker.documents.issue import reissue_certificate, revoke_certificate
+from cme_tracker.documents.models import Certificate, RevocationCategory
+from cme_tracker.documents.setup import DocumentSetup
 from cme_tracker.members.models import Member
 from cme_tracker.vocabulary import Role
 from tests.conftest import TEST_AUDIT_KEY, DatabaseFactory, migrated_database
@@ -161,7 +159,7 @@ def build_world(factory: DatabaseFactory, instance: Path) -> World:
             reason="checked out at 10:05, scanned at the wrong desk",
             actor="test",
         )
-    successor = reissue_certificate(database, setup, world.issued["superseded"].serial, actor="test")
+    successor = reissue_certificate(database, setup, KINDS, world.issued["superseded"].serial, actor="test")
     with database.sessions() as session:
         reloaded = session.get(Certificate, successor.id)
         assert reloaded is not None

@@ -26,8 +26,8 @@ from cme_tracker.attendance.models import Attendance, Scan
 from cme_tracker.audit import chain
 from cme_tracker.audit.models import AuditEvent
 from cme_tracker.auditing import views
-from cme_tracker.certificates.models import Certificate
 from cme_tracker.db import Database
+from cme_tracker.documents.models import Certificate
 from cme_tracker.exports.store import sweep_exports
 from cme_tracker.jobs.service import run_queued_jobs
 from cme_tracker.members.models import Member

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from cme_tracker.certificates.identity import load_signing_identity
-from cme_tracker.certificates.models import Certificate
-from cme_tracker.certificates.pdfcheck import inspect_signed_pdf
+from cme_tracker.documents.identity import load_signing_identity
+from cme_tracker.documents.models import Certificate
+from cme_tracker.documents.pdfcheck import inspect_signed_pdf
 from tests.conftest import TEST_AUDIT_KEY, migrated_database
 from tests.factories import attend, make_member
 from tests.integration.certificate_data import certificate_year

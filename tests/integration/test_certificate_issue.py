@@ -14,20 +14,18 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cme_tracker.certificates.identity import load_signing_identity
-from cme_tracker.certificates.issue import (
-    DocumentMaker,
-    DocumentSetup,
-    issue_attendance_certificates,
-    reissue_certificate,
-    revoke_certificate,
-)
-from cme_tracker.certificates.models import Certificate, CertificateStatus, RevocationCategory
-from cme_tracker.certificates.signing import DocumentSigner
-from cme_tracker.certificates.storage import CertificateStore
+from cme_tracker.certificates.issue import ATTENDANCE, issue_attendance_certificates
 from cme_tracker.db import Database
+from cme_tracker.document_kinds import KINDS
+from cme_tracker.documents.identity import load_signing_identity
+from cme_tracker.documents.issue import reissue_certificate, revoke_certificate
+from cme_tracker.documents.locks import RunInProgress, subject_lock
+from cme_tracker.documents.maker import DocumentMaker
+from cme_tracker.documents.models import Certificate, CertificateStatus, RevocationCategory
+from cme_tracker.documents.setup import DocumentSetup
+from cme_tracker.documents.signing import DocumentSigner
+from cme_tracker.documents.storage import CertificateStore
 from cme_tracker.errors import Conflict, DomainError
-from cme_tracker.jobs.locks import RunInProgress, subject_lock
 from tests.conftest import CommandLine
 from tests.factories import attend
 from tests.integration.certificate_data import CertificateYear, certificate_year
@@ -125,7 +123,7 @@ def test_a_reissue_supersedes_the_old_certificate_and_names_its_successor(
             session, session.merge(year.dentist), session.merge(year.symposium.lectures[2]), "12:58", "14:00"
         )
 
-    successor = reissue_certificate(db, setup, old.serial, actor="test")
+    successor = reissue_certificate(db, setup, KINDS, old.serial, actor="test")
 
     with db.sessions() as session:
         before = session.get(Certificate, old.id)
@@ -136,7 +134,7 @@ def test_a_reissue_supersedes_the_old_certificate_and_names_its_successor(
         assert after.content["replaces"] == old.serial
         assert len(after.content["lectures"]) == len(old.content["lectures"]) + 1
     with pytest.raises(Conflict, match="superseded"):
-        reissue_certificate(db, setup, old.serial, actor="test")
+        reissue_certificate(db, setup, KINDS, old.serial, actor="test")
 
 
 def test_revocation_needs_a_reason_and_keeps_its_category(
@@ -246,7 +244,7 @@ class TestVerifyCommand:
         self, cli: CommandLine, tmp_path: Path, issued: Certificate
     ) -> None:
         other = DocumentMaker(DocumentSetup(tmp_path / "elsewhere"))
-        forged = other.signer.sign(other.renderer_for("attendance").render(issued.content))  # type: ignore[arg-type]
+        forged = other.signer.sign(other.renderer_for(ATTENDANCE).render(issued.content))  # type: ignore[arg-type]
         code, output = self.verify(cli, tmp_path, forged)
         assert code == 1 and "foreign_signer" in output
 
@@ -256,7 +254,7 @@ class TestVerifyCommand:
         maker = DocumentMaker(setup)
         inflated = dict(issued.content)
         inflated["policies"] = [dict(policy, total="99") for policy in issued.content["policies"]]
-        forged = maker.signer.sign(maker.renderer_for("attendance").render(inflated))  # type: ignore[arg-type]
+        forged = maker.signer.sign(maker.renderer_for(ATTENDANCE).render(inflated))  # type: ignore[arg-type]
         code, output = self.verify(cli, tmp_path, forged)
         assert code == 1 and "hash_mismatch" in output
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from cme_tracker.audit.models import AuditEvent
-from cme_tracker.certificates.models import Certificate
+from cme_tracker.documents.models import Certificate
 from cme_tracker.jobs.models import Job
 from cme_tracker.program.models import Symposium
 from cme_tracker.vocabulary import Role

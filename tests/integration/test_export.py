@@ -23,12 +23,12 @@ from sqlalchemy.orm import Session
 from cme_tracker.api.responses import member_credits_json
 from cme_tracker.attendance.importer import import_attendance
 from cme_tracker.audit.models import AuditEvent
-from cme_tracker.certificates.issue import DocumentSetup
 from cme_tracker.credits.engine import CreditEngine, LectureAward, LectureSlot, Presence, epoch_micros
 from cme_tracker.credits.presets import DE_CME, IMSJ, JMA
 from cme_tracker.credits.services import format_amount, member_credits_by_number
 from cme_tracker.db import Database
 from cme_tracker.demo.year import write_year
+from cme_tracker.documents.setup import DocumentSetup
 from cme_tracker.exports.csvfile import DetailCsv
 from cme_tracker.exports.formats import FORMATS
 from cme_tracker.exports.jsonfile import ExportJson

@@ -13,8 +13,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from cme_tracker.audit.models import AuditEvent, AuditHead
-from cme_tracker.certificates.issue import DocumentSetup
 from cme_tracker.db import Database
+from cme_tracker.documents.setup import DocumentSetup
 from cme_tracker.exports.formats import FORMATS
 from cme_tracker.exports.services import export_transcripts
 from cme_tracker.program.models import Lecture

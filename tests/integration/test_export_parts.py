@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from cme_tracker.certificates.issue import DocumentSetup
 from cme_tracker.db import Database
+from cme_tracker.documents.setup import DocumentSetup
 from cme_tracker.exports import parts as export_parts
 from cme_tracker.exports.formats import FORMATS
 from cme_tracker.exports.services import export_transcripts

@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy import select
 
 from cme_tracker.audit.models import AuditEvent
-from cme_tracker.certificates.models import Certificate
+from cme_tracker.certificates.issue import ISSUE_CERTIFICATES
 from cme_tracker.config import Settings
 from cme_tracker.db import Database, utcnow
+from cme_tracker.documents.models import Certificate
 from cme_tracker.jobs.models import Job, JobStatus
-from cme_tracker.jobs.service import ISSUE_CERTIFICATES, claim_next_job, launch_worker, submit_job
+from cme_tracker.jobs.service import claim_next_job, launch_worker, submit_job
 from tests.conftest import TEST_AUDIT_KEY, CommandLine, migrated_database
 from tests.integration.certificate_data import certificate_year
 

@@ -18,9 +18,10 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from cme_tracker import logs
+from cme_tracker.certificates.issue import ISSUE_CERTIFICATES
 from cme_tracker.db import Database
 from cme_tracker.jobs import service
-from cme_tracker.jobs.service import ISSUE_CERTIFICATES, JobProgress, submit_job
+from cme_tracker.jobs.service import JobProgress, submit_job
 from cme_tracker.vocabulary import Role
 from cme_tracker.web.security import public
 from tests.conftest import TEST_AUDIT_KEY, CommandLine

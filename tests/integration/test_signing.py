@@ -35,9 +35,9 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
 from weasyprint import HTML, Attachment
 
-from cme_tracker.certificates.identity import IDENTITY_DIR, ROOT_KEY, SIGNER_KEY
-from cme_tracker.certificates.pdfcheck import FileProblem, inspect_signed_pdf
-from cme_tracker.certificates.signing import (
+from cme_tracker.documents.identity import IDENTITY_DIR, ROOT_KEY, SIGNER_KEY
+from cme_tracker.documents.pdfcheck import FileProblem, inspect_signed_pdf
+from cme_tracker.documents.signing import (
     DocumentSigner,
     SigningIdentity,
     SigningIdentityError,
@@ -448,7 +448,7 @@ RACER = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from cryptography.hazmat.primitives import hashes
-    from cme_tracker.certificates.signing import load_signing_identity
+    from cme_tracker.documents.signing import load_signing_identity
     instance, go = Path(sys.argv[1]), Path(sys.argv[2])
     while not go.exists():
         time.sleep(0.001)

@@ -13,14 +13,16 @@ import pikepdf
 import pytest
 from sqlalchemy import select
 
-from cme_tracker.certificates.issue import DocumentSetup, reissue_certificate, revoke_certificate
-from cme_tracker.certificates.models import Certificate, CertificateStatus, RevocationCategory
 from cme_tracker.config import Settings
 from cme_tracker.db import Database
-from cme_tracker.jobs.service import ISSUE_TRANSCRIPTS, claim_next_job, run_job, submit_job
+from cme_tracker.document_kinds import KINDS
+from cme_tracker.documents.issue import reissue_certificate, revoke_certificate
+from cme_tracker.documents.models import Certificate, CertificateStatus, RevocationCategory
+from cme_tracker.documents.setup import DocumentSetup
+from cme_tracker.jobs.service import claim_next_job, run_job, submit_job
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Lecture
-from cme_tracker.transcripts.issue import issue_transcripts
+from cme_tracker.transcripts.issue import ISSUE_TRANSCRIPTS, issue_transcripts
 from tests.conftest import CommandLine, DatabaseFactory, migrated_database
 from tests.factories import attend
 from tests.integration.transcript_data import TranscriptYears, transcript_years
@@ -221,7 +223,7 @@ def test_reissue_supersedes_and_revocation_withdraws_a_transcript(db: Database, 
         lecture = session.scalars(select(Lecture).where(Lecture.code == "2026-11-L1")).one()
         attend(session, session.merge(members.latin), lecture, "10:00", "11:00")
 
-    successor = reissue_certificate(db, setup, serial, actor="test")
+    successor = reissue_certificate(db, setup, KINDS, serial, actor="test")
 
     with db.sessions() as session:
         old = session.scalars(select(Certificate).where(Certificate.serial == serial)).one()

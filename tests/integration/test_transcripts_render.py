@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from cme_tracker.certificates.content import TranscriptContent
 from cme_tracker.fonts import MissingGlyph
+from cme_tracker.transcripts.content import TranscriptContent
 from cme_tracker.transcripts.render import TranscriptRenderer
 from tests.integration.card_reading import pdf_fonts, pdf_page_count, pdf_text, qr_codes_on_page
 

@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from cme_tracker.certificates.views import public
+from cme_tracker.documents.views import public
 from tests.integration.certificate_world import ENGLISH, HOLDER, JAPANESE, World, world
 from tests.integration.web_login import csrf_token
 

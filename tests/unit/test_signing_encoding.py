@@ -13,8 +13,8 @@ from cryptography.x509.oid import NameOID
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cme_tracker.certificates.identity import _chain_of
-from cme_tracker.certificates.signing import _der
+from cme_tracker.documents.identity import _chain_of
+from cme_tracker.documents.signing import _der
 
 
 @given(st.binary(max_size=70_000))

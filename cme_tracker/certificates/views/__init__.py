@@ -1,10 +1,10 @@
-"""The certificate pages: public verification, the member's own certificates, and the office's issuing pages.
+"""The office's pages of certificates of attendance, and the progress page of a job.
 
 Each module holds one blueprint; the web set-up registers :data:`BLUEPRINTS`.
 """
 
 from __future__ import annotations
 
-from cme_tracker.certificates.views import admin, member, public
+from cme_tracker.certificates.views import admin
 
-BLUEPRINTS = (public.blueprint, member.blueprint, admin.blueprint)
+BLUEPRINTS = (admin.blueprint,)

@@ -1,5 +1,8 @@
 """The office's certificate pages: issue a symposium's missing certificates, list, download, reissue, revoke.
 
+The index also shows the other kinds' sections for the office (the transcripts' run of a year), by templates
+of theirs that the page includes.
+
 Issuing runs as a Job in a ``cme-tracker worker --once`` process that the page starts; the page only queues
 it and shows its progress (see :mod:`cme_tracker.jobs.views`). Every view is for ``admin`` only.
 A refused action is flashed and changes nothing: revocation commits once, after the service succeeded, and a
@@ -25,22 +28,29 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from cme_tracker.attendance.models import Attendance
-from cme_tracker.certificates.models import (
+from cme_tracker.certificates.issue import ISSUE_CERTIFICATES
+from cme_tracker.db import begin_write
+from cme_tracker.documents.issue import reissue_certificate, revoke_certificate
+from cme_tracker.documents.models import (
     Certificate,
     CertificateKind,
     CertificateStatus,
     RevocationCategory,
 )
-from cme_tracker.certificates.views.documents import certificate_store, document_setup, pdf_download
-from cme_tracker.certificates.views.labels import CATEGORY_LABELS, DOMAIN_ERROR_MESSAGES, STATUS_LABELS
-from cme_tracker.db import begin_write, utcnow
+from cme_tracker.documents.views.files import (
+    certificate_store,
+    document_kinds,
+    document_setup,
+    pdf_download,
+)
+from cme_tracker.documents.views.labels import CATEGORY_LABELS, DOMAIN_ERROR_MESSAGES, STATUS_LABELS
 from cme_tracker.errors import DomainError
 from cme_tracker.jobs.models import Job
-from cme_tracker.jobs.service import ISSUE_CERTIFICATES, ISSUE_TRANSCRIPTS, submit_job
+from cme_tracker.jobs.service import submit_job
 from cme_tracker.jobs.web import JOB_STATUS_LABELS, start_worker
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Symposium
-from cme_tracker.vocabulary import Role, YearBasis
+from cme_tracker.vocabulary import Role
 from cme_tracker.web.security import current_actor, roles_required
 from cme_tracker.web.session import database, db_session
 
@@ -97,7 +107,6 @@ def index() -> ResponseReturnValue:
     return render_template(
         "certificates/admin_index.html",
         rows=_symposium_rows(db_session()),
-        transcript_form=TranscriptRunForm(year=utcnow().year - 1),
         job_labels=JOB_STATUS_LABELS,
     )
 
@@ -113,40 +122,6 @@ def issue(symposium_code: str) -> ResponseReturnValue:
         session,
         kind=ISSUE_CERTIFICATES,
         parameters={"symposium_code": symposium.code},
-        actor=current_actor().name,
-    )
-    session.commit()
-    start_worker()
-    return redirect(url_for("jobs.page", job_id=job.id), 303)
-
-
-class TranscriptRunForm(FlaskForm):  # type: ignore[misc]
-    """Which year's transcripts to issue: a calendar or a fiscal year."""
-
-    year = IntegerField(lazy_gettext("Year"), validators=[DataRequired(), NumberRange(1925, 9999)])
-    basis = SelectField(
-        lazy_gettext("Year basis"),
-        choices=[
-            SelectChoice(YearBasis.CALENDAR.value, lazy_gettext("Calendar year")),
-            SelectChoice(YearBasis.FISCAL.value, lazy_gettext("Fiscal year (April to March)")),
-        ],
-    )
-
-
-@blueprint.post("/transcripts/issue")
-@roles_required(Role.ADMIN)
-def issue_transcripts() -> ResponseReturnValue:
-    """Queue a job issuing a year's missing transcripts, start a worker, and show its progress."""
-    form = TranscriptRunForm()
-    if not form.validate():
-        flash(gettext("Choose a year and a year basis."), "error")
-        return redirect(url_for("certificate_admin.index"), 303)
-    session = db_session()
-    begin_write(session)
-    job = submit_job(
-        session,
-        kind=ISSUE_TRANSCRIPTS,
-        parameters={"year": form.year.data, "year_basis": form.basis.data},
         actor=current_actor().name,
     )
     session.commit()
@@ -226,10 +201,10 @@ def reissue(symposium_code: str, serial: str) -> ResponseReturnValue:
     session = db_session()
     _certificate_or_404(session, symposium_code, serial)
     session.rollback()  # the service works in transactions of its own; hold no snapshot meanwhile
-    from cme_tracker.certificates.issue import reissue_certificate  # WeasyPrint: loaded on first use
-
     try:
-        successor = reissue_certificate(database(), document_setup(), serial, actor=current_actor().name)
+        successor = reissue_certificate(
+            database(), document_setup(), document_kinds(), serial, actor=current_actor().name
+        )
     except DomainError as error:
         flash(_refusal(error), "error")
     else:
@@ -260,8 +235,6 @@ def revoke(symposium_code: str, serial: str) -> ResponseReturnValue:
             valid=CertificateStatus.VALID.value,
         )
         return page, 422 if form.is_submitted() else 200
-    from cme_tracker.certificates.issue import revoke_certificate  # WeasyPrint: loaded on first use
-
     begin_write(session)
     try:
         revoke_certificate(

@@ -1,28 +1,33 @@
-"""What the certificate pages share: the app's document set-up, its signing identity, issued files."""
+"""What the document pages of every kind share: the app's document set-up, its registry of kinds, its signing
+identity, and the download of an issued file."""
 
 from __future__ import annotations
 
 from functools import cache
 from io import BytesIO
-from typing import TYPE_CHECKING
 
-from flask import send_file
+from flask import current_app, send_file
 from werkzeug.wrappers import Response
 
-from cme_tracker.certificates.identity import SigningIdentity, load_signing_identity
-from cme_tracker.certificates.models import Certificate
-from cme_tracker.certificates.storage import CertificateStore
 from cme_tracker.config import Settings
+from cme_tracker.documents.identity import SigningIdentity, load_signing_identity
+from cme_tracker.documents.kinds import DocumentKinds
+from cme_tracker.documents.models import Certificate
+from cme_tracker.documents.setup import DocumentSetup
+from cme_tracker.documents.storage import CertificateStore
 from cme_tracker.web.session import settings
 
-if TYPE_CHECKING:
-    from cme_tracker.certificates.issue import DocumentSetup
+KINDS_EXTENSION = "cme_document_kinds"
+"""Where the app keeps the registry of document kinds that the web set-up gives it."""
 
 
 def document_setup() -> DocumentSetup:
-    from cme_tracker.certificates.issue import DocumentSetup  # WeasyPrint: loaded on first use
-
     return DocumentSetup.from_settings(settings())
+
+
+def document_kinds() -> DocumentKinds:
+    kinds: DocumentKinds = current_app.extensions[KINDS_EXTENSION]
+    return kinds
 
 
 def certificate_store() -> CertificateStore:

@@ -24,7 +24,7 @@ from cryptography.x509.oid import NameOID
 from cme_tracker.errors import DomainError
 
 SignatureKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
-"""The key types :class:`~cme_tracker.certificates.signing.DocumentSigner` knows how to sign with."""
+"""The key types :class:`~cme_tracker.documents.signing.DocumentSigner` knows how to sign with."""
 
 SOCIETY = "International Medical Society of Japan"
 ROOT_NAME = "IMSJ Root CA"

@@ -26,15 +26,15 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from cme_tracker.api.responses import verification_json
-from cme_tracker.certificates.views.documents import signing_identity
-from cme_tracker.certificates.views.labels import CATEGORY_LABELS, PROBLEM_LABELS, STATUS_LABELS, UNIT_LABELS
 from cme_tracker.db import begin_write, utcnow
+from cme_tracker.documents.views.files import signing_identity
+from cme_tracker.documents.views.labels import CATEGORY_LABELS, PROBLEM_LABELS, STATUS_LABELS, UNIT_LABELS
 from cme_tracker.web.ratelimit import hit
 from cme_tracker.web.security import public
 from cme_tracker.web.session import db_session
 
 if TYPE_CHECKING:
-    from cme_tracker.certificates.verify import Verification
+    from cme_tracker.documents.verify import Verification
 
 blueprint = Blueprint("verify", __name__, url_prefix="/verify")
 
@@ -136,7 +136,7 @@ def upload() -> ResponseReturnValue:
             gettext("This is not a PDF file. Upload the certificate's PDF file as you received it.")
         )
         return _form_page(upload=form, status=422)
-    from cme_tracker.certificates.verify import verify_file  # pyHanko: loaded on first use, not with the app
+    from cme_tracker.documents.verify import verify_file  # pyHanko: loaded on first use, not with the app
 
     result = verify_file(db_session(), signing_identity(), data)
     page = render_template("certificates/verify_result.html", **_result_context(result), uploaded=True)
@@ -144,7 +144,7 @@ def upload() -> ResponseReturnValue:
 
 
 def _look_up(serial: str) -> Verification:
-    from cme_tracker.certificates.verify import look_up  # pyHanko: loaded on first use, not with the app
+    from cme_tracker.documents.verify import look_up  # pyHanko: loaded on first use, not with the app
 
     return look_up(db_session(), serial, request.args.get("c", ""))
 

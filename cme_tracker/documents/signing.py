@@ -28,7 +28,7 @@ from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, SimpleSigner
 from pyhanko.sign.signers.pdf_signer import PdfTBSDocument
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from cme_tracker.certificates.identity import (
+from cme_tracker.documents.identity import (
     SOCIETY,
     SigningIdentity,
     SigningIdentityError,

@@ -39,8 +39,8 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
-from cme_tracker.certificates.identity import SigningIdentity
-from cme_tracker.certificates.signing import asn1_certificate, run_coroutine
+from cme_tracker.documents.identity import SigningIdentity
+from cme_tracker.documents.signing import asn1_certificate, run_coroutine
 
 CONTENT_ATTACHMENT = "certificate.json"
 _DAMAGED = "The signature in the file is damaged and cannot be checked."

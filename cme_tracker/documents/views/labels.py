@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask_babel import LazyString, lazy_gettext
 
-from cme_tracker.certificates.models import CertificateStatus, RevocationCategory
+from cme_tracker.documents.models import CertificateStatus, RevocationCategory
 
 STATUS_LABELS: dict[str, LazyString] = {
     CertificateStatus.VALID.value: lazy_gettext("Valid"),

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cme_tracker.certificates.identity import SigningIdentity
-from cme_tracker.certificates.models import Certificate, CertificateStatus
-from cme_tracker.certificates.pdfcheck import inspect_signed_pdf
+from cme_tracker.documents.identity import SigningIdentity
+from cme_tracker.documents.models import Certificate, CertificateStatus
+from cme_tracker.documents.pdfcheck import inspect_signed_pdf
 
 
 class Verdict(StrEnum):

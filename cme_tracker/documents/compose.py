@@ -16,7 +16,7 @@ from xml.sax.saxutils import escape
 
 import pikepdf
 
-from cme_tracker.certificates.typeset import Operators, Typesetter
+from cme_tracker.documents.typeset import Operators, Typesetter
 
 ATTACHMENT_NAME = "certificate.json"
 
