@@ -112,7 +112,13 @@ def session(db: Database) -> Iterator[Any]:
 
 
 @pytest.fixture
-def app(db: Database, tmp_path: Path) -> Flask:
+def app_settings() -> dict[str, Any]:
+    """Settings a directory's conftest adds to the app's (integration tests: their ``CLOCK``)."""
+    return {}
+
+
+@pytest.fixture
+def app(db: Database, tmp_path: Path, app_settings: dict[str, Any]) -> Flask:
     return create_app(
         {
             "TESTING": True,
@@ -120,6 +126,7 @@ def app(db: Database, tmp_path: Path) -> Flask:
             "INSTANCE_PATH": tmp_path / "instance",
             "SECRET_KEY": "test-secret",
             "AUDIT_KEY": TEST_AUDIT_KEY,
+            **app_settings,
         }
     )
 
