@@ -347,7 +347,6 @@ _VOIDED = VoidedAttendanceSchema()
 _SYMPOSIUM_COUNTS = SymposiumCountsSchema()
 _MEMBER_SEARCH = MemberSearchSchema()
 _MEMBER_CREDITS = MemberCreditsSchema()
-_PUBLIC_RECORD = PublicRecordSchema()
 _CERTIFICATE = CertificateSchema()
 _VERIFICATION = VerificationSchema()
 
@@ -387,11 +386,6 @@ def member_search_json(members: list[Member], language: str) -> dict[str, Any]:
 
 def member_credits_json(credits: MemberCredits) -> dict[str, Any]:
     dumped: dict[str, Any] = _MEMBER_CREDITS.dump(credits)
-    return dumped
-
-
-def public_record_json(record: PublicRecord) -> dict[str, Any]:
-    dumped: dict[str, Any] = _PUBLIC_RECORD.dump(record)
     return dumped
 
 
