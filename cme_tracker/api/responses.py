@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from cme_tracker.members.models import Member
 
 
-
 @dataclass(frozen=True, slots=True)
 class DumpContext:
     """What a dump needs beyond the values: the time zone :class:`LocalTime` fields show times in (the
