@@ -3,6 +3,7 @@
 ``CME_TEST_DATABASE_URL`` picks the database: unset means a SQLite file; CI also runs the suite with
 ``postgresql://postgres@127.0.0.1:5432/test``. Each pytest-xdist worker migrates a database of its own once;
 in-process tests then run inside an outer transaction and roll back a savepoint, so they never see each other.
+Every app's test client checks its answers to /api/v1 requests against the OpenAPI document (api_contract.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from cme_tracker.cli import main
 from cme_tracker.credits.presets import install_presets
 from cme_tracker.db import Database, create_db_engine, session_factory
 from cme_tracker.migrate import upgrade
+from tests.api_contract import ContractClient
 
 TEST_AUDIT_KEY = "test-audit-key"
 POSTGRES_URL = os.environ.get("CME_TEST_DATABASE_URL", "")
@@ -111,8 +113,23 @@ def session(db: Database) -> Iterator[Any]:
         yield session
 
 
+@pytest.fixture(autouse=True, scope="session")
+def api_contract() -> Iterator[None]:
+    """Every Flask app of the session, those tests create themselves too, gets the checking test client."""
+    original = Flask.test_client_class
+    Flask.test_client_class = ContractClient
+    yield
+    Flask.test_client_class = original
+
+
 @pytest.fixture
-def app(db: Database, tmp_path: Path) -> Flask:
+def app_settings() -> dict[str, Any]:
+    """Settings a directory's conftest adds to the app's (integration tests: their ``CLOCK``)."""
+    return {}
+
+
+@pytest.fixture
+def app(db: Database, tmp_path: Path, app_settings: dict[str, Any]) -> Flask:
     return create_app(
         {
             "TESTING": True,
@@ -120,6 +137,7 @@ def app(db: Database, tmp_path: Path) -> Flask:
             "INSTANCE_PATH": tmp_path / "instance",
             "SECRET_KEY": "test-secret",
             "AUDIT_KEY": TEST_AUDIT_KEY,
+            **app_settings,
         }
     )
 

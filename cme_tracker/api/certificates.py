@@ -7,14 +7,12 @@ API reveals nothing about other members' certificates. Registered on the ``api``
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from cme_tracker.api.responses import public_record_json
+from cme_tracker.api.responses import certificate_json
 from cme_tracker.api.views import blueprint
 from cme_tracker.documents.models import Certificate
 from cme_tracker.errors import NotFound
@@ -34,7 +32,9 @@ def certificate(serial: str) -> ResponseReturnValue:
     )
     if certificate is None or not _may_read(certificate):
         raise NotFound(f"no certificate {serial}", code="unknown_certificate")
-    return jsonify(certificate_json(certificate))
+    from cme_tracker.documents.verify import PublicRecord  # pyHanko: loaded on first use, not with the app
+
+    return jsonify(certificate_json(PublicRecord.of(certificate), certificate))
 
 
 def _may_read(certificate: Certificate) -> bool:
@@ -43,16 +43,3 @@ def _may_read(certificate: Certificate) -> bool:
         return True
     own = actor.user.member if actor.user is not None else None
     return own is not None and own.id == certificate.member_id
-
-
-def certificate_json(certificate: Certificate) -> dict[str, Any]:
-    from cme_tracker.documents.verify import PublicRecord  # pyHanko: loaded on first use, not with the app
-
-    content = certificate.content
-    return {
-        **public_record_json(PublicRecord.of(certificate)),
-        "member_no": certificate.member.member_no,
-        "policy_versions": certificate.policy_versions,
-        "policies": content.get("policies", []),
-        "lectures": content.get("lectures", []),
-    }

@@ -1,494 +1,316 @@
-"""The OpenAPI 3.1 document of /api/v1, written by hand beside the views it describes.
+"""The OpenAPI 3.1 document of /api/v1, generated with apispec from the marshmallow schemas the views load and
+dump with, and served at ``GET /api/v1/openapi.json``.
 
-The roles of each operation are read from the views' own declarations (``x-roles``, ``x-api-client-roles``),
-so the document cannot drift from what the access check enforces; a test checks that every route is in it.
+:data:`OPERATIONS` is the one hand-written part: for each operation its method, path, view, summary, request
+schema, answers by status and the error codes it may return. The roles come from the views' own declarations
+(``x-roles``, ``x-api-client-roles``), so the document cannot drift from what the access check enforces, and
+the test suite checks every API answer it sees against the document (tests/api_contract.py).
 """
 
 from __future__ import annotations
 
+import functools
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import resolve_schema_instance
+from apispec.ext.marshmallow.openapi import OpenAPIConverter
+from flask.typing import ResponseReturnValue
+from marshmallow import Schema, fields
 
-from cme_tracker.api.schemas import FIRST_YEAR, LAST_YEAR, SCAN_METHODS, SEARCH_LIMIT
-from cme_tracker.vocabulary import CmeField, Profession, YearBasis
-from cme_tracker.web.security import CLIENT_ACCESS_ATTRIBUTE, PUBLIC, declared_access
+from cme_tracker.api import certificates
+from cme_tracker.api.responses import (
+    Amount,
+    Answer,
+    CertificateSchema,
+    LocalTime,
+    MemberCreditsSchema,
+    MemberSearchSchema,
+    ScanResultSchema,
+    SymposiumCountsSchema,
+    VoidedAttendanceSchema,
+)
+from cme_tracker.api.schemas import (
+    ApiSchema,
+    CheckinSchema,
+    CreditsQuerySchema,
+    SearchQuerySchema,
+    VoidSchema,
+)
+from cme_tracker.api.views import attendance_counts, blueprint, checkins, credits, member_search, void
+from cme_tracker.tabular import Choice, Text
+from cme_tracker.web.errors import ErrorSchema
+from cme_tracker.web.security import CLIENT_ACCESS_ATTRIBUTE, PUBLIC, declared_access, public
 
 JSON = "application/json"
-_NULLABLE_STRING = {"type": ["string", "null"]}
-_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
-_TIME = {"type": "string", "format": "date-time"}
+_ERROR_REF = {"$ref": "#/components/schemas/Error"}
+_ERROR_REASONS = {
+    400: "The CSRF token of a session's POST is missing or no longer valid.",
+    401: "No bearer token or session, or an unknown or revoked token.",
+    403: "The role may not use this operation.",
+    404: "Not found.",
+    409: "Conflict with the state of the records.",
+    422: "Invalid body or query (`invalid`: the problem of each field is in `details`).",
+}
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+@dataclass(frozen=True)
+class Reply:
+    """A successful answer: its schema (None: any JSON object) and when it is given."""
+
+    schema: type[Schema] | None
+    description: str
 
 
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Operation:
+    """One operation of the document. ``path`` is the view's rule (``<int:id>`` types its parameter);
+    ``errors`` are the codes each error status may carry, besides those every operation of its kind has."""
+
+    method: str
+    path: str
+    view: Callable[..., ResponseReturnValue]
+    summary: str
+    replies: Mapping[int, Reply]
+    errors: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+    body: type[ApiSchema] | None = None
+    query: type[ApiSchema] | None = None
+    description: str | None = None
+
+
+@blueprint.get("/openapi.json")
+@public
+def openapi() -> ResponseReturnValue:
+    """The OpenAPI 3.1 description of this API, with the roles each operation admits."""
+    return openapi_document()
+
+
+OPERATIONS = (
+    Operation(
+        "post",
+        "/api/v1/checkins",
+        checkins,
+        "Record a check-in or check-out scan",
+        description="Scans apply in scan-time order, never twice. A refused scan writes nothing, except an "
+        "`out` with nothing open, which is kept (409 `not_checked_in`, with the scan result in `details`) so "
+        "that an offline `in` synced later is closed by it. `not_open`: not the symposium's date; `busy`: "
+        "scan again.",
+        body=CheckinSchema,
+        replies={
+            201: Reply(ScanResultSchema, "An attendance was opened or closed."),
+            200: Reply(
+                ScanResultSchema, "`already_checked_in` or `already_checked_out`: a repeat or a retry."
+            ),
+        },
+        errors={
+            404: ("unknown_member", "unknown_card", "card_replaced", "unknown_lecture", "unknown_symposium"),
+            409: ("symposium_closed", "not_open", "lecture_over", "not_checked_in", "busy", "nonce_reused"),
+            422: ("invalid", "lecture_not_in_symposium"),
+        },
+    ),
+    Operation(
+        "post",
+        "/api/v1/attendances/<int:attendance_id>/void",
+        void,
+        "Undo a scan: void its attendance",
+        description="The row is kept, marked void with the reason, and audited. Desks may void within 10 "
+        "minutes of recording, admins at any time.",
+        body=VoidSchema,
+        replies={200: Reply(VoidedAttendanceSchema, "Voided.")},
+        errors={404: ("unknown_attendance",), 409: ("already_voided", "too_late_to_undo"), 422: ("invalid",)},
+    ),
+    Operation(
+        "get",
+        "/api/v1/symposia/<code>/attendance",
+        attendance_counts,
+        "Live counts of a symposium",
+        replies={200: Reply(SymposiumCountsSchema, "Per lecture and for the whole day.")},
+        errors={404: ("unknown_symposium",)},
+    ),
+    Operation(
+        "get",
+        "/api/v1/members/search",
+        member_search,
+        "Find members by name (kanji, kana, romaji) or number",
+        query=SearchQuerySchema,
+        replies={200: Reply(MemberSearchSchema, "The matching active members, exactly that number first.")},
+        errors={422: ("invalid",)},
+    ),
+    Operation(
+        "get",
+        "/api/v1/members/<member_no>/credits",
+        credits,
+        "A member's credits for a calendar or fiscal year",
+        description="The same shape as `cme-tracker credits show --json`. A member's own session may read "
+        "only their own number.",
+        query=CreditsQuerySchema,
+        replies={200: Reply(MemberCreditsSchema, "Every enabled policy that applies.")},
+        errors={404: ("unknown_member",), 422: ("invalid",)},
+    ),
+    Operation(
+        "get",
+        "/api/v1/certificates/<serial>",
+        certificates.certificate,
+        "A certificate's status and what it certifies",
+        description="Admins and auditors may read any certificate; a member's own session only their own, "
+        "and another's answers 404 like an unknown serial. Anyone holding the verification code may also "
+        "use the public `GET /verify/{serial}.json?c=CODE`, which shows less.",
+        replies={200: Reply(CertificateSchema, "Valid, revoked or superseded, as frozen when issued.")},
+        errors={404: ("unknown_certificate",)},
+    ),
+    Operation(
+        "get", "/api/v1/openapi.json", openapi, "This document", replies={200: Reply(None, "OpenAPI 3.1")}
+    ),
+)
+
+_PARAMETER = re.compile(r"<(?:(?P<converter>[a-z]+):)?(?P<name>[a-z_]+)>")
+
+
+class _Converter(OpenAPIConverter):
+    """apispec's converter, which also marks an answer's fields required (see :class:`Answer`) and shows the
+    limits of the request fields shared with the importers (:class:`Text`, :class:`Choice`)."""
+
+    def schema2jsonschema(self, schema: Any) -> dict[str, Any]:
+        jsonschema: dict[str, Any] = super().schema2jsonschema(schema)  # type: ignore[no-untyped-call]
+        instance = resolve_schema_instance(schema)
+        if isinstance(instance, Answer):
+            jsonschema["required"] = sorted(set(jsonschema["properties"]) - instance.optional)
+        return jsonschema
+
+
+class _Plugin(MarshmallowPlugin):
+    Converter = _Converter
+
+
+def _text_limits(_converter: OpenAPIConverter, field: fields.Field[Any], **_kwargs: Any) -> dict[str, Any]:
+    if isinstance(field, Choice):
+        return {"enum": list(field.choices)}
+    if isinstance(field, Text):
+        return {"maxLength": field.max_length}
+    return {}
+
+
+def _schema_name(schema: Any) -> str:
+    """``ScanResultSchema`` is ``ScanResult``; a request body's, ``CheckinSchema``, is ``CheckinRequest``."""
+    instance = resolve_schema_instance(schema)
+    name = type(instance).__name__.removesuffix("Schema")
+    return f"{name}Request" if isinstance(instance, ApiSchema) else name
+
+
+def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
+    """The OpenAPI path of a Flask rule, and its path parameters."""
+    parameters = [
+        {
+            "name": match["name"],
+            "in": "path",
+            "required": True,
+            "schema": {"type": "integer" if match["converter"] == "int" else "string"},
+        }
+        for match in _PARAMETER.finditer(rule)
+    ]
+    return _PARAMETER.sub(r"{\g<name>}", rule), parameters
+
+
+def _reply(schema: type[Schema] | dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {JSON: {"schema": schema}}}
 
 
-def _errors(*statuses: int) -> dict[str, Any]:
-    reasons = {
-        401: "No bearer token or session, or an unknown or revoked token (`unauthorized`).",
-        403: "The role may not use this operation (`forbidden`).",
-        404: "Not found: `unknown_member`, `unknown_card`, `card_replaced`, `unknown_lecture`, "
-        "`unknown_symposium`, `unknown_attendance`, `unknown_certificate`.",
-        409: "Conflict with the state of the records.",
-        422: "Invalid body or query (`invalid`, with the problem of each field in `details`).",
+def _error_replies(operation: Operation, *, protected: bool) -> dict[str, Any]:
+    """Each error status with the codes it may carry; the schema names them, so an undocumented code fails
+    the suite's check of the answers."""
+    codes: dict[int, tuple[str, ...]] = {}
+    if protected:
+        codes |= {401: ("unauthorized",), 403: ("forbidden",)}
+        if operation.method == "post":
+            codes[400] = ("csrf_failed",)
+    for status, extra in operation.errors.items():
+        codes[status] = (*codes.get(status, ()), *extra)
+    replies: dict[str, Any] = {}
+    for status, names in sorted(codes.items()):
+        listed = ", ".join(f"`{name}`" for name in names)
+        schema = {"allOf": [_ERROR_REF], "properties": {"error": {"enum": list(names)}}}
+        replies[str(status)] = _reply(schema, f"{_ERROR_REASONS[status]} Codes: {listed}.")
+    return replies
+
+
+def _operation(operation: Operation) -> dict[str, Any]:
+    """The operation object, marked with the roles its view admits (users and API clients)."""
+    _, parameters = _path(operation.path)
+    access = declared_access(operation.view)
+    protected = access is not None and access != PUBLIC
+    described: dict[str, Any] = {
+        "operationId": f"{blueprint.name}.{operation.view.__name__}",
+        "summary": operation.summary,
     }
-    return {str(status): _json(_ref("Error"), reasons[status]) for status in statuses}
+    if operation.description:
+        described["description"] = operation.description
+    if operation.query is not None:
+        parameters.append({"in": "query", "schema": operation.query})
+    if parameters:
+        described["parameters"] = parameters
+    if operation.body is not None:
+        described["requestBody"] = {"required": True, "content": {JSON: {"schema": operation.body}}}
+    described["responses"] = {
+        str(status): _reply(reply.schema or {"type": "object"}, reply.description)
+        for status, reply in operation.replies.items()
+    } | _error_replies(operation, protected=protected)
+    if protected:
+        assert isinstance(access, frozenset)
+        described["x-roles"] = sorted(access)
+        described["x-api-client-roles"] = sorted(getattr(operation.view, CLIENT_ACCESS_ATTRIBUTE, ()))
+    else:
+        described["security"] = []
+    return described
 
 
-_CHECKIN_REQUEST = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["direction"],
-    "description": "A member (`card` or `member_no`), a target (`lecture_code`, `symposium_code` or both).",
-    "properties": {
-        "card": {"type": "string", "maxLength": 300, "description": "The QR payload of a member card."},
-        "member_no": {"type": "string", "maxLength": 32},
-        "lecture_code": {"type": "string", "maxLength": 40, "examples": ["2026-11-L3"]},
-        "symposium_code": {
-            "type": "string",
-            "maxLength": 32,
-            "examples": ["2026-11"],
-            "description": "Alone: the whole day. With lecture_code: must be the lecture's symposium.",
-        },
-        "direction": {"enum": ["in", "out"]},
-        "scanned_at": {
-            "type": "string",
-            "description": "ISO 8601; without an offset, wall-clock time in the symposium's time zone. "
-            "Default: when the server receives the scan.",
-            "examples": ["2026-11-21T09:42:00+09:00"],
-        },
-        "nonce": {
-            "type": "string",
-            "maxLength": 100,
-            "description": "Unique per scan; a retry with the same nonce returns the first answer.",
-        },
-        "desk": {"type": "string", "maxLength": 64},
-        "method": {"enum": list(SCAN_METHODS)},
-    },
-}
-
-_SCAN_MEMBER = {
-    "type": "object",
-    "properties": {
-        "member_no": {"type": "string"},
-        "name": {"type": "string", "description": "In kanji (or Latin script), family name first."},
-        "name_romaji": {"type": "string"},
-        "profession": {"enum": [profession.value for profession in Profession]},
-        "profession_label": {"type": "string", "description": "In the request's language."},
-        "needs_review": {"type": "boolean", "description": "A walk-in an admin has not confirmed yet."},
-    },
-}
-
-_SCAN_RESULT = {
-    "type": "object",
-    "required": ["status", "created", "member", "symposium_code", "scanned_at", "attendance"],
-    "properties": {
-        "status": {
-            "enum": [
-                "checked_in",
-                "checked_out",
-                "already_checked_in",
-                "already_checked_out",
-                "not_checked_in",
-            ]
-        },
-        "created": {"type": "boolean"},
-        "member": _ref("ScanMember"),
-        "symposium_code": {"type": "string"},
-        "lecture_code": _NULLABLE_STRING,
-        "timezone": {"type": "string", "examples": ["Asia/Tokyo"]},
-        "scanned_at": _TIME,
-        "scanned_at_local": _TIME,
-        "attendance": {
-            "oneOf": [
-                {"type": "null"},
-                {
-                    "type": "object",
-                    "properties": {
-                        "id": {"type": "integer"},
-                        "check_in_at": _TIME,
-                        "check_out_at": _NULLABLE_TIME,
-                        "check_in_local": _TIME,
-                        "check_out_local": _NULLABLE_TIME,
-                    },
-                },
-            ]
-        },
-    },
-}
-
-_ERROR = {
-    "type": "object",
-    "required": ["error", "message", "details"],
-    "properties": {
-        "error": {"type": "string", "description": "A machine-readable code."},
-        "message": {"type": "string"},
-        "details": {"description": "Field problems, or the scan result of a pending `out`."},
-    },
-}
-
-_COUNTS = {
-    "type": "object",
-    "properties": {"checked_in": {"type": "integer"}, "inside_now": {"type": "integer"}},
-}
-
-_SYMPOSIUM_COUNTS = {
-    "type": "object",
-    "properties": {
-        "symposium_code": {"type": "string"},
-        "date": {"type": "string", "format": "date"},
-        "timezone": {"type": "string"},
-        "status": {"enum": ["scheduled", "closed"]},
-        "now": _TIME,
-        "day": _ref("Counts"),
-        "lectures": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "lecture_code": {"type": "string"},
-                    "title_ja": {"type": "string"},
-                    "title_en": _NULLABLE_STRING,
-                    "starts_at": _TIME,
-                    "ends_at": _TIME,
-                    "checked_in": {"type": "integer"},
-                    "inside_now": {"type": "integer"},
-                },
-            },
-        },
-    },
-}
-
-_FOUND_MEMBER = {
-    "type": "object",
-    "properties": {
-        "member_no": {"type": "string"},
-        "name": {"type": "string"},
-        "name_romaji": {"type": "string"},
-        "family_name": {"type": "string"},
-        "given_name": {"type": "string"},
-        "family_name_kana": _NULLABLE_STRING,
-        "given_name_kana": _NULLABLE_STRING,
-        "family_name_romaji": {"type": "string"},
-        "given_name_romaji": {"type": "string"},
-        "profession": {"enum": [profession.value for profession in Profession]},
-        "profession_label": {"type": "string"},
-        "needs_review": {"type": "boolean"},
-    },
-}
-
-_AMOUNT = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "examples": ["1.5"]}
-
-_CREDITS = {
-    "type": "object",
-    "description": "The same shape as `cme-tracker credits show --json`.",
-    "properties": {
-        "member_no": {"type": "string"},
-        "year": {"type": "integer"},
-        "year_basis": {"enum": [basis.value for basis in YearBasis]},
-        "policies": {
-            "type": "object",
-            "additionalProperties": {
-                "type": "object",
-                "properties": {
-                    "version": {"type": "string"},
-                    "total": _AMOUNT,
-                    "by_field": {
-                        "type": "object",
-                        "properties": {field.value: _AMOUNT for field in CmeField},
-                    },
-                    "codes": {"type": "array", "items": {"type": "string"}},
-                },
-            },
-        },
-    },
-}
-
-_VOIDED = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "integer"},
-        "member_no": {"type": "string"},
-        "check_in_at": _TIME,
-        "check_out_at": _NULLABLE_TIME,
-        "voided_at": _TIME,
-        "voided_by": {"type": "string"},
-        "void_reason": {"type": "string"},
-    },
-}
-
-_AWARD = {
-    "type": "object",
-    "properties": {"amount": _AMOUNT, "code": _NULLABLE_STRING},
-}
-
-_CERTIFICATE = {
-    "type": "object",
-    "description": "The certificate's status and what it certifies, as frozen when it was issued.",
-    "required": ["serial", "kind", "status", "holder_name_romaji", "issued_at", "totals", "lectures"],
-    "properties": {
-        "serial": {"type": "string", "examples": ["A26-7K3M-Q9XP"]},
-        "kind": {"enum": ["attendance", "transcript"]},
-        "status": {"enum": ["valid", "revoked", "superseded"]},
-        "member_no": {"type": "string"},
-        "holder_name": {
-            **_NULLABLE_STRING,
-            "description": "In kanji; null for a name in Latin letters only.",
-        },
-        "holder_name_romaji": {"type": "string"},
-        "symposium_code": _NULLABLE_STRING,
-        "symposium_title_ja": _NULLABLE_STRING,
-        "symposium_title_en": _NULLABLE_STRING,
-        "symposium_date": {"type": ["string", "null"], "format": "date"},
-        "issued_at": _TIME,
-        "revoked_at": {"type": ["string", "null"], "format": "date"},
-        "revocation_category": {
-            "enum": [None, "issued_in_error", "attendance_corrected", "misconduct", "other"]
-        },
-        "replaced_by": {**_NULLABLE_STRING, "description": "The serial of the certificate replacing it."},
-        "policy_versions": {"type": "array", "items": {"type": "string"}},
-        "totals": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "label": {"type": "string"},
-                    "label_ja": _NULLABLE_STRING,
-                    "version": {"type": "string"},
-                    "unit": {"type": "string"},
-                    "total": _AMOUNT,
-                },
-            },
-        },
-        "policies": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "code": {"type": "string"},
-                    "version": {"type": "string"},
-                    "label": {"type": "string"},
-                    "label_ja": {"type": "string"},
-                    "unit": {"type": "string"},
-                    "total": _AMOUNT,
-                    "by_field": {
-                        "type": "object",
-                        "properties": {field.value: _AMOUNT for field in CmeField},
-                    },
-                    "codes": {"type": ["array", "null"], "items": {"type": "string"}},
-                },
-            },
-        },
-        "lectures": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "code": {"type": "string"},
-                    "starts_at": {"type": "string", "description": "HH:MM in the symposium's time zone."},
-                    "ends_at": {"type": "string"},
-                    "title_ja": {"type": "string"},
-                    "title_en": _NULLABLE_STRING,
-                    "speaker": {"type": "string"},
-                    "field": {"enum": [field.value for field in CmeField]},
-                    "minutes": {"type": "integer"},
-                    "credits": {"type": "object", "additionalProperties": _ref("Award")},
-                },
-            },
-        },
-    },
-}
-
-_PATHS: dict[str, dict[str, Any]] = {
-    "/api/v1/checkins": {
-        "post": {
-            "operationId": "api.checkins",
-            "summary": "Record a check-in or check-out scan",
-            "description": "Scans apply in scan-time order, never twice. A refused scan writes nothing, "
-            "except an `out` with nothing open, which is kept (409 `not_checked_in`) so that an offline `in` "
-            "synced later is closed by it.",
-            "requestBody": {"required": True, "content": {JSON: {"schema": _ref("CheckinRequest")}}},
-            "responses": {
-                "201": _json(_ref("ScanResult"), "An attendance was opened or closed."),
-                "200": _json(
-                    _ref("ScanResult"), "`already_checked_in` or `already_checked_out`: a repeat or a retry."
-                ),
-                **_errors(401, 403, 404),
-                "409": _json(
-                    _ref("Error"),
-                    "`symposium_closed`, `not_open` (not the symposium's date), `lecture_over`, "
-                    "`not_checked_in` (details: the scan result; the scan is kept), `busy` (scan again).",
-                ),
-                "422": _json(_ref("Error"), "`invalid` body, or `lecture_not_in_symposium`."),
-            },
-        }
-    },
-    "/api/v1/attendances/{attendance_id}/void": {
-        "post": {
-            "operationId": "api.void",
-            "summary": "Undo a scan: void its attendance",
-            "description": "The row is kept, marked void with the reason, and audited. Desks may void within "
-            "10 minutes of recording, admins at any time.",
-            "parameters": [
-                {"name": "attendance_id", "in": "path", "required": True, "schema": {"type": "integer"}}
-            ],
-            "requestBody": {"required": True, "content": {JSON: {"schema": _ref("VoidRequest")}}},
-            "responses": {
-                "200": _json(_ref("VoidedAttendance"), "Voided."),
-                **_errors(401, 403, 404),
-                "409": _json(_ref("Error"), "`already_voided` or `too_late_to_undo`."),
-                "422": _json(_ref("Error"), "`invalid`: no reason given."),
-            },
-        }
-    },
-    "/api/v1/symposia/{code}/attendance": {
-        "get": {
-            "operationId": "api.attendance_counts",
-            "summary": "Live counts of a symposium",
-            "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {
-                "200": _json(_ref("SymposiumCounts"), "Per lecture and for the whole day."),
-                **_errors(401, 403, 404),
-            },
-        }
-    },
-    "/api/v1/members/search": {
-        "get": {
-            "operationId": "api.member_search",
-            "summary": "Find members by name (kanji, kana, romaji) or number",
-            "parameters": [
-                {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 100}},
-                {
-                    "name": "limit",
-                    "in": "query",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": SEARCH_LIMIT, "default": 20},
-                },
-            ],
-            "responses": {
-                "200": _json(
-                    {
-                        "type": "object",
-                        "properties": {"members": {"type": "array", "items": _ref("FoundMember")}},
-                    },
-                    "The matching active members, the one with exactly that number first.",
-                ),
-                **_errors(401, 403, 422),
-            },
-        }
-    },
-    "/api/v1/members/{member_no}/credits": {
-        "get": {
-            "operationId": "api.credits",
-            "summary": "A member's credits for a calendar or fiscal year",
-            "description": "A member's own session may read only their own number.",
-            "parameters": [
-                {"name": "member_no", "in": "path", "required": True, "schema": {"type": "string"}},
-                {
-                    "name": "year",
-                    "in": "query",
-                    "required": True,
-                    "schema": {"type": "integer", "minimum": FIRST_YEAR, "maximum": LAST_YEAR},
-                },
-                {
-                    "name": "basis",
-                    "in": "query",
-                    "schema": {"enum": [basis.value for basis in YearBasis], "default": "calendar"},
-                },
-            ],
-            "responses": {
-                "200": _json(_ref("Credits"), "Every enabled policy that applies."),
-                **_errors(401, 403, 404, 422),
-            },
-        }
-    },
-    "/api/v1/certificates/{serial}": {
-        "get": {
-            "operationId": "api.certificate",
-            "summary": "A certificate's status and what it certifies",
-            "description": "Admins and auditors may read any certificate; a member's own session only their "
-            "own, and another's answers 404 like an unknown serial. Anyone holding the verification code may "
-            "also use the public `GET /verify/{serial}.json?c=CODE`, which shows less.",
-            "parameters": [{"name": "serial", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {
-                "200": _json(_ref("Certificate"), "Valid, revoked or superseded."),
-                **_errors(401, 403, 404),
-            },
-        }
-    },
-    "/api/v1/openapi.json": {
-        "get": {
-            "operationId": "api.openapi",
-            "summary": "This document",
-            "security": [],
-            "responses": {"200": {"description": "OpenAPI 3.1", "content": {JSON: {}}}},
-        }
-    },
-}
-
-
-def openapi_document(app: Flask) -> dict[str, Any]:
-    """The document, each operation marked with the roles its view admits (users and API clients)."""
-    paths: dict[str, dict[str, Any]] = {}
-    for path, operations in _PATHS.items():
-        paths[path] = {}
-        for method, operation in operations.items():
-            view = app.view_functions.get(operation["operationId"])
-            access = declared_access(view)
-            described = dict(operation)
-            if access is not None and access != PUBLIC:
-                described["x-roles"] = sorted(access)
-                described["x-api-client-roles"] = sorted(getattr(view, CLIENT_ACCESS_ATTRIBUTE, ()))
-            paths[path][method] = described
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "cme-tracker API",
-            "version": "1",
+@functools.cache
+def openapi_document() -> dict[str, Any]:
+    """The document, built once per process: it depends on the code alone."""
+    plugin = _Plugin(schema_name_resolver=_schema_name)
+    spec = APISpec(
+        title="cme-tracker API",
+        version="1",
+        openapi_version="3.1.0",
+        plugins=[plugin],
+        info={
             "description": "Attendance scans, live counts, credits and certificates of the International "
-            "Medical Society "
-            'of Japan. Errors are `{"error": code, "message": text, "details": ...}`.',
+            'Medical Society of Japan. Errors are `{"error": code, "message": text, "details": ...}`.'
         },
-        "servers": [{"url": "/"}],
-        "security": [{"bearerToken": []}, {"session": [], "csrfToken": []}],
-        "paths": paths,
-        "components": {
-            "securitySchemes": {
-                "bearerToken": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "An API client's token: `cme-tracker tokens create NAME --role ROLE`.",
-                },
-                "session": {"type": "apiKey", "in": "cookie", "name": "session"},
-                "csrfToken": {
-                    "type": "apiKey",
-                    "in": "header",
-                    "name": "X-CSRFToken",
-                    "description": "Required with a session cookie on POST requests.",
-                },
-            },
-            "schemas": {
-                "CheckinRequest": _CHECKIN_REQUEST,
-                "ScanMember": _SCAN_MEMBER,
-                "ScanResult": _SCAN_RESULT,
-                "VoidRequest": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["reason"],
-                    "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 500}},
-                },
-                "VoidedAttendance": _VOIDED,
-                "Counts": _COUNTS,
-                "SymposiumCounts": _SYMPOSIUM_COUNTS,
-                "FoundMember": _FOUND_MEMBER,
-                "Credits": _CREDITS,
-                "Award": _AWARD,
-                "Certificate": _CERTIFICATE,
-                "Error": _ERROR,
-            },
+        servers=[{"url": "/"}],
+        security=[{"bearerToken": []}, {"session": [], "csrfToken": []}],
+    )
+    assert plugin.converter is not None
+    # apispec leaves these two untyped
+    plugin.converter.add_attribute_function(_text_limits)  # type: ignore[no-untyped-call]
+    plugin.map_to_openapi_type(LocalTime, "string", "date-time")  # type: ignore[no-untyped-call]
+    plugin.map_to_openapi_type(Amount, "string", None)  # type: ignore[no-untyped-call]
+    spec.components.security_scheme(
+        "bearerToken",
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API client's token: `cme-tracker tokens create NAME --role ROLE`.",
         },
-    }
+    )
+    spec.components.security_scheme("session", {"type": "apiKey", "in": "cookie", "name": "session"})
+    spec.components.security_scheme(
+        "csrfToken",
+        {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-CSRFToken",
+            "description": "Required with a session cookie on POST requests.",
+        },
+    )
+    spec.components.schema("Error", schema=ErrorSchema)
+    paths: dict[str, dict[str, Any]] = {}
+    for operation in OPERATIONS:
+        paths.setdefault(_path(operation.path)[0], {})[operation.method] = _operation(operation)
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
+    document: dict[str, Any] = spec.to_dict()
+    return document

@@ -37,13 +37,27 @@ class ApiSchema(Schema):
 class CheckinSchema(ApiSchema):
     """``POST /api/v1/checkins``: a member (signed card or number), a target, a direction."""
 
-    card = Text(max_length=300)
+    card = Text(max_length=300, metadata={"description": "The QR payload of a member card."})
     member_no = member_number_field()
-    lecture_code = lecture_code_field()
-    symposium_code = symposium_code_field()
+    lecture_code = lecture_code_field(metadata={"examples": ["2026-11-L3"]})
+    symposium_code = symposium_code_field(
+        metadata={
+            "examples": ["2026-11"],
+            "description": "Alone: the whole day. With lecture_code: must be the lecture's symposium.",
+        }
+    )
     direction = Choice(("in", "out"), required=True, error_messages=_REQUIRED)
-    scanned_at = Instant()
-    nonce = Text(max_length=100)
+    scanned_at = Instant(
+        metadata={
+            "description": "ISO 8601; without an offset, wall-clock time in the symposium's time zone. "
+            "Default: when the server receives the scan.",
+            "examples": ["2026-11-21T09:42:00+09:00"],
+        }
+    )
+    nonce = Text(
+        max_length=100,
+        metadata={"description": "Unique per scan; a retry with the same nonce returns the first answer."},
+    )
     desk = Text(max_length=64)
     method = Choice(SCAN_METHODS)
 

@@ -4,7 +4,7 @@ Desk devices and auditors' scripts send a bearer token (an API client); the desk
 users send their session cookie and, on POST, the CSRF token in ``X-CSRFToken``. A request commits once, at
 the end; a refused one writes nothing, but a pending ``out`` is kept with its 409 (see attendance/checkin/).
 Errors are ``{"error": code, "message": text, "details": ...}`` (web/errors.py); answers are shaped in
-api/responses.py.
+api/responses.py, and api/openapi.py describes every operation. "Now" is the app's clock (web/clock.py).
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from flask.typing import ResponseReturnValue
 from marshmallow import Schema, ValidationError
 from sqlalchemy import select
 
-from cme_tracker.api.openapi import openapi_document
 from cme_tracker.api.responses import (
     member_credits_json,
+    member_search_json,
     refusal_json,
     scan_result_json,
     symposium_counts_json,
+    voided_attendance_json,
 )
 from cme_tracker.api.schemas import CheckinSchema, CreditsQuerySchema, SearchQuerySchema, VoidSchema
 from cme_tracker.attendance.checkin.rules import (
@@ -29,19 +30,19 @@ from cme_tracker.attendance.checkin.rules import (
     PENDING_OUT,
     Refusal,
     ScanRequest,
-    ScanResult,
 )
 from cme_tracker.attendance.checkin.service import record_scan, void_attendance
 from cme_tracker.attendance.counts import symposium_counts
 from cme_tracker.attendance.models import Attendance
 from cme_tracker.credits.services import member_credits
-from cme_tracker.db import begin_write, utcnow
-from cme_tracker.errors import DomainError, NotFound
+from cme_tracker.db import begin_write
+from cme_tracker.errors import Conflict, DomainError, NotFound
 from cme_tracker.members.models import Member
 from cme_tracker.members.services import search_members
-from cme_tracker.vocabulary import Profession, Role, YearBasis
-from cme_tracker.web.i18n import label, select_locale
-from cme_tracker.web.security import current_actor, public, roles_required
+from cme_tracker.vocabulary import Role, YearBasis
+from cme_tracker.web import clock
+from cme_tracker.web.i18n import select_locale
+from cme_tracker.web.security import current_actor, roles_required
 from cme_tracker.web.session import db_session
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -66,6 +67,7 @@ def checkins() -> ResponseReturnValue:
             ScanRequest(**form),
             card_secret=current_app.config["SECRET_KEY"],
             operator=actor.name,
+            now=clock.now(),
             privileged=actor.has_role(Role.ADMIN),
             before_write=begin_write,
         )
@@ -74,10 +76,12 @@ def checkins() -> ResponseReturnValue:
             error.details = refusal_json(error.details)
         raise
     session.commit()
-    body = _scan_json(result)
-    if result.status == PENDING_OUT:
+    # The profession in the desk's language: Flask-Babel's own selector, asked directly, as the babel
+    # ``Locale`` that its ``get_locale`` builds on the way costs more than the rest of the answer.
+    body = scan_result_json(result, select_locale())
+    if result.status == PENDING_OUT:  # refused, but kept: committed above, before the error answer
         message = f"{result.member.name_romaji} is not checked in at {result.target.code}"
-        return _error(409, PENDING_OUT, message, details=body)
+        raise Conflict(message, code=PENDING_OUT, details=body)
     return jsonify(body), 201 if result.created else 200
 
 
@@ -97,27 +101,18 @@ def void(attendance_id: int) -> ResponseReturnValue:
         attendance,
         reason=form["reason"],
         operator=actor.name,
+        now=clock.now(),
         within=None if actor.has_role(Role.ADMIN) else DESK_UNDO_WINDOW,
     )
     session.commit()
-    return jsonify(
-        {
-            "id": attendance.id,
-            "member_no": attendance.member.member_no,
-            "check_in_at": attendance.check_in_at.isoformat(),
-            "check_out_at": attendance.check_out_at.isoformat() if attendance.check_out_at else None,
-            "voided_at": attendance.voided_at.isoformat() if attendance.voided_at else None,
-            "voided_by": attendance.voided_by,
-            "void_reason": attendance.void_reason,
-        }
-    )
+    return jsonify(voided_attendance_json(attendance))
 
 
 @blueprint.get("/symposia/<code>/attendance")
 @roles_required(Role.DESK, Role.ADMIN, Role.AUDITOR, api_clients=True)
 def attendance_counts(code: str) -> ResponseReturnValue:
     """Checked in and inside now, per lecture and for the whole day."""
-    return jsonify(symposium_counts_json(symposium_counts(db_session(), code, utcnow())))
+    return jsonify(symposium_counts_json(symposium_counts(db_session(), code, clock.now())))
 
 
 @blueprint.get("/members/search")
@@ -126,7 +121,7 @@ def member_search() -> ResponseReturnValue:
     """Members by any of their names (kanji, kana of any kind and width, romaji of any case) or number."""
     query = _load(SEARCH_QUERY_SCHEMA, request.args.to_dict())
     members = search_members(db_session(), query["q"], query["limit"])
-    return jsonify({"members": [_member_json(member) for member in members]})
+    return jsonify(member_search_json(members, select_locale()))
 
 
 @blueprint.get("/members/<member_no>/credits")
@@ -147,13 +142,6 @@ def credits(member_no: str) -> ResponseReturnValue:
     return jsonify(member_credits_json(result))
 
 
-@blueprint.get("/openapi.json")
-@public
-def openapi() -> ResponseReturnValue:
-    """The OpenAPI 3.1 description of this API, with the roles each operation admits."""
-    return jsonify(openapi_document(current_app))
-
-
 def _json_body() -> Any:
     body = request.get_json(force=True, silent=True)
     if not isinstance(body, dict):
@@ -169,38 +157,3 @@ def _load(schema: Schema, data: Any) -> dict[str, Any]:
     except ValidationError as error:
         raise DomainError("the request has invalid fields", code="invalid", details=error.messages) from None
     return loaded
-
-
-def _error(status: int, code: str, message: str, *, details: Any = None) -> ResponseReturnValue:
-    return jsonify({"error": code, "message": message, "details": details}), status
-
-
-def _scan_json(result: ScanResult) -> dict[str, Any]:
-    """The service's answer, plus the profession in the desk's language.
-
-    The language comes from Flask-Babel's own selector, asked directly: the babel ``Locale`` that
-    :func:`label` builds on the way cost more than the rest of the answer.
-    """
-    body = scan_result_json(result)
-    profession = Profession(result.member.profession)
-    body["member"]["profession_label"] = (
-        profession.label_ja if select_locale() == "ja" else profession.label_en
-    )
-    return body
-
-
-def _member_json(member: Member) -> dict[str, Any]:
-    return {
-        "member_no": member.member_no,
-        "name": member.name,
-        "name_romaji": member.name_romaji,
-        "family_name": member.family_name,
-        "given_name": member.given_name,
-        "family_name_kana": member.family_name_kana,
-        "given_name_kana": member.given_name_kana,
-        "family_name_romaji": member.family_name_romaji,
-        "given_name_romaji": member.given_name_romaji,
-        "profession": member.profession,
-        "profession_label": label(Profession(member.profession)),
-        "needs_review": member.needs_review,
-    }

@@ -22,7 +22,7 @@ from cme_tracker.accounts.models import User
 from cme_tracker.api.responses import scan_member_json
 from cme_tracker.attendance.checkin.rules import DESK_UNDO_WINDOW
 from cme_tracker.attendance.checkin.service import scan_member
-from cme_tracker.db import begin_write, utcnow
+from cme_tracker.db import begin_write
 from cme_tracker.desk.phrases import script_phrases
 from cme_tracker.desk.schemas import WalkInSchema
 from cme_tracker.desk.symposia import desk_symposia, is_held_today
@@ -30,6 +30,8 @@ from cme_tracker.desk.walkins import register_walk_in
 from cme_tracker.errors import DomainError, NotFound
 from cme_tracker.program.models import Lecture, Symposium
 from cme_tracker.vocabulary import Profession, Role
+from cme_tracker.web import clock
+from cme_tracker.web.errors import error_json
 from cme_tracker.web.i18n import current_language, label, localized
 from cme_tracker.web.security import public, roles_required
 from cme_tracker.web.session import db_session
@@ -50,7 +52,7 @@ API_ROOT = "/api/v1"
 def page() -> ResponseReturnValue:
     """The desk: today's symposia for desk staff; an admin may also pick any other date for corrections."""
     user: User = current_user._get_current_object()
-    now = utcnow()
+    now = clock.now()
     corrections = user.has_role(Role.ADMIN)
     symposia = desk_symposia(db_session(), now, any_date=corrections)
     choices = [(symposium, is_held_today(symposium, now)) for symposium in symposia]
@@ -96,7 +98,7 @@ def walk_in() -> ResponseReturnValue:
     begin_write(session)
     symposium = _symposium(form["symposium_code"])
     member = register_walk_in(
-        session, form["walk_in"], actor=user.login, symposium=symposium, desk=form["desk"]
+        session, form["walk_in"], actor=user.login, now=clock.now(), symposium=symposium, desk=form["desk"]
     )
     session.commit()
     return jsonify(member=scan_member_json(scan_member(member))), 201
@@ -116,7 +118,7 @@ def _csrf_error(error: CSRFError) -> ResponseReturnValue:
 
 
 def _error(status: int, code: str, message: str, details: Any = None) -> ResponseReturnValue:
-    return jsonify(error=code, message=message, details=details), status
+    return jsonify(error_json(code, message, details)), status
 
 
 def _symposium(code: str | None) -> Symposium | None:

@@ -15,7 +15,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cme_tracker.audit import chain
-from cme_tracker.db import utcnow
 from cme_tracker.errors import Conflict
 from cme_tracker.members.models import Member
 from cme_tracker.members.services import member_search_key
@@ -61,18 +60,18 @@ def register_walk_in(
     walk_in: WalkIn,
     *,
     actor: str,
+    now: datetime,
     symposium: Symposium | None = None,
     desk: str | None = None,
-    now: datetime | None = None,
 ) -> Member:
     """Add the guest as a member needing review, audited; refuse someone whose registry number is known.
 
-    The number's date is the day where the symposium is held (Tokyo when none is named). Flushes, never
-    commits.
+    The number's date is the day of ``now`` where the symposium is held (Tokyo when none is named). Flushes,
+    never commits.
     """
     _refuse_known_person(session, walk_in)
     zone = symposium.zone if symposium is not None else SOCIETY_ZONE
-    day = (now or utcnow()).astimezone(zone).date()
+    day = now.astimezone(zone).date()
     for _attempt in range(NUMBER_ATTEMPTS):
         member = _new_member(walk_in, next_walk_in_number(session, day))
         try:

@@ -5,7 +5,8 @@ handler first rolls back the request's database session, so a failed request lea
 
 An unexpected exception is logged with its traceback (and the request id) by Flask's ``log_exception`` on the
 app's logger just before the 500 handler runs, so the handler does not log it a second time; neither the
-page nor the JSON answer carries any of it.
+page nor the JSON answer carries any of it. Every JSON error, here and the desk's, is shaped by
+:class:`ErrorSchema`, which the OpenAPI document describes too.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from flask import Flask, g, jsonify, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import LazyString, lazy_gettext
 from flask_wtf.csrf import CSRFError
+from marshmallow import Schema, fields
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
@@ -67,6 +69,29 @@ _CSRF_PAGE = (
 _KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After")
 
 
+class ErrorSchema(Schema):
+    """``{"error": code, "message": text, "details": ...}``: what every JSON error answers."""
+
+    error = fields.String(required=True, metadata={"description": "A machine-readable code."})
+    message = fields.String(required=True)
+    details = fields.Raw(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Field problems, the member a refused scan named, or the scan result of a "
+            "pending `out`."
+        },
+    )
+
+
+_ERROR = ErrorSchema()
+
+
+def error_json(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    dumped: dict[str, Any] = _ERROR.dump({"error": code, "message": message, "details": details})
+    return dumped
+
+
 def _discard_changes() -> None:
     session: Session | None = g.get("db_session")
     if session is not None:
@@ -90,7 +115,7 @@ def _respond(
 ) -> ResponseReturnValue:
     """JSON for API paths; otherwise the error page with a translated title and explanation."""
     if is_api_request():
-        body = jsonify({"error": code, "message": message, "details": details})
+        body = jsonify(error_json(code, message, details))
         return body, status, headers or []
     title, explanation = page or _PAGES.get(status, _PAGES[500] if status >= 500 else _PAGES[400])
     html = render_template(

@@ -9,7 +9,7 @@ from flask import Flask, url_for
 from flask_babel import LazyString, lazy_gettext
 
 from cme_tracker.vocabulary import Role
-from cme_tracker.web import errors, i18n, request_ids, security, session
+from cme_tracker.web import clock, errors, i18n, request_ids, security, session
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ def init_app(app: Flask) -> None:
     from cme_tracker.accounts import views as account_views
     from cme_tracker.admin import views as admin_views
     from cme_tracker.api import certificates as _api_certificates  # noqa: F401  (adds its route to api)
+    from cme_tracker.api import openapi as _api_openapi  # noqa: F401  (adds its route to api)
     from cme_tracker.api import views as api_views
     from cme_tracker.auditing import views as auditing_views
     from cme_tracker.certificates import views as certificate_views
@@ -65,6 +66,7 @@ def init_app(app: Flask) -> None:
     from cme_tracker.transcripts import views as transcript_views
 
     request_ids.init_app(app)
+    clock.init_app(app)
     session.init_app(app)
     security.init_app(app)
     i18n.init_app(app)

@@ -1,7 +1,8 @@
 """Test data for the check-in tests: a symposium day, members, API tokens, and a clock the tests set.
 
-Desks may only record scans on the symposium's date, so the tests freeze the service's clock on that date
-instead of depending on when they run.
+Desks may only record scans on the symposium's date, so the tests set the app's clock (``CLOCK``) and the
+``now`` they hand the services to that date instead of depending on when they run. The integration tests'
+conftest.py gives each of them a :class:`Clock` and the :class:`Day`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from cme_tracker.accounts.tokens import create_client
 from cme_tracker.attendance.models import Attendance, Scan
 from cme_tracker.audit.models import AuditEvent
+from cme_tracker.db import utcnow
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Lecture, Symposium
 from cme_tracker.vocabulary import Role
@@ -30,10 +31,19 @@ SECRET = "test-secret"
 
 
 class Clock:
-    """The time the check-in service and the API read as "now"."""
+    """What the app (its ``CLOCK``) and the tests' service calls take as "now": the real time until a test
+    sets it, then that time until the test moves it."""
 
-    def __init__(self, now: datetime) -> None:
-        self.now = now
+    def __init__(self, now: datetime | None = None) -> None:
+        self._now = now
+
+    @property
+    def now(self) -> datetime:
+        return utcnow() if self._now is None else self._now
+
+    @now.setter
+    def now(self, now: datetime) -> None:
+        self._now = now
 
     def __call__(self) -> datetime:
         return self.now
@@ -45,13 +55,6 @@ class Clock:
     def advance(self, **delta: float) -> datetime:
         self.now += timedelta(**delta)
         return self.now
-
-
-def freeze_clock(monkeypatch: pytest.MonkeyPatch, now: datetime) -> Clock:
-    clock = Clock(now)
-    monkeypatch.setattr("cme_tracker.attendance.checkin.service.utcnow", clock)
-    monkeypatch.setattr("cme_tracker.api.views.utcnow", clock)
-    return clock
 
 
 @dataclass

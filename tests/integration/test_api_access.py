@@ -14,30 +14,24 @@ from sqlalchemy.orm import Session
 from cme_tracker.api.responses import member_credits_json
 from cme_tracker.credits.services import member_credits_by_number
 from cme_tracker.vocabulary import Role, YearBasis
-from tests.factories import attend, make_member, tokyo
+from tests.factories import attend, make_member
 from tests.integration.checkin_data import (
-    DAY,
     Clock,
     Day,
     api_token,
     bearer,
     checkin,
-    freeze_clock,
     logged_in,
-    make_day,
 )
 
 HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 
 @pytest.fixture
-def day(session: Session) -> Day:
-    return make_day(session)
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    return freeze_clock(monkeypatch, tokyo(DAY, "11:00"))
+def clock(clock: Clock) -> Clock:
+    """The app's clock at 11:00 on the symposium's day, unless a test moves it."""
+    clock.at("11:00")
+    return clock
 
 
 def openapi_path(rule: str) -> str:

@@ -13,16 +13,15 @@ from sqlalchemy.orm import Session
 from cme_tracker.accounts.tokens import revoke_client
 from cme_tracker.members.cards import card_payload, issue_new_card
 from cme_tracker.vocabulary import Role, SymposiumStatus
-from tests.factories import make_lecture, make_symposium, tokyo
+from tests.factories import make_lecture, make_symposium
 from tests.integration.checkin_data import (
     DAY,
     SECRET,
+    Clock,
     Day,
     api_token,
     bearer,
-    freeze_clock,
     logged_in,
-    make_day,
     row_counts,
 )
 
@@ -36,8 +35,7 @@ class Desk:
 
 
 @pytest.fixture
-def desk(session: Session, monkeypatch: pytest.MonkeyPatch) -> Desk:
-    day = make_day(session)
+def desk(session: Session, day: Day, clock: Clock) -> Desk:
     closed = make_symposium(session, "2026-05-TA", DAY, status=SymposiumStatus.CLOSED)
     make_lecture(session, closed, "10:00", "12:00")
     tokens = {
@@ -47,7 +45,7 @@ def desk(session: Session, monkeypatch: pytest.MonkeyPatch) -> Desk:
     }
     revoke_client(session, name="desk-old", actor="test")
     session.commit()
-    freeze_clock(monkeypatch, tokyo(DAY, "11:00"))
+    clock.at("11:00")
     return Desk(day, tokens)
 
 

@@ -16,28 +16,22 @@ from cme_tracker.audit.models import AuditEvent
 from cme_tracker.vocabulary import Role, SymposiumStatus
 from tests.factories import tokyo
 from tests.integration.checkin_data import (
-    DAY,
     Clock,
     Day,
     api_token,
     bearer,
     checkin,
-    freeze_clock,
     live_attendances,
     logged_in,
-    make_day,
     row_counts,
 )
 
 
 @pytest.fixture
-def day(session: Session) -> Day:
-    return make_day(session)
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    return freeze_clock(monkeypatch, tokyo(DAY, "09:42"))
+def clock(clock: Clock) -> Clock:
+    """The app's clock at 09:42 on the symposium's day, unless a test moves it."""
+    clock.at("09:42")
+    return clock
 
 
 @pytest.fixture

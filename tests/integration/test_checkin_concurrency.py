@@ -28,7 +28,7 @@ from cme_tracker.db import Database
 from cme_tracker.vocabulary import Role
 from tests.conftest import TEST_AUDIT_KEY, migrated_database
 from tests.factories import make_lecture, make_member, make_symposium, tokyo
-from tests.integration.checkin_data import DAY, SECRET, freeze_clock
+from tests.integration.checkin_data import DAY, SECRET, Clock
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +46,7 @@ class Server:
 
 
 @pytest.fixture
-def server(fresh_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+def server(fresh_database_url: str, tmp_path: Path) -> Iterator[Server]:
     database = migrated_database(fresh_database_url)
     with database.unit_of_work() as session:
         symposium = make_symposium(session, "2026-05", DAY)
@@ -55,9 +55,9 @@ def server(fresh_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPa
         for number in range(1, MEMBERS + 1):
             make_member(session, member_no=f"{number:06d}")
         _client, token = create_client(session, name="desk", role=Role.DESK, actor="test")
-    freeze_clock(monkeypatch, tokyo(DAY, "10:00"))
     app = create_app(
         {
+            "CLOCK": Clock(tokyo(DAY, "10:00")),
             "DATABASE": database,
             "INSTANCE_PATH": tmp_path / "instance",
             "SECRET_KEY": SECRET,

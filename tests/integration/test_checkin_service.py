@@ -21,43 +21,32 @@ from cme_tracker.errors import DomainError
 from cme_tracker.members.cards import card_payload, issue_new_card
 from cme_tracker.vocabulary import SymposiumStatus
 from tests.factories import make_lecture, make_member, make_symposium, tokyo
-from tests.integration.checkin_data import (
-    DAY,
-    SECRET,
-    Clock,
-    Day,
-    freeze_clock,
-    live_attendances,
-    make_day,
-    row_counts,
-)
+from tests.integration.checkin_data import DAY, SECRET, Clock, Day, live_attendances, row_counts
 
 
 @pytest.fixture
-def day(session: Session) -> Day:
-    return make_day(session)
+def clock(clock: Clock) -> Clock:
+    """The scans are taken at 10:00 on the symposium's day, unless a test moves the clock."""
+    clock.at("10:00")
+    return clock
 
 
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    return freeze_clock(monkeypatch, tokyo(DAY, "10:00"))
-
-
-def scan(session: Session, **fields: Any) -> ScanResult:
-    result = scan_request(session, **fields)
+def scan(session: Session, clock: Clock, **fields: Any) -> ScanResult:
+    result = scan_request(session, clock, **fields)
     session.commit()
     return result
 
 
 def scan_request(
     session: Session,
+    clock: Clock,
     *,
     privileged: bool = False,
     operator: str = "token:desk-1",
     before_write: Callable[[Session], None] | None = None,
     **fields: Any,
 ) -> ScanResult:
-    """One scan, not committed."""
+    """One scan, received at the clock's time, not committed."""
     values: dict[str, Any] = {"member_no": "001001", "lecture_code": "2026-05-L1", "direction": "in"}
     values.update(fields)
     return record_scan(
@@ -65,15 +54,16 @@ def scan_request(
         ScanRequest(**values),
         card_secret=SECRET,
         operator=operator,
+        now=clock.now,
         privileged=privileged,
         before_write=before_write,
     )
 
 
-def refused(session: Session, **fields: Any) -> DomainError:
+def refused(session: Session, clock: Clock, **fields: Any) -> DomainError:
     before = row_counts(session)
     with pytest.raises(DomainError) as caught:
-        scan(session, **fields)
+        scan(session, clock, **fields)
     session.rollback()
     assert row_counts(session) == before
     return caught.value
@@ -86,7 +76,7 @@ def at(hhmm: str, day: date = DAY) -> Any:
 def test_first_scan_checks_in_and_writes_scan_and_audit_event(
     session: Session, day: Day, clock: Clock
 ) -> None:
-    result = scan(session, nonce="n-1", desk="east", method="search")
+    result = scan(session, clock, nonce="n-1", desk="east", method="search")
     assert (result.status, result.created) == ("checked_in", True)
     assert result.attendance is not None and result.attendance.check_in_at == clock.now
     attendance = session.get_one(Attendance, result.attendance.id)
@@ -105,9 +95,9 @@ def test_first_scan_checks_in_and_writes_scan_and_audit_event(
 def test_second_scan_of_same_member_is_reported_not_duplicated(
     session: Session, day: Day, clock: Clock
 ) -> None:
-    first = scan(session, nonce="a")
+    first = scan(session, clock, nonce="a")
     clock.advance(minutes=3)
-    second = scan(session, nonce="b")
+    second = scan(session, clock, nonce="b")
     assert (second.status, second.created) == ("already_checked_in", False)
     assert second.attendance == first.attendance
     assert len(live_attendances(session, day.members[0])) == 1
@@ -117,12 +107,12 @@ def test_second_scan_of_same_member_is_reported_not_duplicated(
 def test_retried_nonce_answers_like_the_first_time_even_after_a_check_out(
     session: Session, day: Day, clock: Clock
 ) -> None:
-    first = scan(session, nonce="retry-me")
+    first = scan(session, clock, nonce="retry-me")
     clock.advance(minutes=20)
-    scan(session, direction="out")
+    scan(session, clock, direction="out")
     clock.advance(minutes=5)
     before = row_counts(session)
-    retried = scan(session, nonce="retry-me")
+    retried = scan(session, clock, nonce="retry-me")
     assert retried.status == "already_checked_in" and not retried.created
     assert retried.attendance is not None and first.attendance is not None
     assert retried.attendance.id == first.attendance.id
@@ -138,9 +128,9 @@ def test_attendance_opened_by_another_desk_after_the_reads_makes_the_scan_a_repe
     other_desk: list[ScanResult] = []
 
     def other_desk_first(session: Session) -> None:
-        other_desk.append(scan_request(session, nonce="east"))
+        other_desk.append(scan_request(session, clock, nonce="east"))
 
-    result = scan_request(session, nonce="west", before_write=other_desk_first)
+    result = scan_request(session, clock, nonce="west", before_write=other_desk_first)
     session.commit()
     assert (result.status, result.created) == ("already_checked_in", False)
     assert other_desk[0].attendance is not None and result.attendance == other_desk[0].attendance
@@ -153,11 +143,11 @@ def test_nonce_used_by_another_scan_after_the_reads_is_refused_and_nothing_is_wr
     session: Session, day: Day, clock: Clock
 ) -> None:
     def twin_first(session: Session) -> None:
-        scan_request(session, member_no="001002", nonce="twin")
+        scan_request(session, clock, member_no="001002", nonce="twin")
 
     before = row_counts(session)
     with pytest.raises(DomainError) as caught:
-        scan_request(session, nonce="twin", before_write=twin_first)
+        scan_request(session, clock, nonce="twin", before_write=twin_first)
     session.rollback()
     assert caught.value.code == "nonce_reused"
     assert row_counts(session) == before
@@ -167,15 +157,15 @@ def test_check_out_closes_the_open_attendance_and_a_second_one_is_already_checke
     session: Session, day: Day, clock: Clock
 ) -> None:
     clock.at("09:40")
-    opened = scan(session)
+    opened = scan(session, clock)
     clock.at("10:20")
-    closed = scan(session, direction="out")
+    closed = scan(session, clock, direction="out")
     assert (closed.status, closed.created) == ("checked_out", True)
     assert closed.attendance is not None and opened.attendance is not None
     assert closed.attendance.id == opened.attendance.id
     assert closed.attendance.check_out_at == at("10:20")
     clock.at("10:21")
-    again = scan(session, direction="out")
+    again = scan(session, clock, direction="out")
     assert (again.status, again.created) == ("already_checked_out", False)
     actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.sequence)).all()
     assert actions[-2:] == ["attendance.in", "attendance.out"]
@@ -185,11 +175,11 @@ def test_member_who_checked_out_and_comes_back_starts_a_new_attendance(
     session: Session, day: Day, clock: Clock
 ) -> None:
     clock.at("09:30")
-    scan(session)
+    scan(session, clock)
     clock.at("09:50")
-    scan(session, direction="out")
+    scan(session, clock, direction="out")
     clock.at("10:00")
-    back = scan(session)
+    back = scan(session, clock)
     assert back.status == "checked_in"
     spans = [(a.check_in_at, a.check_out_at) for a in live_attendances(session, day.members[0])]
     assert spans == [(at("09:30"), at("09:50")), (at("10:00"), None)]
@@ -199,11 +189,11 @@ def test_offline_in_synced_after_a_later_out_is_closed_by_it_and_credits_use_the
     session: Session, day: Day, clock: Clock
 ) -> None:
     clock.at("11:50")
-    pending = scan(session, lecture_code="2026-05-L2", direction="out", nonce="out-online")
+    pending = scan(session, clock, lecture_code="2026-05-L2", direction="out", nonce="out-online")
     assert (pending.status, pending.attendance) == (PENDING_OUT, None)
     assert session.scalar(select(Scan.outcome).where(Scan.nonce == "out-online")) == PENDING_OUT
     synced = scan(
-        session, lecture_code="2026-05-L2", scanned_at=at("10:50"), method="offline", nonce="in-off"
+        session, clock, lecture_code="2026-05-L2", scanned_at=at("10:50"), method="offline", nonce="in-off"
     )
     assert (synced.status, synced.created) == ("checked_in", True)
     assert synced.attendance is not None
@@ -221,8 +211,8 @@ def test_earlier_offline_in_moves_the_open_check_in_earlier_and_is_audited(
     session: Session, day: Day, clock: Clock
 ) -> None:
     clock.at("10:00")
-    online = scan(session)
-    offline = scan(session, scanned_at=at("09:35"), method="offline")
+    online = scan(session, clock)
+    offline = scan(session, clock, scanned_at=at("09:35"), method="offline")
     assert (offline.status, offline.created) == ("already_checked_in", False)
     assert offline.attendance is not None and online.attendance is not None
     assert offline.attendance.id == online.attendance.id
@@ -237,10 +227,10 @@ def test_offline_in_inside_a_closed_presence_is_a_repeat_not_a_new_open_attendan
     session: Session, day: Day, clock: Clock
 ) -> None:
     clock.at("09:30")
-    scan(session)
+    scan(session, clock)
     clock.at("10:00")
-    scan(session, direction="out")
-    late = scan(session, scanned_at=at("09:45"), method="offline")
+    scan(session, clock, direction="out")
+    late = scan(session, clock, scanned_at=at("09:45"), method="offline")
     assert late.status == "already_checked_in"
     spans = [(a.check_in_at, a.check_out_at) for a in live_attendances(session, day.members[0])]
     assert spans == [(at("09:30"), at("10:00"))]
@@ -250,10 +240,10 @@ def test_offline_out_synced_after_a_later_out_leaves_the_later_one_standing(
     session: Session, day: Day, clock: Clock
 ) -> None:
     clock.at("09:30")
-    scan(session)
+    scan(session, clock)
     clock.at("10:10")
-    scan(session, direction="out")
-    late = scan(session, direction="out", scanned_at=at("09:50"), method="offline")
+    scan(session, clock, direction="out")
+    late = scan(session, clock, direction="out", scanned_at=at("09:50"), method="offline")
     assert late.status == "already_checked_out"
     assert [a.check_out_at for a in live_attendances(session, day.members[0])] == [at("10:10")]
 
@@ -261,17 +251,17 @@ def test_offline_out_synced_after_a_later_out_leaves_the_later_one_standing(
 def test_whole_day_attendance_is_kept_apart_from_lecture_attendance(
     session: Session, day: Day, clock: Clock
 ) -> None:
-    lecture = scan(session)
-    whole_day = scan(session, lecture_code=None, symposium_code="2026-05")
+    lecture = scan(session, clock)
+    whole_day = scan(session, clock, lecture_code=None, symposium_code="2026-05")
     assert whole_day.status == "checked_in"
     assert whole_day.target.lecture_id is None and whole_day.target.code == "2026-05"
     assert lecture.attendance is not None and whole_day.attendance is not None
     assert lecture.attendance.id != whole_day.attendance.id
-    assert scan(session, lecture_code=None, symposium_code="2026-05").status == "already_checked_in"
+    assert scan(session, clock, lecture_code=None, symposium_code="2026-05").status == "already_checked_in"
 
 
 def test_a_signed_card_checks_its_member_in(session: Session, day: Day, clock: Clock) -> None:
-    result = scan(session, member_no=None, card=card_payload(SECRET, day.members[1]))
+    result = scan(session, clock, member_no=None, card=card_payload(SECRET, day.members[1]))
     assert result.status == "checked_in"
     assert result.member.member_no == "001002"
     assert session.scalar(select(Scan.method).where(Scan.member_id == day.members[1].id)) == "qr"
@@ -280,49 +270,51 @@ def test_a_signed_card_checks_its_member_in(session: Session, day: Day, clock: C
 def test_tampered_forged_and_replaced_cards_are_refused(session: Session, day: Day, clock: Clock) -> None:
     genuine = card_payload(SECRET, day.members[0])
     tampered = genuine.replace("IMSJ-001001-", "IMSJ-001002-")
-    assert refused(session, member_no=None, card=tampered).code == "unknown_card"
-    assert refused(session, member_no=None, card="IMSJ-001001-1-AAAAAAAAAAAAAAAA").code == "unknown_card"
-    assert refused(session, member_no=None, card="hello").code == "unknown_card"
+    assert refused(session, clock, member_no=None, card=tampered).code == "unknown_card"
+    assert (
+        refused(session, clock, member_no=None, card="IMSJ-001001-1-AAAAAAAAAAAAAAAA").code == "unknown_card"
+    )
+    assert refused(session, clock, member_no=None, card="hello").code == "unknown_card"
     issue_new_card(session, day.members[0], actor="test")
     session.commit()
-    error = refused(session, member_no=None, card=genuine)
+    error = refused(session, clock, member_no=None, card=genuine)
     assert (error.code, error.http_status) == ("card_replaced", 404)
 
 
 def test_unknown_member_lecture_and_symposium_are_404(session: Session, day: Day, clock: Clock) -> None:
-    assert refused(session, member_no="999999").code == "unknown_member"
-    assert refused(session, lecture_code="2026-05-L9").code == "unknown_lecture"
-    assert refused(session, lecture_code=None, symposium_code="2026-09").code == "unknown_symposium"
+    assert refused(session, clock, member_no="999999").code == "unknown_member"
+    assert refused(session, clock, lecture_code="2026-05-L9").code == "unknown_lecture"
+    assert refused(session, clock, lecture_code=None, symposium_code="2026-09").code == "unknown_symposium"
 
 
 def test_lecture_of_another_symposium_is_refused(session: Session, day: Day, clock: Clock) -> None:
-    error = refused(session, lecture_code="2026-07-L1", symposium_code="2026-05")
+    error = refused(session, clock, lecture_code="2026-07-L1", symposium_code="2026-05")
     assert (error.code, error.http_status) == ("lecture_not_in_symposium", 422)
 
 
 def test_scan_on_another_date_is_not_open(session: Session, day: Day, clock: Clock) -> None:
     clock.at("09:00", DAY + timedelta(days=1))
-    error = refused(session)
+    error = refused(session, clock)
     assert (error.code, error.http_status) == ("not_open", 409)
     assert isinstance(error.details, Refusal) and error.details.member.member_no == "001001"
     clock.at("12:00")
-    assert refused(session, scanned_at=at("12:00", DAY - timedelta(days=1))).code == "not_open"
+    assert refused(session, clock, scanned_at=at("12:00", DAY - timedelta(days=1))).code == "not_open"
 
 
 def test_check_in_after_the_lecture_ended_is_refused_but_check_out_is_not(
     session: Session, day: Day, clock: Clock
 ) -> None:
     clock.at("10:00")
-    scan(session)
+    scan(session, clock)
     clock.at("10:31")
-    assert refused(session, member_no="001002").code == "lecture_over"
-    assert scan(session, direction="out").status == "checked_out"
+    assert refused(session, clock, member_no="001002").code == "lecture_over"
+    assert scan(session, clock, direction="out").status == "checked_out"
 
 
 def test_closed_symposium_refuses_desk_scans(session: Session, day: Day, clock: Clock) -> None:
     day.symposium.status = SymposiumStatus.CLOSED
     session.commit()
-    error = refused(session)
+    error = refused(session, clock)
     assert (error.code, error.http_status) == ("symposium_closed", 409)
 
 
@@ -332,7 +324,9 @@ def test_admin_correction_records_another_date_and_a_closed_symposium(
     day.symposium.status = SymposiumStatus.CLOSED
     session.commit()
     clock.at("09:00", date(2026, 6, 1))
-    result = scan(session, privileged=True, operator="user:admin", scanned_at=at("09:40"), method="manual")
+    result = scan(
+        session, clock, privileged=True, operator="user:admin", scanned_at=at("09:40"), method="manual"
+    )
     assert result.status == "checked_in"
     assert result.attendance is not None and result.attendance.check_in_at == at("09:40")
     event = session.scalar(select(AuditEvent).order_by(AuditEvent.sequence.desc()).limit(1))
@@ -340,7 +334,7 @@ def test_admin_correction_records_another_date_and_a_closed_symposium(
 
 
 def test_scan_time_in_the_future_is_refused(session: Session, day: Day, clock: Clock) -> None:
-    assert refused(session, scanned_at=clock.now + timedelta(minutes=5)).code == "invalid"
+    assert refused(session, clock, scanned_at=clock.now + timedelta(minutes=5)).code == "invalid"
 
 
 def test_naive_scan_time_is_wall_clock_time_in_the_symposium_zone(session: Session, clock: Clock) -> None:
@@ -350,25 +344,37 @@ def test_naive_scan_time_is_wall_clock_time_in_the_symposium_zone(session: Sessi
     clock.now = tokyo(date(2026, 6, 20), "20:00")  # 13:00 in Berlin
     make_member(session, member_no="002001")
     naive = tokyo(date(2026, 6, 20), "10:15").replace(tzinfo=None)
-    result = scan(session, member_no="002001", lecture_code="2026-06-L1", direction="out", scanned_at=naive)
+    result = scan(
+        session, clock, member_no="002001", lecture_code="2026-06-L1", direction="out", scanned_at=naive
+    )
     assert result.scanned_at == tokyo(date(2026, 6, 20), "17:15")
-    assert scan_result_json(result)["scanned_at_local"] == "2026-06-20T10:15:00+02:00"
+    assert scan_result_json(result, "en")["scanned_at_local"] == "2026-06-20T10:15:00+02:00"
 
 
 def test_desk_may_void_within_ten_minutes_with_a_reason_and_it_is_audited(
     session: Session, day: Day, clock: Clock
 ) -> None:
-    result = scan(session)
+    result = scan(session, clock)
     assert result.attendance is not None
     attendance = session.get_one(Attendance, result.attendance.id)
     with pytest.raises(DomainError) as no_reason:
         void_attendance(
-            session, attendance, reason="  ", operator="token:desk-1", within=timedelta(minutes=10)
+            session,
+            attendance,
+            reason="  ",
+            operator="token:desk-1",
+            now=clock.now,
+            within=timedelta(minutes=10),
         )
     assert no_reason.value.code == "reason_required"
     clock.advance(minutes=9)
     void_attendance(
-        session, attendance, reason="wrong person", operator="token:desk-1", within=timedelta(minutes=10)
+        session,
+        attendance,
+        reason="wrong person",
+        operator="token:desk-1",
+        now=clock.now,
+        within=timedelta(minutes=10),
     )
     assert (attendance.voided_by, attendance.void_reason) == ("token:desk-1", "wrong person")
     event = session.scalar(select(AuditEvent).order_by(AuditEvent.sequence.desc()).limit(1))
@@ -377,26 +383,31 @@ def test_desk_may_void_within_ten_minutes_with_a_reason_and_it_is_audited(
         "wrong person",
     )
     assert live_attendances(session, day.members[0]) == []
-    assert scan(session).status == "checked_in"
+    assert scan(session, clock).status == "checked_in"
 
 
 def test_desk_may_not_void_after_ten_minutes_but_an_admin_may(
     session: Session, day: Day, clock: Clock
 ) -> None:
-    result = scan(session)
+    result = scan(session, clock)
     assert result.attendance is not None
     attendance = session.get_one(Attendance, result.attendance.id)
     clock.advance(minutes=11)
     with pytest.raises(DomainError) as late:
         void_attendance(
-            session, attendance, reason="typo", operator="token:desk-1", within=timedelta(minutes=10)
+            session,
+            attendance,
+            reason="typo",
+            operator="token:desk-1",
+            now=clock.now,
+            within=timedelta(minutes=10),
         )
     assert late.value.code == "too_late_to_undo"
     assert attendance.voided_at is None
-    void_attendance(session, attendance, reason="duplicate import", operator="user:admin")
+    void_attendance(session, attendance, reason="duplicate import", operator="user:admin", now=clock.now)
     assert attendance.voided_at is not None
     with pytest.raises(DomainError) as twice:
-        void_attendance(session, attendance, reason="again", operator="user:admin")
+        void_attendance(session, attendance, reason="again", operator="user:admin", now=clock.now)
     assert twice.value.code == "already_voided"
 
 
@@ -404,11 +415,18 @@ def test_scan_audit_events_chain_with_the_audit_log_s_own_appends(
     session: Session, day: Day, clock: Clock
 ) -> None:
     chain.record(session, actor="test", action="before", details={"when": clock.now})
-    scan(session, nonce="in")
+    scan(session, clock, nonce="in")
     chain.record(session, actor="test", action="between")
     clock.advance(minutes=30)
-    scan(session, direction="out", nonce="out")
-    scan(session, scanned_at=at("09:31"), lecture_code="2026-05-L1", member_no="001002", method="offline")
+    scan(session, clock, direction="out", nonce="out")
+    scan(
+        session,
+        clock,
+        scanned_at=at("09:31"),
+        lecture_code="2026-05-L1",
+        member_no="001002",
+        method="offline",
+    )
     chain.record(session, actor="test", action="after")
     session.commit()
     actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.sequence)).all()

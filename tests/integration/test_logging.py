@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from cme_tracker import logs
+from cme_tracker.accounts import commands as account_commands
 from cme_tracker.certificates.issue import ISSUE_CERTIFICATES
 from cme_tracker.db import Database
 from cme_tracker.jobs import service
@@ -240,7 +241,7 @@ def test_an_unexpected_error_in_a_command_is_logged_with_its_traceback(
     def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr("cme_tracker.accounts.commands.revoke_client", broken)
+    monkeypatch.setattr(account_commands, "revoke_client", broken)
     result = cli("tokens", "revoke", "desk-a")
     assert result.exit_code == 1
     assert "stopped by an unexpected error" in result.output

@@ -213,12 +213,9 @@ def test_upload_without_csrf_token_is_refused(client: FlaskClient, world: World)
     assert "This certificate is valid" not in response.get_data(as_text=True)
 
 
-def test_lookups_and_uploads_are_limited_per_client_address(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    app = world.app()
+def test_lookups_and_uploads_are_limited_per_client_address(world: World) -> None:
+    app = world.app(CLOCK=lambda: datetime(2026, 5, 20, 9, 0, 30, tzinfo=UTC))
     del app.config["VERIFY_LOOKUPS_PER_MINUTE"], app.config["VERIFY_UPLOADS_PER_MINUTE"]
-    monkeypatch.setattr(public, "utcnow", lambda: datetime(2026, 5, 20, 9, 0, 30, tzinfo=UTC))
     client = app.test_client()
     client.environ_base["REMOTE_ADDR"] = "203.0.113.9"
     issued = world.issued["valid"]

@@ -30,7 +30,6 @@ from cme_tracker.attendance.checkin.rules import (
 )
 from cme_tracker.attendance.models import Attendance, Scan
 from cme_tracker.audit import chain
-from cme_tracker.db import utcnow
 from cme_tracker.errors import Conflict, DomainError, NotFound
 from cme_tracker.members.cards import CardClaim, UnknownCard, read_card
 from cme_tracker.members.models import Member
@@ -50,10 +49,12 @@ def record_scan(
     *,
     card_secret: str,
     operator: str,
+    now: datetime,
     privileged: bool = False,
     before_write: Callable[[Session], None] | None = None,
 ) -> ScanResult:
-    """Apply one scan. ``privileged`` (an admin's correction) may record on any date and after closing.
+    """Apply one scan, received at ``now``. ``privileged`` (an admin's correction) may record on any date and
+    after closing.
 
     Raises a :class:`DomainError` (nothing written) for an unknown member or card, a target that does not fit,
     a closed symposium, a wrong date or a lecture already over. An ``out`` with nothing open is kept as a
@@ -71,7 +72,6 @@ def record_scan(
         return _replay(session, state.context.replay_id)
     member = _member(state.context, request, claim)
     target = _target(state.context, request)
-    now = utcnow()
     scanned_at = scan_time(request.scanned_at, target.zone, now)
     check_time(member, target, request.direction, scanned_at, now=now, privileged=privileged)
     if before_write is not None:
@@ -79,7 +79,7 @@ def record_scan(
     connection = session.connection()
     for _attempt in range(RACE_ATTEMPTS):
         decision = decide(request.direction, scanned_at, state.spans, state.pending)
-        result = _apply(session, connection, decision, request, member, target, scanned_at, operator)
+        result = _apply(session, connection, decision, request, member, target, scanned_at, operator, now)
         if result is not None:
             return result
         state = _read_state(connection, request, card_member_no)
@@ -150,6 +150,7 @@ def _apply(
     target: ScanTarget,
     scanned_at: datetime,
     operator: str,
+    now: datetime,
 ) -> ScanResult | None:
     """Write the decision and the scan; None when another desk changed the attendances since the reads."""
     scan = {
@@ -160,7 +161,7 @@ def _apply(
         "lecture_id": target.lecture_id,
         "direction": request.direction,
         "scanned_at": scanned_at,
-        "received_at": utcnow(),
+        "received_at": now,
         "desk": request.desk,
         "operator": operator,
         "method": request.scan_method,
@@ -169,14 +170,14 @@ def _apply(
     attendance: Span | None
     if decision.action == "open" and connection.dialect.name == "postgresql":
         opened = statements.open_with_scan(
-            connection, _new_attendance(request, member, target, scanned_at, operator), scan
+            connection, _new_attendance(request, member, target, scanned_at, operator, now), scan
         )
         if opened is None:
             return None
         attendance_id, scan_id = opened
         attendance = Span(attendance_id, scanned_at, None)
     else:
-        written = _write(connection, decision, request, member, target, scanned_at, operator)
+        written = _write(connection, decision, request, member, target, scanned_at, operator, now)
         if written is False:
             return None
         attendance = written
@@ -194,7 +195,12 @@ def _apply(
 
 
 def _new_attendance(
-    request: ScanRequest, member: ScanMember, target: ScanTarget, scanned_at: datetime, operator: str
+    request: ScanRequest,
+    member: ScanMember,
+    target: ScanTarget,
+    scanned_at: datetime,
+    operator: str,
+    now: datetime,
 ) -> dict[str, Any]:
     return {
         "member_id": member.id,
@@ -205,7 +211,7 @@ def _new_attendance(
         "method": request.scan_method,
         "desk": request.desk,
         "recorded_by": operator[:_OPERATOR_LENGTH],
-        "created_at": utcnow(),
+        "created_at": now,
     }
 
 
@@ -217,6 +223,7 @@ def _write(
     target: ScanTarget,
     scanned_at: datetime,
     operator: str,
+    now: datetime,
 ) -> Span | Literal[False] | None:
     """The attendance after the decision's one write; False when a race made the decision stale."""
     span = decision.span
@@ -230,7 +237,7 @@ def _write(
         assert span is not None
         moved = statements.move_in(connection, span.id, span.check_in_at, scanned_at)
         return Span(span.id, scanned_at, span.check_out_at) if moved else False
-    values = _new_attendance(request, member, target, scanned_at, operator)
+    values = _new_attendance(request, member, target, scanned_at, operator, now)
     if decision.action == "open":
         opened = statements.insert_attendance(connection, values)
         return Span(opened, scanned_at, None) if opened is not None else False
@@ -321,19 +328,26 @@ def _replay(session: Session, scan_id: int) -> ScanResult:
 
 
 def void_attendance(
-    session: Session, attendance: Attendance, *, reason: str, operator: str, within: timedelta | None = None
+    session: Session,
+    attendance: Attendance,
+    *,
+    reason: str,
+    operator: str,
+    now: datetime,
+    within: timedelta | None = None,
 ) -> Attendance:
-    """Void (never delete) an attendance, audited. A desk may undo only a recent scan (``within``)."""
+    """Void (never delete) an attendance at ``now``, audited. A desk may undo only a recent scan
+    (``within``)."""
     if not reason.strip():
         raise DomainError("say why the scan is undone", code="reason_required")
     if attendance.voided_at is not None:
         raise Conflict("this attendance was already voided", code="already_voided")
-    if within is not None and utcnow() - attendance.created_at > within:
+    if within is not None and now - attendance.created_at > within:
         minutes = int(within.total_seconds() // 60)
         raise Conflict(
             f"scans can be undone at the desk only within {minutes} minutes", code="too_late_to_undo"
         )
-    attendance.voided_at = utcnow()
+    attendance.voided_at = now
     attendance.voided_by = operator[:_OPERATOR_LENGTH]
     attendance.void_reason = reason.strip()
     session.flush()

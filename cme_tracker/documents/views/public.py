@@ -26,9 +26,10 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from cme_tracker.api.responses import verification_json
-from cme_tracker.db import begin_write, utcnow
+from cme_tracker.db import begin_write
 from cme_tracker.documents.views.files import signing_identity
 from cme_tracker.documents.views.labels import CATEGORY_LABELS, PROBLEM_LABELS, STATUS_LABELS, UNIT_LABELS
+from cme_tracker.web import clock
 from cme_tracker.web.ratelimit import hit
 from cme_tracker.web.security import public
 from cme_tracker.web.session import db_session
@@ -153,7 +154,7 @@ def _over_limit(kind: str, config_key: str, default: int) -> bool:
     """Count this request and say whether the client went over its limit; the count commits either way."""
     session = db_session()
     begin_write(session)
-    hits = hit(session, f"verify-{kind}:{request.remote_addr}", utcnow(), window=WINDOW)
+    hits = hit(session, f"verify-{kind}:{request.remote_addr}", clock.now(), window=WINDOW)
     session.commit()
     limit: int = current_app.config.get(config_key, default)
     return hits > limit
@@ -162,7 +163,7 @@ def _over_limit(kind: str, config_key: str, default: int) -> bool:
 def _retry_after() -> str:
     """Seconds until the current counting window ends."""
     seconds = WINDOW.total_seconds()
-    return str(int(seconds - utcnow().timestamp() % seconds) + 1)
+    return str(int(seconds - clock.now().timestamp() % seconds) + 1)
 
 
 def _rate_limited_page() -> ResponseReturnValue:
