@@ -34,11 +34,20 @@ class Font:
 
 
 @dataclass(frozen=True)
+class Column:
+    """A box as tall as what it holds."""
+
+    left: float
+    top: float
+    width: float
+
+
+@dataclass(frozen=True)
 class Box:
     left: float
     top: float
     width: float
-    height: float = 0.0
+    height: float
 
 
 @dataclass(frozen=True)
@@ -61,10 +70,10 @@ class Frame:
     outer_rule: float = 0.7
     inner: Box = Box(9.6, 9.6, 190.8, 277.8)
     inner_rule: float = 0.25
-    masthead: Box = Box(20.0, 17.0, 170.0)
-    statement: Box = Box(24.0, 63.0, 162.0)
-    attestation: Box = Box(112.0, 247.0, 78.0)
-    signed_note: Box = Box(16.0, 275.5, 178.0)
+    masthead: Column = Column(20.0, 17.0, 170.0)
+    statement: Column = Column(24.0, 63.0, 162.0)
+    attestation: Column = Column(112.0, 247.0, 78.0)
+    signed_note: Column = Column(16.0, 275.5, 178.0)
 
 
 @dataclass(frozen=True)
@@ -77,7 +86,7 @@ class Footer:
     page_number_baseline: float = 19.0
     corner: Font = Font(6.5, tracking=0.03)
     qr: Box = Box(18.0, 244.0, 25.0, 25.0)
-    text: Box = Box(45.5, 245.2, 74.0)
+    text: Column = Column(45.5, 245.2, 74.0)
     entry_gap: float = 1.0
     label: Font = Font(6.0)
     serial: Font = Font(8.5, tracking=0.03)
@@ -219,12 +228,12 @@ GEOMETRY = Geometry()
 
 
 def reference_css(centre: float, geometry: Geometry = GEOMETRY) -> str:
-    """Every number of ``geometry`` as a CSS custom property (``--page-left: 20mm``; a font gives
-    ``-size``, ``-leading``, ``-tracking`` and ``-shift``), for the reference design.
+    """Every number of ``geometry`` as a CSS custom property, for the reference design: ``--page-left:
+    20mm``, and for a font ``-size``, ``-leading``, ``-tracking``, ``-line-height``, ``-depth``, ``-shift``.
 
-    CSS centres a line's glyphs in its line box by the font's ascent and descent, where the fast layout puts
-    the baseline at :data:`BASELINE` of the line height: ``-shift`` is how far to move a line of that font
-    to meet the fast layout, with ``centre`` the text font's (ascent − descent) / 2 in ems.
+    CSS centres a line's glyphs in its line box by the font's ascent and descent (``centre`` is the text
+    font's (ascent − descent) / 2 in ems), so its baseline lies ``-depth`` below the line's top; the fast
+    layout puts it :data:`BASELINE` of the line height down: ``-shift`` moves a CSS line onto the fast one.
     """
     properties: list[tuple[str, str]] = []
     for section in fields(geometry):
@@ -232,11 +241,9 @@ def reference_css(centre: float, geometry: Geometry = GEOMETRY) -> str:
     return ":root {\n" + "".join(f"  {name}: {value};\n" for name, value in properties) + "}\n"
 
 
-def css_shift(font: Font, centre: float, baseline: float | None = None) -> float:
-    """How far down (mm) to move a CSS line of ``font`` so that its baseline sits where the fast layout
-    sets it: ``baseline`` below the line's top, or :data:`BASELINE` of its line height."""
-    fast = BASELINE * font.line_height if baseline is None else baseline
-    return fast - (font.line_height / 2 + centre * font.size * PT)
+def css_depth(font: Font, centre: float) -> float:
+    """How far (mm) below a CSS line's top the baseline of ``font`` lies."""
+    return font.line_height / 2 + centre * font.size * PT
 
 
 def _properties(out: list[tuple[str, str]], name: str, value: Any, centre: float) -> None:
@@ -244,7 +251,10 @@ def _properties(out: list[tuple[str, str]], name: str, value: Any, centre: float
         out.append((f"--{name}-size", f"{value.size:g}pt"))
         out.append((f"--{name}-leading", f"{value.leading:g}"))
         out.append((f"--{name}-tracking", f"{value.tracking:g}em"))
-        out.append((f"--{name}-shift", f"{css_shift(value, centre):.3f}mm"))
+        depth = css_depth(value, centre)
+        out.append((f"--{name}-line-height", f"{value.line_height:.3f}mm"))
+        out.append((f"--{name}-depth", f"{depth:.3f}mm"))
+        out.append((f"--{name}-shift", f"{BASELINE * value.line_height - depth:.3f}mm"))
     elif is_dataclass(value):
         for part in fields(value):
             _properties(out, f"{name}-{part.name.replace('_', '-')}", getattr(value, part.name), centre)
