@@ -14,7 +14,8 @@ from typing import Any
 from jinja2 import Template
 
 from cme_tracker.certificates.content import CertificateContent
-from cme_tracker.documents.layout import BOTTOM, HAIRLINE, LABEL, LEFT, NAVY, RIGHT, SOFT, TOP, PageLayout
+from cme_tracker.documents.geometry import GEOMETRY
+from cme_tracker.documents.layout import BOTTOM, LABEL, PARTICULARS, SOFT, TOP, PageLayout, style
 from cme_tracker.documents.render import (
     CertificateFonts,
     DocumentRenderer,
@@ -32,7 +33,7 @@ from cme_tracker.documents.render import (
     shared_values,
     weasyprint_document,
 )
-from cme_tracker.documents.typeset import Operators, Style, Typesetter
+from cme_tracker.documents.typeset import Operators, Typesetter
 
 
 def check_certificate_glyphs(content: CertificateContent, fonts: CertificateFonts | None = None) -> None:
@@ -113,21 +114,18 @@ class MemberLayout(PageLayout):
         return self._pages
 
     def _particulars(self) -> None:
-        values, symposium = self.values, self.values["s"]
-        column = (RIGHT - LEFT - 8) / 2
-        left, right = LEFT, LEFT + column + 8
-        for x in (left, right):
-            self._rule(x, x + column, TOP, 0.5, NAVY)
+        values, symposium, part = self.values, self.values["s"], PARTICULARS
+        left, right, column = self._particulars_columns()
         holder_bottom = self._holder(left, column)
-        y = self._paragraph(right, TOP + 1.5, column, "学術講演会 Symposium", LABEL)
-        y = self._paragraph(right, y + 0.5, column, symposium["title_ja"], Style(11))
-        y = self._paragraph(right, y, column, symposium["title_en"], Style(8.5, SOFT))
+        y = self._paragraph(right, TOP + part.padding, column, "学術講演会 Symposium", LABEL)
+        y = self._paragraph(right, y + part.label_gap, column, symposium["title_ja"], style(part.title))
+        y = self._paragraph(right, y, column, symposium["title_en"], style(part.subtitle, SOFT))
         rows = [("開催日 Date", f"{values['date_ja']} / {values['date_en']}")]
         if symposium["venue"]:
             rows.append(("会場 Venue", symposium["venue"]))
         rows.append(("時刻 Times", symposium["timezone"]))
-        symposium_bottom = self._definitions(right, y + 2, column, rows)
-        self.y = max(holder_bottom, symposium_bottom) + 3.5
+        symposium_bottom = self._definitions(right, y + part.list_gap, column, rows)
+        self.y = max(holder_bottom, symposium_bottom) + part.after
 
     def _lectures(self) -> None:
         columns = self._lecture_columns()
@@ -147,9 +145,8 @@ class MemberLayout(PageLayout):
                 self._table_header(columns, heads)
             self._lecture_row(columns, lecture, self.y, draw=True)
             self.y += height
-            last = number == len(lectures) - 1
-            self._rule(LEFT, RIGHT, self.y, 0.4 if last else 0.2, NAVY if last else HAIRLINE)
-        self.y += 4
+            self._row_rule(number == len(lectures) - 1)
+        self.y += GEOMETRY.lectures.after
 
 
 def weasyprint_certificate(

@@ -2,7 +2,8 @@
 
 The primitives (text, wrapped paragraphs, rules) and the parts every kind shares (the serial, QR code and
 verify link on each page, the holder's particulars, table headers, lecture rows, the totals by field) are
-here, in mm from the sheet's top left corner; a kind's layout adds its own parts.
+here, placed by :data:`~cme_tracker.documents.geometry.GEOMETRY` (the numbers the reference design's CSS
+reads too); a kind's layout adds its own parts.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import segno
 
 from cme_tracker.documents.content import DocumentContent
+from cme_tracker.documents.geometry import BASELINE, GEOMETRY, Font
 from cme_tracker.documents.typeset import MM, Operators, Style, Typesetter
 from cme_tracker.vocabulary import CmeField
 
@@ -20,9 +22,18 @@ NAVY = (0.122, 0.227, 0.373)
 GREY = (0.349, 0.388, 0.431)
 SOFT = (0.29, 0.333, 0.376)
 HAIRLINE = (0.835, 0.851, 0.871)
-LABEL = Style(6.5, GREY, tracking=0.05)
-LEFT, RIGHT, TOP, BOTTOM = 20.0, 190.0, 74.0, 241.0
-"""The page area of the member's part, in mm, as in certificate.css; the frame draws around it."""
+INK = (0.11, 0.137, 0.169)
+PAGE, FOOTER, PARTICULARS, TABLE = GEOMETRY.page, GEOMETRY.footer, GEOMETRY.particulars, GEOMETRY.table
+LEFT, RIGHT, TOP, BOTTOM = PAGE.left, PAGE.right, PAGE.top, PAGE.bottom
+"""The page area of the member's part; the frame draws around it."""
+
+
+def style(font: Font, color: tuple[float, float, float] = INK) -> Style:
+    """The typesetter's style of a font of the geometry, in ``color``."""
+    return Style(font.size, color, leading=font.leading, tracking=font.tracking)
+
+
+LABEL = style(PARTICULARS.label, GREY)
 
 
 class PageLayout:
@@ -53,12 +64,14 @@ class PageLayout:
     ) -> float:
         """Draw ``text`` wrapped to ``width`` with its first line's top at ``top``; returns the bottom."""
         for line in self.ts.lines(text, width, style):
+            self._text(
+                x + width if right else x, top + style.line_height * BASELINE, line, style, right=right
+            )
             top += style.line_height
-            self._text(x + width if right else x, top - style.line_height * 0.28, line, style, right=right)
         return top
 
     def _rule(self, x1: float, x2: float, y: float, width: float, color: tuple[float, float, float]) -> None:
-        y_pt = 297 * MM - y * MM
+        y_pt = PAGE.height * MM - y * MM
         self._draw(
             b"q %.3f %.3f %.3f RG %.3f w %.3f %.3f m %.3f %.3f l S Q\n"
             % (*color, width * MM, x1 * MM, y_pt, x2 * MM, y_pt)
@@ -68,69 +81,96 @@ class PageLayout:
         self._pages.append([])
         self.y = TOP
         values = self.values
-        self._text(196, 15.5, f"No. {self.content['serial']}", Style(6.5, GREY, tracking=0.03), right=True)
+        corner = f"No. {self.content['serial']}"
+        self._text(
+            FOOTER.corner_right, FOOTER.corner_baseline, corner, style(FOOTER.corner, GREY), right=True
+        )
         if self._qr is None:  # encoding a QR code costs milliseconds: once a document
-            self._qr = _qr_operators(self.content["verify_url"], 18, 244, 25)
+            qr = FOOTER.qr
+            self._qr = _qr_operators(self.content["verify_url"], qr.left, qr.top, qr.width)
         self._draw(self._qr)
-        x, y = 45.5, 245.2
-        for label, value, style in (
-            ("証明書番号 Serial No.", self.content["serial"], Style(8.5, tracking=0.03)),
-            ("発行日 Date of issue", f"{values['issued_ja']} / {values['issued_en']}", Style(7)),
-            ("真正性の確認 Verify at", self.content["verify_url"], Style(6.5)),
+        text = FOOTER.text
+        y = text.top
+        for label, value, font in (
+            ("証明書番号 Serial No.", self.content["serial"], FOOTER.serial),
+            ("発行日 Date of issue", f"{values['issued_ja']} / {values['issued_en']}", FOOTER.issued),
+            ("真正性の確認 Verify at", self.content["verify_url"], FOOTER.url),
         ):
-            y = self._paragraph(x, y, 74, label, Style(6, GREY))
-            y = self._paragraph(x, y, 74, value, style) + 1
+            y = self._paragraph(text.left, y, text.width, label, style(FOOTER.label, GREY))
+            y = self._paragraph(text.left, y, text.width, value, style(font)) + FOOTER.entry_gap
 
     # -- the shared parts --
 
     def _holder(self, left: float, column: float) -> float:
         """The holder's name and numbers in a column; returns the bottom."""
-        values, holder = self.values, self.values["holder"]
-        y = self._paragraph(left, TOP + 1.5, column, "氏名 Name", LABEL)
-        name_style = Style(
-            {"": 18, "long": 14, "very-long": 11}[values["name_size"]], leading=1.25, tracking=0.06
-        )
-        y = self._paragraph(left, y + 0.5, column, holder["name_kanji"] or holder["name_romaji"], name_style)
+        values, holder, part = self.values, self.values["holder"], PARTICULARS
+        y = self._paragraph(left, TOP + part.padding, column, "氏名 Name", LABEL)
+        name_font = {"": part.name, "long": part.name_long, "very-long": part.name_very_long}[
+            values["name_size"]
+        ]
+        name = holder["name_kanji"] or holder["name_romaji"]
+        y = self._paragraph(left, y + part.label_gap, column, name, style(name_font))
         if holder["name_kanji"]:
-            y = self._paragraph(left, y, column, holder["name_romaji"], Style(10, SOFT, tracking=0.08))
+            y = self._paragraph(left, y, column, holder["name_romaji"], style(part.name_latin, SOFT))
         if holder["former_family_name"]:
             y = self._paragraph(
                 left,
-                y + 0.4,
+                y + part.former_gap,
                 column,
                 f"旧姓 Former family name: {holder['former_family_name']}",
-                Style(7.5, SOFT),
+                style(part.former, SOFT),
             )
         rows = [
             ("会員番号 Member No.", holder["member_no"]),
             ("職種 Profession", f"{values['profession_ja']} {values['profession_en']}"),
             *((registry["label"], registry["number"]) for registry in values["registries"]),
         ]
-        return self._definitions(left, y + 2, column, rows)
+        return self._definitions(left, y + part.list_gap, column, rows)
 
     def _definitions(self, x: float, y: float, width: float, rows: Sequence[tuple[str, str]]) -> float:
+        part = PARTICULARS
+        term, value_style = style(part.term, GREY), style(part.value)
         for label, value in rows:
-            label_bottom = self._paragraph(x, y + 0.3, 32, label, Style(6.5, GREY))
-            y = max(label_bottom, self._paragraph(x + 33, y, width - 33, value, Style(7.5))) + 0.5
+            label_bottom = self._paragraph(x, y + part.term_offset, part.term_width, label, term)
+            value_bottom = self._paragraph(
+                x + part.value_indent, y, width - part.value_indent, value, value_style
+            )
+            y = max(label_bottom, value_bottom) + part.row_gap
         return y
+
+    def _particulars_columns(self) -> tuple[float, float, float]:
+        """The left edges of the holder's and the other column, and their width, each under a rule."""
+        column = (RIGHT - LEFT - PARTICULARS.gap) / 2
+        left, right = LEFT, LEFT + column + PARTICULARS.gap
+        for x in (left, right):
+            self._rule(x, x + column, TOP, PARTICULARS.rule, NAVY)
+        return left, right, column
 
     def _table_header(
         self, columns: Sequence[tuple[float, float]], heads: Sequence[tuple[str, str, bool]]
     ) -> None:
         top = self.y
-        bottom = top + 7.5
+        bottom = top + TABLE.head_height
+        ja_style, en_style = style(TABLE.head_ja, NAVY), style(TABLE.head_en, GREY)
         for (x, width), (ja, en, right) in zip(columns, heads, strict=True):
-            inner = (x + 1.2, width - 2.4)
-            self._text(inner[0] + (inner[1] if right else 0), bottom - 4.1, ja, Style(7, NAVY), right=right)
-            self._text(inner[0] + (inner[1] if right else 0), bottom - 1.3, en, Style(5.6, GREY), right=right)
-        self._rule(LEFT, RIGHT, top, 0.5, NAVY)
-        self._rule(LEFT, RIGHT, bottom, 0.25, NAVY)
+            inner = (x + TABLE.padding, width - 2 * TABLE.padding)
+            edge = inner[0] + (inner[1] if right else 0)
+            self._text(edge, bottom - TABLE.head_ja_baseline, ja, ja_style, right=right)
+            self._text(edge, bottom - TABLE.head_en_baseline, en, en_style, right=right)
+        self._rule(LEFT, RIGHT, top, TABLE.head_rule, NAVY)
+        self._rule(LEFT, RIGHT, bottom, TABLE.head_base_rule, NAVY)
         self.y = bottom
+
+    def _row_rule(self, last: bool) -> None:
+        """The rule under a table's row: a hairline, or the table's closing rule under its last."""
+        self._rule(
+            LEFT, RIGHT, self.y, TABLE.closing_rule if last else TABLE.hairline, NAVY if last else HAIRLINE
+        )
 
     def _lecture_columns(self) -> list[tuple[float, float]]:
         """(x, width) of time, title, field, minutes and one column per policy."""
-        policies = len(self.values["policies"])
-        fixed = [17.0, 0.0, 27.0, 13.0, *([14.0] * policies)]
+        policies, lectures = len(self.values["policies"]), GEOMETRY.lectures
+        fixed = [lectures.time, 0.0, lectures.field, lectures.minutes, *([lectures.award] * policies)]
         fixed[1] = RIGHT - LEFT - sum(fixed)
         return column_spans(fixed)
 
@@ -139,45 +179,54 @@ class PageLayout:
     ) -> float:
         """The row's height; with ``draw``, draw it too (measuring first keeps a row on one page)."""
         (time_x, _), (title_x, title_w), (field_x, field_w), *numbers = columns
-        title_ja, small = Style(8, leading=1.15), Style(6.5, SOFT, leading=1.15)
+        geometry, pad = GEOMETRY.lectures, TABLE.padding
+        title_ja, small = style(geometry.title), style(geometry.small, SOFT)
         lines = [
-            self.ts.lines(lecture["title_ja"], title_w - 2.4, title_ja),
-            self.ts.lines(lecture["title_en"] or "", title_w - 2.4, small),
-            self.ts.lines(lecture["field_ja"], field_w - 2.4, title_ja),
-            self.ts.lines(lecture["field_en"], field_w - 2.4, small),
+            self.ts.lines(lecture["title_ja"], title_w - 2 * pad, title_ja),
+            self.ts.lines(lecture["title_en"] or "", title_w - 2 * pad, small),
+            self.ts.lines(lecture["field_ja"], field_w - 2 * pad, title_ja),
+            self.ts.lines(lecture["field_en"], field_w - 2 * pad, small),
         ]
         title_h = len(lines[0]) * title_ja.line_height + len(lines[1]) * small.line_height
         field_h = len(lines[2]) * title_ja.line_height + len(lines[3]) * small.line_height
-        height = max(title_h, field_h, title_ja.line_height) + 1.4
+        height = max(title_h, field_h, title_ja.line_height) + 2 * geometry.padding
         if not draw:
             return height
-        y = top + 0.7
-        self._paragraph(time_x + 1.2, y, 20, f"{lecture['starts_at']}–{lecture['ends_at']}", title_ja)
-        below = self._paragraph(title_x + 1.2, y, title_w - 2.4, lecture["title_ja"], title_ja)
-        self._paragraph(title_x + 1.2, below, title_w - 2.4, lecture["title_en"] or "", small)
-        below = self._paragraph(field_x + 1.2, y, field_w - 2.4, lecture["field_ja"], title_ja)
-        self._paragraph(field_x + 1.2, below, field_w - 2.4, lecture["field_en"], small)
-        baseline = y + title_ja.line_height * 0.72
+        y = top + geometry.padding
+        times = f"{lecture['starts_at']}–{lecture['ends_at']}"
+        self._paragraph(time_x + pad, y, geometry.time_width, times, title_ja)
+        below = self._paragraph(title_x + pad, y, title_w - 2 * pad, lecture["title_ja"], title_ja)
+        self._paragraph(title_x + pad, below, title_w - 2 * pad, lecture["title_en"] or "", small)
+        below = self._paragraph(field_x + pad, y, field_w - 2 * pad, lecture["field_ja"], title_ja)
+        self._paragraph(field_x + pad, below, field_w - 2 * pad, lecture["field_en"], small)
+        baseline = y + title_ja.line_height * BASELINE
         (minutes_x, minutes_w), *award_columns = numbers
-        self._text(minutes_x + minutes_w - 1.2, baseline, str(lecture["minutes"]), title_ja, right=True)
+        self._text(minutes_x + minutes_w - pad, baseline, str(lecture["minutes"]), title_ja, right=True)
         for (x, width), award in zip(award_columns, lecture["awards"], strict=True):
             amount = award["amount"] + (f" [{award['code']}]" if award["code"] else "")
-            self._text(x + width - 1.2, baseline, amount, title_ja, right=True)
+            self._text(x + width - pad, baseline, amount, title_ja, right=True)
         return height
 
     def _heading(self, ja: str, en: str) -> None:
         """A section's bilingual caption, as the totals table has it."""
-        self._text(LEFT, self.y + 3.6, ja, Style(8.5, NAVY))
-        self._text(LEFT + self.ts.width(f"{ja} ", Style(8.5)), self.y + 3.6, en, Style(6.5, GREY))
-        self.y += 5.2
+        totals = GEOMETRY.totals
+        baseline = self.y + totals.heading_baseline
+        self._text(LEFT, baseline, ja, style(totals.heading, NAVY))
+        self._text(
+            LEFT + self.ts.width(f"{ja} ", style(totals.heading)),
+            baseline,
+            en,
+            style(totals.heading_en, GREY),
+        )
+        self.y += totals.heading_height
 
     def _totals(self, ja: str = "取得単位の合計", en: str = "Totals by CME field") -> None:
-        policies = self.values["policies"]
-        rows_height = 5.2 + 7.5 + len(policies) * 6.5
+        policies, totals, pad = self.values["policies"], GEOMETRY.totals, TABLE.padding
+        rows_height = totals.heading_height + TABLE.head_height + len(policies) * totals.row_estimate
         if self.y + rows_height > BOTTOM:
             self._new_page()
         self._heading(ja, en)
-        widths = [40.0, *([16.5] * len(CmeField)), 17.0, 0.0]
+        widths = [totals.scheme, *([totals.amount] * len(CmeField)), totals.total, 0.0]
         widths[-1] = RIGHT - LEFT - sum(widths)
         columns = column_spans(widths)
         heads = [
@@ -187,29 +236,21 @@ class PageLayout:
             ("取得コード", "Codes", False),
         ]
         self._table_header(columns, heads)
+        label, version = style(totals.label), style(totals.version, GREY)
+        figure, codes = style(totals.figure), style(totals.codes)
         for number, policy in enumerate(policies):
-            top = self.y
+            top = self.y + totals.padding
             (label_x, label_w), *amount_columns, (total_x, total_w), (codes_x, codes_w) = columns
-            bottom = self._paragraph(
-                label_x + 1.2, top + 0.9, label_w - 2.4, policy["label"], Style(7.5, leading=1.15)
-            )
-            bottom = self._paragraph(
-                label_x + 1.2, bottom, label_w - 2.4, policy["version"], Style(6, GREY, leading=1.15)
-            )
-            baseline = top + 0.9 + Style(7.5).line_height * 0.72
+            bottom = self._paragraph(label_x + pad, top, label_w - 2 * pad, policy["label"], label)
+            bottom = self._paragraph(label_x + pad, bottom, label_w - 2 * pad, policy["version"], version)
+            baseline = top + figure.line_height * BASELINE
             for (x, width), amount in zip(amount_columns, policy["by_field"], strict=True):
-                self._text(x + width - 1.2, baseline, amount, Style(7.5), right=True)
-            self._text(
-                total_x + total_w - 1.2,
-                baseline,
-                f"{policy['total']} {policy['unit']}",
-                Style(7.5),
-                right=True,
-            )
-            codes_bottom = self._paragraph(codes_x + 1.2, top + 0.9, codes_w - 2.4, policy["codes"], Style(7))
-            self.y = max(bottom, codes_bottom) + 0.9
-            last = number == len(policies) - 1
-            self._rule(LEFT, RIGHT, self.y, 0.4 if last else 0.2, NAVY if last else HAIRLINE)
+                self._text(x + width - pad, baseline, amount, figure, right=True)
+            total = f"{policy['total']} {policy['unit']}"
+            self._text(total_x + total_w - pad, baseline, total, figure, right=True)
+            codes_bottom = self._paragraph(codes_x + pad, top, codes_w - 2 * pad, policy["codes"], codes)
+            self.y = max(bottom, codes_bottom) + totals.padding
+            self._row_rule(number == len(policies) - 1)
 
 
 def column_spans(widths: Sequence[float]) -> list[tuple[float, float]]:
@@ -225,7 +266,7 @@ def _qr_operators(url: str, x: float, y: float, size: float) -> bytes:
     """The QR code of ``url`` as filled rectangles, one a run of dark modules: vector, and no font."""
     matrix = segno.make_qr(url, error="m").matrix
     module = size / len(matrix) * MM
-    left, top = x * MM, 297 * MM - y * MM
+    left, top = x * MM, PAGE.height * MM - y * MM
     rects = []
     for row, modules in enumerate(matrix):
         column = 0

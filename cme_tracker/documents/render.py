@@ -4,7 +4,8 @@ The designs live in ``certificates/`` and are filled by a plain Jinja environmen
 Issuing renders thousands of documents in one process, so the part every document of a kind shares (border,
 masthead, attestation, seal) is laid out once by WeasyPrint, and each document lays out only its own part
 (:mod:`cme_tracker.documents.layout`) and draws the shared one beneath it
-(see :mod:`cme_tracker.documents.compose`): each file still holds only its own text. A kind adds its
+(see :mod:`cme_tracker.documents.compose`): each file still holds only its own text. Both layouts take their
+numbers from :mod:`cme_tracker.documents.geometry`, the designs as CSS custom properties. A kind adds its
 :class:`DocumentRenderer`, its design values and its layout.
 """
 
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
 import segno
+from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 from markupsafe import Markup
 from weasyprint import CSS, HTML, Attachment  # type: ignore[import-untyped]
@@ -28,6 +30,7 @@ from weasyprint.urls import FatalURLFetchingError  # type: ignore[import-untyped
 
 from cme_tracker.documents.compose import CertificateFrame
 from cme_tracker.documents.content import DocumentContent, HolderContent, LectureContent, PolicyTotals
+from cme_tracker.documents.geometry import reference_css
 from cme_tracker.documents.typeset import Face, FontStack, Operators, Typesetter
 from cme_tracker.fonts import (
     JAPANESE_FONTS,
@@ -94,6 +97,15 @@ class CertificateFonts:
         sans = ", ".join(f'"{font.postscript_name}"' for font in self.checked)
         faces = font_face_css((self.japanese, self.latin, self.serif))
         return f':root {{ --sans: {sans}; --serif: "{self.serif.postscript_name}"; }}\n{faces}'
+
+
+@functools.cache
+def glyph_centre(font: EmbeddedFont) -> float:
+    """(ascent − descent) / 2 of ``font`` in ems: how far below the middle of a CSS line box its baseline
+    lies, which the reference design needs to put its lines where the fast layout does."""
+    with TTFont(font.path, fontNumber=font.index, lazy=True) as tt:
+        hhea = tt["hhea"]
+        return float((hhea.ascent + hhea.descent) / 2 / tt["head"].unitsPerEm)
 
 
 @functools.cache
@@ -294,6 +306,7 @@ def weasyprint_document(
         stylesheets = [
             CSS(filename=str(design / "certificate.css"), url_fetcher=fetcher, font_config=font_config),
             CSS(string=fonts.css(), url_fetcher=fetcher, font_config=font_config),
+            CSS(string=reference_css(glyph_centre(fonts.japanese)), font_config=font_config),
         ]
         document = HTML(string=html, base_url=design.as_uri() + "/", url_fetcher=fetcher)
         pdf: bytes = document.write_pdf(

@@ -16,18 +16,22 @@ from typing import Any
 
 from jinja2 import Template
 
+from cme_tracker.documents.geometry import BASELINE, GEOMETRY
 from cme_tracker.documents.layout import (
     BOTTOM,
+    FOOTER,
     GREY,
-    HAIRLINE,
     LABEL,
     LEFT,
     NAVY,
+    PARTICULARS,
     RIGHT,
     SOFT,
+    TABLE,
     TOP,
     PageLayout,
     column_spans,
+    style,
 )
 from cme_tracker.documents.render import (
     CertificateFonts,
@@ -46,7 +50,7 @@ from cme_tracker.documents.render import (
     shared_values,
     weasyprint_document,
 )
-from cme_tracker.documents.typeset import MM, Operators, Style, Typesetter
+from cme_tracker.documents.typeset import MM, Operators, Typesetter
 from cme_tracker.society import SOCIETY_ZONE_NAME
 from cme_tracker.transcripts.content import AttendedSymposium, RequirementProgress, TranscriptContent
 
@@ -200,8 +204,9 @@ class TranscriptRenderer(DocumentRenderer[TranscriptContent]):
         return _title(content)
 
 
-GROUP = Style(7.5, NAVY)
-GROUP_SMALL = Style(6.2, GREY)
+GROUP_GEOMETRY, PROGRESS = GEOMETRY.group, GEOMETRY.progress
+GROUP = style(GROUP_GEOMETRY.font, NAVY)
+GROUP_SMALL = style(GROUP_GEOMETRY.small, GREY)
 
 
 class TranscriptLayout(PageLayout):
@@ -221,23 +226,20 @@ class TranscriptLayout(PageLayout):
         return self._pages
 
     def _particulars(self) -> None:
-        values = self.values
-        column = (RIGHT - LEFT - 8) / 2
-        left, right = LEFT, LEFT + column + 8
-        for x in (left, right):
-            self._rule(x, x + column, TOP, 0.5, NAVY)
+        values, part = self.values, PARTICULARS
+        left, right, column = self._particulars_columns()
         holder_bottom = self._holder(left, column)
-        y = self._paragraph(right, TOP + 1.5, column, "対象期間 Period", LABEL)
-        y = self._paragraph(right, y + 0.5, column, values["year_ja"], Style(14, tracking=0.06))
-        y = self._paragraph(right, y, column, values["year_en"], Style(8.5, SOFT))
+        y = self._paragraph(right, TOP + part.padding, column, "対象期間 Period", LABEL)
+        y = self._paragraph(right, y + part.label_gap, column, values["year_ja"], style(part.year))
+        y = self._paragraph(right, y, column, values["year_en"], style(part.subtitle, SOFT))
         rows = [
             ("期間 From – to", values["period_ja"]),
             ("", values["period_en"]),
             ("出席 Attended", f"学術講演会 {len(values['symposia'])} 回、講演 {values['lecture_count']} 件"),
             ("", f"{len(values['symposia'])} symposia, {values['lecture_count']} lectures"),
         ]
-        year_bottom = self._definitions(right, y + 2, column, rows)
-        self.y = max(holder_bottom, year_bottom) + 3.5
+        year_bottom = self._definitions(right, y + part.list_gap, column, rows)
+        self.y = max(holder_bottom, year_bottom) + part.after
 
     def _heads(self) -> list[tuple[str, str, bool]]:
         return [
@@ -265,21 +267,20 @@ class TranscriptLayout(PageLayout):
                     self._group(symposium, continued=True)
                 self._lecture_row(columns, lecture, self.y, draw=True)
                 self.y += height
-                last = number == len(symposia) - 1 and index == len(lectures) - 1
-                self._rule(LEFT, RIGHT, self.y, 0.4 if last else 0.2, NAVY if last else HAIRLINE)
-        self.y += 4
+                self._row_rule(number == len(symposia) - 1 and index == len(lectures) - 1)
+        self.y += GEOMETRY.lectures.after
 
     def _continue(self, columns: list[tuple[float, float]]) -> None:
         self._new_page()
         self._table_header(columns, self._heads())
 
     def _group_height(self) -> float:
-        return GROUP.line_height + 2.2
+        return GROUP.line_height + GROUP_GEOMETRY.padding_top + GROUP_GEOMETRY.padding_bottom
 
     def _group(self, symposium: dict[str, Any], *, continued: bool) -> None:
         """The symposium's heading row: date, title and venue, gold rule beneath."""
-        baseline = self.y + 1.4 + GROUP.line_height * 0.72
-        x = LEFT + 1.2
+        baseline = self.y + GROUP_GEOMETRY.padding_top + GROUP.line_height * BASELINE
+        x = LEFT + TABLE.padding
         parts = [
             (symposium["date_ja"], GROUP),
             (symposium["date_en"], GROUP_SMALL),
@@ -290,26 +291,36 @@ class TranscriptLayout(PageLayout):
         if continued:
             tail += "（続き） continued"
         parts.append((tail, GROUP_SMALL))
-        for text, style in parts:
-            room = RIGHT - 1.2 - x
+        for text, text_style in parts:
+            room = RIGHT - TABLE.padding - x
             if room <= 0:
                 break
-            shown = self.ts.lines(text, room, style)[0] if self.ts.width(text, style) > room else text
-            self._text(x, baseline, shown, style)
-            x += self.ts.width(shown + " ", style) + 1.2
+            shown = (
+                self.ts.lines(text, room, text_style)[0] if self.ts.width(text, text_style) > room else text
+            )
+            self._text(x, baseline, shown, text_style)
+            x += self.ts.width(shown + " ", text_style) + GROUP_GEOMETRY.gap
         self.y += self._group_height()
-        self._rule(LEFT, RIGHT, self.y, 0.25, GOLD)
+        self._rule(LEFT, RIGHT, self.y, GROUP_GEOMETRY.rule, GOLD)
 
     def _progress(self, progress: dict[str, Any]) -> None:
         """Progress toward a multi-year requirement: the years, the sum against the requirement, a bar."""
-        summary = Style(7.5)
-        needed = 5.2 + 7.5 + len(progress["years"]) * 5.0 + 2 * summary.line_height + 12
-        if self.y + 4 + needed > BOTTOM:
+        geometry, totals, pad = PROGRESS, GEOMETRY.totals, TABLE.padding
+        summary, figure = style(geometry.summary), style(totals.figure)
+        needed = (
+            totals.heading_height
+            + TABLE.head_height
+            + len(progress["years"]) * geometry.row_estimate
+            + 2 * summary.line_height
+            + geometry.bar_estimate
+        )
+        if self.y + geometry.before + needed > BOTTOM:
             self._new_page()
         else:
-            self.y += 4
+            self.y += geometry.before
         self._heading(progress["caption_ja"], progress["caption_en"])
-        columns = column_spans([40.0, 24.0, 4.0, RIGHT - LEFT - 68.0])
+        fixed = geometry.year + geometry.amount + geometry.spacer
+        columns = column_spans([geometry.year, geometry.amount, geometry.spacer, RIGHT - LEFT - fixed])
         self._table_header(
             columns,
             [
@@ -321,28 +332,35 @@ class TranscriptLayout(PageLayout):
         )
         (year_x, _), (amount_x, amount_w), _, (codes_x, codes_w) = columns
         for index, year in enumerate(progress["years"]):
-            top = self.y
-            baseline = top + 0.9 + Style(7.5).line_height * 0.72
-            self._text(year_x + 1.2, baseline, year["label"], Style(7.5))
-            self._text(amount_x + amount_w - 1.2, baseline, year["amount"], Style(7.5), right=True)
-            bottom = self._paragraph(codes_x + 1.2, top + 0.9, codes_w - 2.4, year["codes"], Style(7))
-            self.y = max(bottom, top + 0.9 + Style(7.5).line_height) + 0.9
-            last = index == len(progress["years"]) - 1
-            self._rule(LEFT, RIGHT, self.y, 0.4 if last else 0.2, NAVY if last else HAIRLINE)
-        self.y = self._paragraph(LEFT, self.y + 1.5, RIGHT - LEFT, progress["summary_ja"], summary)
-        self.y = self._paragraph(LEFT, self.y, RIGHT - LEFT, progress["summary_en"], Style(6.5, GREY))
-        bar_top, bar_width = self.y + 1.5, 110.0
-        self._bar(LEFT, bar_top, bar_width, 2.2, 1.0, TRACK)
-        self._bar(LEFT, bar_top, bar_width, 2.2, progress["ratio"], GOLD if progress["met"] else NAVY)
-        status = f"{progress['percent']}%  {progress['status_ja']}"
-        self._text(LEFT + bar_width + 4, bar_top + 2.1, status, Style(8, NAVY if progress["met"] else SOFT))
-        self._text(
-            LEFT + bar_width + 4 + self.ts.width(status + "  ", Style(8)),
-            bar_top + 2.1,
-            progress["status_en"],
-            Style(6.5, GREY),
+            top = self.y + totals.padding
+            baseline = top + figure.line_height * BASELINE
+            self._text(year_x + pad, baseline, year["label"], figure)
+            self._text(amount_x + amount_w - pad, baseline, year["amount"], figure, right=True)
+            bottom = self._paragraph(
+                codes_x + pad, top, codes_w - 2 * pad, year["codes"], style(totals.codes)
+            )
+            self.y = max(bottom, top + figure.line_height) + totals.padding
+            self._row_rule(index == len(progress["years"]) - 1)
+        self.y = self._paragraph(
+            LEFT, self.y + geometry.summary_gap, RIGHT - LEFT, progress["summary_ja"], summary
         )
-        self.y = bar_top + 4
+        summary_en = style(geometry.summary_en, GREY)
+        self.y = self._paragraph(LEFT, self.y, RIGHT - LEFT, progress["summary_en"], summary_en)
+        bar_top, bar_width, bar_height = self.y + geometry.bar_gap, geometry.bar_width, geometry.bar_height
+        self._bar(LEFT, bar_top, bar_width, bar_height, 1.0, TRACK)
+        self._bar(LEFT, bar_top, bar_width, bar_height, progress["ratio"], GOLD if progress["met"] else NAVY)
+        status = f"{progress['percent']}%  {progress['status_ja']}"
+        status_x, status_baseline = LEFT + bar_width + geometry.status_gap, bar_top + geometry.status_baseline
+        self._text(
+            status_x, status_baseline, status, style(geometry.status, NAVY if progress["met"] else SOFT)
+        )
+        self._text(
+            status_x + self.ts.width(status + "  ", style(geometry.status)),
+            status_baseline,
+            progress["status_en"],
+            style(geometry.status_en, GREY),
+        )
+        self.y = bar_top + geometry.after
 
     def _bar(
         self,
@@ -357,7 +375,13 @@ class TranscriptLayout(PageLayout):
             return
         self._draw(
             b"q %.3f %.3f %.3f rg %.3f %.3f %.3f %.3f re f Q\n"
-            % (*color, x * MM, (297 - top - height) * MM, width * min(ratio, 1.0) * MM, height * MM)
+            % (
+                *color,
+                x * MM,
+                (GEOMETRY.page.height - top - height) * MM,
+                width * min(ratio, 1.0) * MM,
+                height * MM,
+            )
         )
 
     def _page_numbers(self) -> None:
@@ -365,5 +389,6 @@ class TranscriptLayout(PageLayout):
         count = len(self._pages)
         for number, page in enumerate(self._pages, start=1):
             text = f"{number} / {count}"
-            style = Style(6.5, GREY, tracking=0.03)
-            page.extend(self.ts.show(196 - self.ts.width(text, style), 19, text, style))
+            corner = style(FOOTER.corner, GREY)
+            x = FOOTER.corner_right - self.ts.width(text, corner)
+            page.extend(self.ts.show(x, FOOTER.page_number_baseline, text, corner))
