@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from enum import StrEnum
+from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, String, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError
@@ -48,6 +49,42 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class EnumString(TypeDecorator[E]):
+    """A closed set (a ``StrEnum``) stored as its value in a ``VARCHAR(length)``.
+
+    The code reads and writes members, while the schema stays the plain string column whose CHECK constraint
+    keeps the set; a bound value must be a member or exactly a member's value, so a slip is refused before
+    the database sees it.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+        self._members: dict[str, E] = {member.value: member for member in enum}
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        member = self._members.get(value)
+        if member is None or (value.__class__ is not str and value.__class__ is not self.enum):
+            raise ValueError(f"{value!r} is not a {self.enum.__name__}")
+        return member.value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        if value is None:
+            return None
+        member = self._members.get(value)
+        if member is None:
+            raise ValueError(f"{value!r} in the database is not a {self.enum.__name__}")
+        return member
 
 
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
