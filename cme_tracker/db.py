@@ -15,7 +15,7 @@ from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, String, cre
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapper, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -86,6 +86,11 @@ class EnumString(TypeDecorator[E]):
             raise ValueError(f"{value!r} in the database is not a {self.enum.__name__}")
         return member
 
+    def assigned(self, _target: object, value: Any, _old: object, _initiator: object) -> Any:
+        """What an attribute of this type holds when ``value`` is assigned: the member for its value's
+        string; anything else as it is, for the flush to refuse."""
+        return self._members.get(value, value) if value.__class__ is str else value
+
 
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 
@@ -97,6 +102,16 @@ def utcnow() -> datetime:
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+
+
+@event.listens_for(Base, "mapper_configured", propagate=True)
+def _enum_members_on_assignment(mapper: Mapper[Any], class_: type) -> None:
+    """An :class:`EnumString` attribute holds a member as soon as it is assigned, also when an importer
+    assigns the value's string, so that it is what its ``Mapped[...]`` says before the row is read back."""
+    for attribute in mapper.column_attrs:
+        column_type = attribute.columns[0].type
+        if isinstance(column_type, EnumString):
+            event.listen(getattr(class_, attribute.key), "set", column_type.assigned, retval=True)
 
 
 BUSY_TIMEOUT_SECONDS = 30

@@ -63,7 +63,7 @@ class Lecture(Base):
     position: Mapped[int]
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
-    field: Mapped[str] = mapped_column(String(20))
+    field: Mapped[CmeField] = mapped_column(EnumString(CmeField, 20))
     title_ja: Mapped[str] = mapped_column(String(500))
     title_en: Mapped[str | None] = mapped_column(String(500))
     speaker: Mapped[str] = mapped_column(String(300))

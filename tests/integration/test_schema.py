@@ -77,6 +77,7 @@ def test_naive_datetime_is_refused(session: Session) -> None:
 
 def test_enum_columns_take_a_member_or_its_value_and_give_back_the_member(session: Session) -> None:
     symposium = make_symposium(session, kind="special", status=SymposiumStatus.CLOSED)
+    assert symposium.kind is SymposiumKind.SPECIAL, "an assigned value's string is held as its member"
     session.expire_all()
     found = session.get(Symposium, symposium.id)
     assert found is not None
