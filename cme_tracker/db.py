@@ -8,13 +8,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from enum import StrEnum
+from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, String, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapper, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -50,6 +51,47 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+E = TypeVar("E", bound=StrEnum)
+
+
+class EnumString(TypeDecorator[E]):
+    """A closed set (a ``StrEnum``) stored as its value in a ``VARCHAR(length)``.
+
+    The code reads and writes members, while the schema stays the plain string column whose CHECK constraint
+    keeps the set; a bound value must be a member or exactly a member's value, so a slip is refused before
+    the database sees it.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+        self._members: dict[str, E] = {member.value: member for member in enum}
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        member = self._members.get(value)
+        if member is None or (value.__class__ is not str and value.__class__ is not self.enum):
+            raise ValueError(f"{value!r} is not a {self.enum.__name__}")
+        return member.value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        if value is None:
+            return None
+        member = self._members.get(value)
+        if member is None:
+            raise ValueError(f"{value!r} in the database is not a {self.enum.__name__}")
+        return member
+
+    def assigned(self, _target: object, value: Any, _old: object, _initiator: object) -> Any:
+        """What an attribute of this type holds when ``value`` is assigned: the member for its value's
+        string; anything else as it is, for the flush to refuse."""
+        return self._members.get(value, value) if value.__class__ is str else value
+
+
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 
 
@@ -60,6 +102,16 @@ def utcnow() -> datetime:
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+
+
+@event.listens_for(Base, "mapper_configured", propagate=True)
+def _enum_members_on_assignment(mapper: Mapper[Any], class_: type) -> None:
+    """An :class:`EnumString` attribute holds a member as soon as it is assigned, also when an importer
+    assigns the value's string, so that it is what its ``Mapped[...]`` says before the row is read back."""
+    for attribute in mapper.column_attrs:
+        column_type = attribute.columns[0].type
+        if isinstance(column_type, EnumString):
+            event.listen(getattr(class_, attribute.key), "set", column_type.assigned, retval=True)
 
 
 BUSY_TIMEOUT_SECONDS = 30

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cme_tracker.db import Base, utcnow
+from cme_tracker.db import Base, EnumString, utcnow
 from cme_tracker.members.models import Member
 from cme_tracker.vocabulary import Role, sql_in
 
@@ -28,7 +28,7 @@ class User(Base):
 
     @property
     def roles(self) -> frozenset[Role]:
-        return frozenset(Role(row.role) for row in self.role_rows)
+        return frozenset(row.role for row in self.role_rows)
 
     def has_role(self, *roles: Role) -> bool:
         return not self.roles.isdisjoint(roles)
@@ -50,4 +50,4 @@ class UserRole(Base):
     __table_args__ = (CheckConstraint(f"role IN ({sql_in(Role)})", name="role"),)
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    role: Mapped[Role] = mapped_column(EnumString(Role, 16), primary_key=True)

@@ -47,7 +47,7 @@ def create_user(
         login=login,
         password_hash=_hasher.hash(password),
         member=member,
-        role_rows=[UserRole(role=role.value) for role in sorted(set(roles))],
+        role_rows=[UserRole(role=role) for role in sorted(set(roles))],
     )
     session.add(user)
     session.flush()

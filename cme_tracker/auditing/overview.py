@@ -196,7 +196,7 @@ def year_overview(session: Session, year: int, basis: YearBasis) -> YearOverview
             Member.efn,
         )
     ).all()
-    professions = {member.id: Profession(member.profession) for member in members}
+    professions = {member.id: member.profession for member in members}
     selections: dict[Hashable, PolicySelection] = {member.id: program.selection(member) for member in members}
     slots = program.engine.lectures
 
@@ -244,7 +244,7 @@ def year_overview(session: Session, year: int, basis: YearBasis) -> YearOverview
                         code=lecture.code,
                         title_ja=lecture.title_ja,
                         title_en=lecture.title_en,
-                        field=CmeField(lecture.field),
+                        field=lecture.field,
                         starts_at=lecture.starts_at,
                         ends_at=lecture.ends_at,
                         checked_in=checked_in[lecture.code],

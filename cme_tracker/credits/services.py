@@ -109,7 +109,7 @@ class YearProgram:
 
     def selection(self, member: _MemberHoldings) -> PolicySelection:
         return self.engine.select_policies(
-            Profession(member.profession),
+            member.profession,
             bool(member.medical_registry_no),
             bool(member.dental_registry_no),
             bool(member.efn),
@@ -148,7 +148,7 @@ class _MemberHoldings(Protocol):
     """What decides which policies apply to a member: profession and registry numbers (Member or a row)."""
 
     @property
-    def profession(self) -> str: ...
+    def profession(self) -> Profession: ...
     @property
     def medical_registry_no(self) -> str | None: ...
     @property
@@ -164,7 +164,7 @@ def _lecture_slot(lecture: Lecture) -> LectureSlot:
         day=lecture.symposium.held_on,
         starts_at=lecture.starts_at,
         ends_at=lecture.ends_at,
-        field=CmeField(lecture.field),
+        field=lecture.field,
         excluded=tuple((exclusion.starts_at, exclusion.ends_at) for exclusion in lecture.exclusions),
         jma_cc=lecture.jma_cc,
         jda_code=lecture.jda_code,

@@ -94,7 +94,7 @@ def register_walk_in(
 def _new_member(walk_in: WalkIn, member_no: str) -> Member:
     member = Member(
         member_no=member_no,
-        profession=walk_in.profession.value,
+        profession=walk_in.profession,
         family_name=walk_in.family_name,
         given_name=walk_in.given_name,
         family_name_kana=walk_in.family_name_kana,

@@ -154,7 +154,7 @@ def _certificate_row(
 ) -> Certificate:
     certificate = Certificate(
         serial=content["serial"],
-        kind=run.kind.name.value,
+        kind=run.kind.name,
         member_id=member.id,
         **run.row_subject(),
         revision=_next_revision(session, member.id, run),
@@ -163,7 +163,7 @@ def _certificate_row(
         sha256=stored.sha256,
         file_path=stored.relative_path,
         verification_code=content["verification_code"],
-        status=CertificateStatus.VALID.value,
+        status=CertificateStatus.VALID,
         issued_at=datetime.fromisoformat(content["issued_at"]),
         issued_by=actor,
     )
@@ -207,7 +207,7 @@ def reissue_certificate(
 
     with database.sessions() as reading:
         old = _find(reading, serial)
-        if old.status != CertificateStatus.VALID.value:
+        if old.status != CertificateStatus.VALID:
             raise Conflict(
                 f"certificate {serial} is {old.status}: only a valid one can be reissued", code="not_valid"
             )
@@ -227,9 +227,9 @@ def reissue_certificate(
             reading.commit()
             with database.write_unit() as session:
                 previous = _find(session, serial)
-                if previous.status != CertificateStatus.VALID.value:
+                if previous.status != CertificateStatus.VALID:
                     raise Conflict(f"certificate {serial} changed meanwhile", code="not_valid")
-                previous.status = CertificateStatus.SUPERSEDED.value
+                previous.status = CertificateStatus.SUPERSEDED
                 session.flush()
                 successor = _certificate_row(session, run, member, content, stored, actor)
                 previous.replaced_by_id = successor.id
@@ -244,11 +244,11 @@ def revoke_certificate(
     if not reason.strip():
         raise DomainError("a revocation needs a reason", code="reason_required")
     certificate = _find(session, serial)
-    if certificate.status != CertificateStatus.VALID.value:
+    if certificate.status != CertificateStatus.VALID:
         raise Conflict(f"certificate {serial} is already {certificate.status}", code="not_valid")
-    certificate.status = CertificateStatus.REVOKED.value
+    certificate.status = CertificateStatus.REVOKED
     certificate.revoked_at = utcnow()
-    certificate.revocation_category = category.value
+    certificate.revocation_category = category
     certificate.revocation_reason = reason.strip()
     session.flush()
     chain.record(

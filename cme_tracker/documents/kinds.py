@@ -63,7 +63,7 @@ class DocumentKinds:
 
     def named(self, name: str) -> DocumentKind[Any]:
         for kind in self._kinds:
-            if kind.name.value == name:
+            if kind.name == name:
                 return kind
         raise LookupError(f"no document kind {name!r} is registered")
 
@@ -108,7 +108,7 @@ class DocumentRun(ABC):
     def waiting(self, session: Session, member_ids: Sequence[int] | None) -> list[int]:
         """Attendees who hold no valid document of the subject, in member order."""
         served = select(Certificate.member_id).where(
-            *self.subject_filter(), Certificate.status == CertificateStatus.VALID.value
+            *self.subject_filter(), Certificate.status == CertificateStatus.VALID
         )
         attendees = self.attendees().subquery()
         query = (

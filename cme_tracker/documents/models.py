@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cme_tracker.db import Base, JSONDocument, utcnow
+from cme_tracker.db import Base, EnumString, JSONDocument, utcnow
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Symposium
+from cme_tracker.vocabulary import YearBasis
 
 
 class CertificateKind(StrEnum):
@@ -82,13 +83,13 @@ class Certificate(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     serial: Mapped[str] = mapped_column(String(80), unique=True)
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[CertificateKind] = mapped_column(EnumString(CertificateKind, 16))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="RESTRICT"))
     symposium_id: Mapped[int | None] = mapped_column(
         ForeignKey("symposia.id", ondelete="RESTRICT"), index=True
     )
     year: Mapped[int | None]
-    year_basis: Mapped[str | None] = mapped_column(String(16))
+    year_basis: Mapped[YearBasis | None] = mapped_column(EnumString(YearBasis, 16))
     revision: Mapped[int]
     content: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     policy_versions: Mapped[list[str]] = mapped_column(JSONDocument)
@@ -96,9 +97,11 @@ class Certificate(Base):
     file_path: Mapped[str] = mapped_column(String(300))
     """Relative to the instance folder, so a moved or restored instance keeps its files."""
     verification_code: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default=CertificateStatus.VALID.value)
+    status: Mapped[CertificateStatus] = mapped_column(
+        EnumString(CertificateStatus, 16), default=CertificateStatus.VALID
+    )
     revoked_at: Mapped[datetime | None]
-    revocation_category: Mapped[str | None] = mapped_column(String(32))
+    revocation_category: Mapped[RevocationCategory | None] = mapped_column(EnumString(RevocationCategory, 32))
     revocation_reason: Mapped[str | None] = mapped_column(Text)
     replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id", ondelete="RESTRICT"))
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -127,14 +127,14 @@ def look_up(session: Session, serial: str, code: str) -> Verification:
 
 def _status(certificate: Certificate) -> Verification:
     record = PublicRecord.of(certificate)
-    if certificate.status == CertificateStatus.REVOKED.value:
+    if certificate.status == CertificateStatus.REVOKED:
         return Verification(
             Verdict.REVOKED,
             f"Certificate {certificate.serial} was revoked on {record.revoked_at} "
             f"({(record.revocation_category or 'other').replace('_', ' ')}). It certifies nothing.",
             record,
         )
-    if certificate.status == CertificateStatus.SUPERSEDED.value:
+    if certificate.status == CertificateStatus.SUPERSEDED:
         return Verification(
             Verdict.SUPERSEDED,
             f"Certificate {certificate.serial} was replaced by certificate {record.replaced_by}; "

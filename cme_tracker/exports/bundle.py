@@ -96,10 +96,10 @@ def _transcripts(export: YearExport) -> Iterator[tuple[str, str, str, str]]:
         select(Member.member_no, Certificate.serial, Certificate.file_path, Certificate.sha256)
         .join(Member, Member.id == Certificate.member_id)
         .where(
-            Certificate.kind == CertificateKind.TRANSCRIPT.value,
-            Certificate.status == CertificateStatus.VALID.value,
+            Certificate.kind == CertificateKind.TRANSCRIPT,
+            Certificate.status == CertificateStatus.VALID,
             Certificate.year == export.year,
-            Certificate.year_basis == export.basis.value,
+            Certificate.year_basis == export.basis,
         )
         .order_by(Member.member_no)
         .execution_options(yield_per=500)

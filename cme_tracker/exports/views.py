@@ -70,7 +70,7 @@ def page(job_id: int) -> ResponseReturnValue:
         job=job,
         wanted=wanted,
         finished=job.status in FINISHED,
-        succeeded=job.status == JobStatus.SUCCEEDED.value,
+        succeeded=job.status == JobStatus.SUCCEEDED,
         reload_seconds=RELOAD_SECONDS,
         status_labels=JOB_STATUS_LABELS,
         back=url_for(
@@ -96,7 +96,7 @@ def download(job_id: int) -> ResponseReturnValue:
     job = _export_job_or_404(job_id)
     wanted = ExportRequest.from_parameters(job.parameters)
     path = stored_export(settings().instance_path, job.id, wanted)
-    if job.status != JobStatus.SUCCEEDED.value or not path.is_file():
+    if job.status != JobStatus.SUCCEEDED or not path.is_file():
         abort(
             404,
             gettext("This export is not available: it is not written yet, or it was removed after a week."),

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cme_tracker.db import Base, JSONDocument, utcnow
+from cme_tracker.db import Base, EnumString, JSONDocument, utcnow
 
 
 class JobStatus(StrEnum):
@@ -36,7 +36,7 @@ class Job(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
     parameters: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
-    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED.value)
+    status: Mapped[JobStatus] = mapped_column(EnumString(JobStatus, 16), default=JobStatus.QUEUED)
     total: Mapped[int] = mapped_column(default=0, server_default="0")
     done: Mapped[int] = mapped_column(default=0, server_default="0")
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument, default=list)

@@ -43,12 +43,12 @@ def submit_job(session: Session, *, kind: str, parameters: dict[str, Any], actor
     if kind not in JOB_KINDS:
         raise DomainError(f"unknown job kind {kind!r}", code="unknown_job_kind")
     unfinished = session.scalars(
-        select(Job).where(Job.kind == kind, Job.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]))
+        select(Job).where(Job.kind == kind, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
     ).all()
     for job in unfinished:
         if job.parameters == parameters and not _stale(job):
             return job
-    job = Job(kind=kind, parameters=parameters, status=JobStatus.QUEUED.value, created_by=actor, errors=[])
+    job = Job(kind=kind, parameters=parameters, status=JobStatus.QUEUED, created_by=actor, errors=[])
     session.add(job)
     session.flush()
     chain.record(
@@ -69,7 +69,7 @@ def get_job(session: Session, job_id: int) -> Job:
 
 
 def _stale(job: Job) -> bool:
-    return job.status == JobStatus.RUNNING.value and (
+    return job.status == JobStatus.RUNNING and (
         job.heartbeat_at is None or job.heartbeat_at < utcnow() - STALE_AFTER
     )
 
@@ -85,8 +85,8 @@ def claim_next_job(database: Database) -> int | None:
             select(Job.id)
             .where(
                 or_(
-                    Job.status == JobStatus.QUEUED.value,
-                    (Job.status == JobStatus.RUNNING.value) & (Job.heartbeat_at < now - STALE_AFTER),
+                    Job.status == JobStatus.QUEUED,
+                    (Job.status == JobStatus.RUNNING) & (Job.heartbeat_at < now - STALE_AFTER),
                 )
             )
             .order_by(Job.created_at, Job.id)
@@ -96,9 +96,9 @@ def claim_next_job(database: Database) -> int | None:
             return None
         claimed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
             update(Job)
-            .where(Job.id == candidate, Job.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]))
-            .where(or_(Job.status == JobStatus.QUEUED.value, Job.heartbeat_at < now - STALE_AFTER))
-            .values(status=JobStatus.RUNNING.value, started_at=now, heartbeat_at=now, finished_at=None)
+            .where(Job.id == candidate, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+            .where(or_(Job.status == JobStatus.QUEUED, Job.heartbeat_at < now - STALE_AFTER))
+            .values(status=JobStatus.RUNNING, started_at=now, heartbeat_at=now, finished_at=None)
         )
         return candidate if claimed.rowcount == 1 else None
 
@@ -127,14 +127,14 @@ def _finish(
 ) -> None:
     with database.write_unit() as session:
         job = get_job(session, job_id)
-        job.status = status.value
+        job.status = status
         job.summary = summary
         job.errors = errors
         job.finished_at = utcnow()
         chain.record(
             session,
             actor=job.created_by,
-            action=f"job.{status.value}",
+            action=f"job.{status}",
             target=f"job:{job.id}",
             details={"kind": job.kind, "summary": summary, "errors": len(errors)},
         )

@@ -20,15 +20,15 @@ from cme_tracker.web.session import settings
 JobLauncher = Callable[[Settings], None]
 """Starts something that runs the queued jobs; tests swap in their own under ``JOB_LAUNCHER``."""
 
-FINISHED = (JobStatus.SUCCEEDED.value, JobStatus.FAILED.value)
+FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED)
 RELOAD_SECONDS = 3
 """How often a job's page reloads itself when JavaScript is off; the script polls every second instead."""
 
-JOB_STATUS_LABELS: dict[str, LazyString] = {
-    JobStatus.QUEUED.value: lazy_gettext("Waiting to start"),
-    JobStatus.RUNNING.value: lazy_gettext("Running"),
-    JobStatus.SUCCEEDED.value: lazy_gettext("Finished"),
-    JobStatus.FAILED.value: lazy_gettext("Failed"),
+JOB_STATUS_LABELS: dict[JobStatus, LazyString] = {
+    JobStatus.QUEUED: lazy_gettext("Waiting to start"),
+    JobStatus.RUNNING: lazy_gettext("Running"),
+    JobStatus.SUCCEEDED: lazy_gettext("Finished"),
+    JobStatus.FAILED: lazy_gettext("Failed"),
 }
 
 

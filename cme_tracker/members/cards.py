@@ -73,7 +73,7 @@ def card_face(secret: str, member: Member) -> CardFace:
     in_kanji = bool(member.family_name_kana) or any(
         ord(char) > 0x2E80 for char in member.family_name + member.given_name
     )
-    profession = member.profession_enum
+    profession = member.profession
     return CardFace(
         member_no=member.member_no,
         name=member.name,

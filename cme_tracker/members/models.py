@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cme_tracker.db import Base, utcnow
+from cme_tracker.db import Base, EnumString, utcnow
 from cme_tracker.members import names
 from cme_tracker.vocabulary import Profession, sql_in
 
@@ -21,7 +21,7 @@ class Member(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_no: Mapped[str] = mapped_column(String(32), unique=True)
-    profession: Mapped[str] = mapped_column(String(16))
+    profession: Mapped[Profession] = mapped_column(EnumString(Profession, 16))
     family_name: Mapped[str] = mapped_column(String(100))
     given_name: Mapped[str] = mapped_column(String(100))
     family_name_kana: Mapped[str | None] = mapped_column(String(100))
@@ -54,7 +54,3 @@ class Member(Base):
     @property
     def name_romaji(self) -> str:
         return names.romaji_name(self.family_name_romaji, self.given_name_romaji)
-
-    @property
-    def profession_enum(self) -> Profession:
-        return Profession(self.profession)

@@ -71,7 +71,7 @@ SYMPOSIUM_COLUMNS = {
     "symposium_kind": "kind",
 }
 """File column -> Symposium attribute."""
-SYMPOSIUM_DEFAULTS = {"timezone": SOCIETY_ZONE_NAME, "kind": SymposiumKind.REGULAR.value}
+SYMPOSIUM_DEFAULTS = {"timezone": SOCIETY_ZONE_NAME, "kind": SymposiumKind.REGULAR}
 LECTURE_COLUMNS = (
     "field",
     "title_ja",

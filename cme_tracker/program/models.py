@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cme_tracker.db import Base
+from cme_tracker.db import Base, EnumString
 from cme_tracker.society import SOCIETY_ZONE_NAME
 from cme_tracker.vocabulary import CmeField, SymposiumKind, SymposiumStatus, sql_in
 
@@ -29,11 +29,13 @@ class Symposium(Base):
     title_ja: Mapped[str] = mapped_column(String(300))
     title_en: Mapped[str] = mapped_column(String(300))
     venue: Mapped[str | None] = mapped_column(String(300))
-    kind: Mapped[str] = mapped_column(
-        String(16), default=SymposiumKind.REGULAR, server_default=SymposiumKind.REGULAR
+    kind: Mapped[SymposiumKind] = mapped_column(
+        EnumString(SymposiumKind, 16), default=SymposiumKind.REGULAR, server_default=SymposiumKind.REGULAR
     )
-    status: Mapped[str] = mapped_column(
-        String(16), default=SymposiumStatus.SCHEDULED, server_default=SymposiumStatus.SCHEDULED
+    status: Mapped[SymposiumStatus] = mapped_column(
+        EnumString(SymposiumStatus, 16),
+        default=SymposiumStatus.SCHEDULED,
+        server_default=SymposiumStatus.SCHEDULED,
     )
 
     lectures: Mapped[list[Lecture]] = relationship(
@@ -61,7 +63,7 @@ class Lecture(Base):
     position: Mapped[int]
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
-    field: Mapped[str] = mapped_column(String(20))
+    field: Mapped[CmeField] = mapped_column(EnumString(CmeField, 20))
     title_ja: Mapped[str] = mapped_column(String(500))
     title_en: Mapped[str | None] = mapped_column(String(500))
     speaker: Mapped[str] = mapped_column(String(300))

@@ -57,9 +57,9 @@ class TranscriptRun(DocumentRun):
 
     def subject_filter(self) -> list[ColumnElement[bool]]:
         return [
-            Certificate.kind == CertificateKind.TRANSCRIPT.value,
+            Certificate.kind == CertificateKind.TRANSCRIPT,
             Certificate.year == self.year,
-            Certificate.year_basis == self.basis.value,
+            Certificate.year_basis == self.basis,
         ]
 
     def attendees(self) -> Select[int]:
@@ -73,7 +73,7 @@ class TranscriptRun(DocumentRun):
             yield member, contents.content(member, result, earlier, issue, serial)
 
     def row_subject(self) -> dict[str, Any]:
-        return {"year": self.year, "year_basis": self.basis.value}
+        return {"year": self.year, "year_basis": self.basis}
 
     def audit_details(self) -> dict[str, Any]:
         return {"year": self.year, "year_basis": self.basis.value}
@@ -124,7 +124,7 @@ def _check_glyphs(content: TranscriptContent) -> None:
 
 def _reopen(session: Session, certificate: Certificate) -> DocumentRun:
     assert certificate.year is not None and certificate.year_basis is not None
-    return TranscriptRun(session, certificate.year, YearBasis(certificate.year_basis))
+    return TranscriptRun(session, certificate.year, certificate.year_basis)
 
 
 def _job_run(parameters: Mapping[str, Any]) -> RunOpener:

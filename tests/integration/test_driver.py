@@ -14,8 +14,10 @@ from cme_tracker.audit.models import AuditEvent
 from cme_tracker.db import create_db_engine
 from cme_tracker.driver import DriverStatement, stream_plain_rows
 from cme_tracker.members.models import Member
+from cme_tracker.program.models import Symposium
+from cme_tracker.vocabulary import SymposiumKind, SymposiumStatus
 from tests.conftest import POSTGRES_URL
-from tests.factories import make_member
+from tests.factories import make_member, make_symposium
 
 EVENTS: Table = AuditEvent.__table__  # type: ignore[assignment]
 WHEN = datetime(2026, 5, 16, 1, 2, 3, 456789, tzinfo=UTC)
@@ -43,6 +45,19 @@ def test_rows_come_back_typed_as_sqlalchemy_gives_them(session: Session) -> None
     assert tuple(by_driver) == tuple(by_sqlalchemy)
     assert by_driver.occurred_at == WHEN and by_driver.occurred_at.tzinfo is not None
     assert by_driver.details == {"nested": [1, "two"], "flag": True}
+
+
+def test_enum_columns_are_bound_and_read_as_their_members(session: Session) -> None:
+    symposia: Table = Symposium.__table__  # type: ignore[assignment]
+    make_symposium(session, kind=SymposiumKind.SPECIAL)
+    read = select(symposia.c.code, symposia.c.kind, symposia.c.status).where(
+        symposia.c.kind == bindparam("kind")
+    )
+    (by_driver,) = DriverStatement(read).rows(session.connection(), {"kind": SymposiumKind.SPECIAL})
+    assert tuple(by_driver) == tuple(session.execute(read, {"kind": "special"}).one())
+    assert by_driver.kind is SymposiumKind.SPECIAL and by_driver.status is SymposiumStatus.SCHEDULED
+    with pytest.raises(ValueError, match="is not a SymposiumKind"):
+        DriverStatement(read).rows(session.connection(), {"kind": "extraordinary"})
 
 
 def test_a_plain_stream_gives_sqlalchemys_rows_in_batches_and_refuses_values_needing_conversion(

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from cme_tracker.db import Database
 from cme_tracker.migrate import differences, upgrade
+from cme_tracker.program.models import Symposium
+from cme_tracker.vocabulary import SymposiumKind, SymposiumStatus
 from tests.conftest import TEST_AUDIT_KEY
 from tests.factories import attend, make_lecture, make_member, make_symposium
 
@@ -71,6 +73,30 @@ def test_naive_datetime_is_refused(session: Session) -> None:
     symposium = make_symposium(session)
     with pytest.raises(StatementError, match="naive datetime"):
         make_lecture(session, symposium, "10:00", "11:00", starts_at=datetime(2026, 5, 16, 10, 0))
+
+
+def test_enum_columns_take_a_member_or_its_value_and_give_back_the_member(session: Session) -> None:
+    symposium = make_symposium(session, kind="special", status=SymposiumStatus.CLOSED)
+    assert symposium.kind is SymposiumKind.SPECIAL, "an assigned value's string is held as its member"
+    session.expire_all()
+    found = session.get(Symposium, symposium.id)
+    assert found is not None
+    assert type(found.kind) is SymposiumKind and found.kind is SymposiumKind.SPECIAL
+    assert type(found.status) is SymposiumStatus and found.status is SymposiumStatus.CLOSED
+    stored = session.execute(text("SELECT kind, status FROM symposia WHERE id = :id"), {"id": symposium.id})
+    assert tuple(stored.one()) == ("special", "closed")
+    closed = select(Symposium.id).where(Symposium.status == "closed", Symposium.kind == SymposiumKind.SPECIAL)
+    assert session.scalars(closed).all() == [symposium.id]
+
+
+@pytest.mark.parametrize("wrong", ["cancelled", "CLOSED", SymposiumKind.REGULAR])
+def test_enum_columns_refuse_what_is_not_their_enum_before_the_database_sees_it(
+    session: Session, wrong: str
+) -> None:
+    symposium = make_symposium(session)
+    symposium.status = wrong  # type: ignore[assignment]
+    with pytest.raises(StatementError, match="is not a SymposiumStatus"):
+        session.flush()
 
 
 def test_db_check_finds_a_database_that_drifted_from_the_models(fresh_database_url: str) -> None:

@@ -48,7 +48,7 @@ class World:
                 .where(
                     Certificate.year == year,
                     Certificate.year_basis == basis,
-                    Certificate.status == CertificateStatus.VALID.value,
+                    Certificate.status == CertificateStatus.VALID,
                 )
             ).all()
         return {member_no: certificate for member_no, certificate in rows}

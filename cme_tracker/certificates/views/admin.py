@@ -70,7 +70,7 @@ class RevokeForm(FlaskForm):  # type: ignore[misc]
     category = SelectField(
         lazy_gettext("Category (shown on the public verification page)"),
         choices=[SelectChoice(value, label) for value, label in CATEGORY_LABELS.items()],
-        default=RevocationCategory.OTHER.value,
+        default=RevocationCategory.OTHER,
     )
     reason = TextAreaField(
         lazy_gettext("Reason (kept in the audit log, never shown publicly)"),
@@ -144,7 +144,7 @@ def symposium(symposium_code: str) -> ResponseReturnValue:
         result=_certificate_page(session, found, form.page.data or 1),
         status_labels=STATUS_LABELS,
         category_labels=CATEGORY_LABELS,
-        valid=CertificateStatus.VALID.value,
+        valid=CertificateStatus.VALID,
     )
 
 
@@ -162,7 +162,7 @@ def bundle(symposium_code: str) -> ResponseReturnValue:
         select(Certificate)
         .where(
             Certificate.symposium_id == found.id,
-            Certificate.status == CertificateStatus.VALID.value,
+            Certificate.status == CertificateStatus.VALID,
         )
         .options(load_only(Certificate.serial, Certificate.file_path))
         .order_by(Certificate.serial)
@@ -232,7 +232,7 @@ def revoke(symposium_code: str, serial: str) -> ResponseReturnValue:
             certificate=certificate,
             form=form,
             status_labels=STATUS_LABELS,
-            valid=CertificateStatus.VALID.value,
+            valid=CertificateStatus.VALID,
         )
         return page, 422 if form.is_submitted() else 200
     begin_write(session)
@@ -292,11 +292,11 @@ def _symposium_rows(session: Session) -> list[SymposiumRow]:
             .group_by(Attendance.symposium_id)
         )
     }
-    issued: dict[tuple[int | None, str], int] = {
+    issued: dict[tuple[int | None, CertificateStatus], int] = {
         (symposium_id, status): count
         for symposium_id, status, count in session.execute(
             select(Certificate.symposium_id, Certificate.status, func.count())
-            .where(Certificate.kind == CertificateKind.ATTENDANCE.value)
+            .where(Certificate.kind == CertificateKind.ATTENDANCE)
             .group_by(Certificate.symposium_id, Certificate.status)
         )
     }
@@ -309,9 +309,9 @@ def _symposium_rows(session: Session) -> list[SymposiumRow]:
         SymposiumRow(
             symposium=symposium,
             attendees=attendees.get(symposium.id, 0),
-            valid=issued.get((symposium.id, CertificateStatus.VALID.value), 0),
-            superseded=issued.get((symposium.id, CertificateStatus.SUPERSEDED.value), 0),
-            revoked=issued.get((symposium.id, CertificateStatus.REVOKED.value), 0),
+            valid=issued.get((symposium.id, CertificateStatus.VALID), 0),
+            superseded=issued.get((symposium.id, CertificateStatus.SUPERSEDED), 0),
+            revoked=issued.get((symposium.id, CertificateStatus.REVOKED), 0),
             job=latest.get(symposium.code),
         )
         for symposium in session.scalars(select(Symposium).order_by(Symposium.held_on.desc(), Symposium.code))

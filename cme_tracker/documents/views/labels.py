@@ -9,17 +9,17 @@ from flask_babel import LazyString, lazy_gettext
 
 from cme_tracker.documents.models import CertificateStatus, RevocationCategory
 
-STATUS_LABELS: dict[str, LazyString] = {
-    CertificateStatus.VALID.value: lazy_gettext("Valid"),
-    CertificateStatus.REVOKED.value: lazy_gettext("Revoked"),
-    CertificateStatus.SUPERSEDED.value: lazy_gettext("Superseded"),
+STATUS_LABELS: dict[CertificateStatus, LazyString] = {
+    CertificateStatus.VALID: lazy_gettext("Valid"),
+    CertificateStatus.REVOKED: lazy_gettext("Revoked"),
+    CertificateStatus.SUPERSEDED: lazy_gettext("Superseded"),
 }
 
-CATEGORY_LABELS: dict[str, LazyString] = {
-    RevocationCategory.ISSUED_IN_ERROR.value: lazy_gettext("Issued in error"),
-    RevocationCategory.ATTENDANCE_CORRECTED.value: lazy_gettext("Attendance record corrected"),
-    RevocationCategory.MISCONDUCT.value: lazy_gettext("Misconduct"),
-    RevocationCategory.OTHER.value: lazy_gettext("Other reason"),
+CATEGORY_LABELS: dict[RevocationCategory, LazyString] = {
+    RevocationCategory.ISSUED_IN_ERROR: lazy_gettext("Issued in error"),
+    RevocationCategory.ATTENDANCE_CORRECTED: lazy_gettext("Attendance record corrected"),
+    RevocationCategory.MISCONDUCT: lazy_gettext("Misconduct"),
+    RevocationCategory.OTHER: lazy_gettext("Other reason"),
 }
 
 HASH_MISMATCH = "hash_mismatch"

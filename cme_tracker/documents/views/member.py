@@ -54,7 +54,7 @@ def mine() -> ResponseReturnValue:
         certificates=[(certificate, _issued_on(certificate)) for certificate in certificates],
         member=member,
         status_labels=STATUS_LABELS,
-        valid=CertificateStatus.VALID.value,
+        valid=CertificateStatus.VALID,
     )
 
 
@@ -73,7 +73,7 @@ def download(serial: str) -> ResponseReturnValue:
         select(Certificate).where(
             Certificate.serial == serial,
             Certificate.member_id == member.id,
-            Certificate.status == CertificateStatus.VALID.value,
+            Certificate.status == CertificateStatus.VALID,
         )
     )
     if certificate is None:
