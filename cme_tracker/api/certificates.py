@@ -14,9 +14,9 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from cme_tracker.api.responses import public_record_json
 from cme_tracker.api.views import blueprint
 from cme_tracker.documents.models import Certificate
+from cme_tracker.documents.schemas import public_record_json
 from cme_tracker.errors import NotFound
 from cme_tracker.vocabulary import Role
 from cme_tracker.web.security import current_actor, roles_required

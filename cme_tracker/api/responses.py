@@ -1,7 +1,8 @@
 """The JSON the API answers with, as marshmallow dump schemas over the services' plain values.
 
-The services return frozen values and know nothing of JSON; each shape lives here once, for the API, the desk
-page's scripts, the public verification page and ``credits show --json``. Times are ISO 8601: instants in
+The services return frozen values and know nothing of JSON; each shape lives here once, for the API and the
+desk page's scripts (a member's credits are shaped in credits/schemas.py, a verification in
+documents/schemas.py). Times are ISO 8601: instants in
 UTC, and local times (``*_local``, a lecture's start and end) in the symposium's zone, which the dump is given
 through :data:`ZONE`. No Flask here, so that the CLI may dump with these schemas too.
 """
@@ -9,20 +10,14 @@ through :data:`ZONE`. No Flask here, so that the CLI may dump with these schemas
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from marshmallow import Schema, fields, post_dump
+from marshmallow import Schema, fields
 from marshmallow.experimental.context import Context
 
 from cme_tracker.attendance.checkin.rules import Refusal, ScanMember, ScanResult
 from cme_tracker.attendance.counts import SymposiumCounts
-from cme_tracker.credits.engine import FIELDS, PolicyCredits
-from cme_tracker.credits.services import MemberCredits, format_amount
-from cme_tracker.vocabulary import YearBasis
-
-if TYPE_CHECKING:
-    from cme_tracker.documents.verify import PublicRecord, Verification
 
 ZONE = Context[ZoneInfo]
 """The time zone :class:`LocalTime` fields show times in: the symposium's, set around a dump."""
@@ -107,73 +102,11 @@ class SymposiumCountsSchema(Schema):
     lectures = fields.List(fields.Nested(LectureCountsSchema))
 
 
-class PolicyCreditsSchema(Schema):
-    """Credits under one policy version: amounts as decimal strings, all five fields, codes if it has any."""
-
-    version = fields.String()
-    total = fields.Function(lambda credits: format_amount(credits.total))
-    by_field = fields.Method("_by_field")
-    codes = fields.List(fields.String())
-
-    def _by_field(self, credits: PolicyCredits) -> dict[str, str]:
-        return {field.value: format_amount(credits.by_field[field]) for field in FIELDS}
-
-    @post_dump
-    def _without_absent_codes(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
-        """A policy that earns no scheme codes has no ``codes`` key (an empty list means none earned)."""
-        if data["codes"] is None:
-            del data["codes"]
-        return data
-
-
-class MemberCreditsSchema(Schema):
-    """The shape of ``credits show --json`` and ``GET /api/v1/members/{member_no}/credits``."""
-
-    member_no = fields.String()
-    year = fields.Integer()
-    year_basis = fields.Enum(YearBasis, by_value=True, attribute="basis")
-    policies = fields.Dict(keys=fields.String(), values=fields.Nested(PolicyCreditsSchema))
-
-
-class PublicRecordSchema(Schema):
-    """What the verification shows of a certificate: exactly what the certificate shows, and its status."""
-
-    serial = fields.String()
-    kind = fields.String()
-    status = fields.String()
-    holder_name = fields.String()
-    holder_name_romaji = fields.String()
-    symposium_code = fields.String()
-    symposium_title_ja = fields.String()
-    symposium_title_en = fields.String()
-    symposium_date = fields.String()
-    issued_at = fields.String()
-    totals = fields.List(fields.Dict())
-    revoked_at = fields.String()
-    revocation_category = fields.String()
-    replaced_by = fields.String()
-    year = fields.Integer()
-    year_basis = fields.String()
-
-
-class VerificationSchema(Schema):
-    """``GET /verify/{serial}.json``: ``{"valid", "verdict", "problem", "message", "certificate"}``."""
-
-    valid = fields.Boolean()
-    verdict = fields.String(attribute="verdict.value")
-    problem = fields.String()
-    message = fields.String()
-    certificate = fields.Nested(PublicRecordSchema, attribute="record", allow_none=True)
-
-
 # Schemas hold no state between dumps, and building one costs more than a dump.
 _SCAN_MEMBER = ScanMemberSchema()
 _SCAN_RESULT = ScanResultSchema()
 _REFUSAL = RefusalSchema()
 _SYMPOSIUM_COUNTS = SymposiumCountsSchema()
-_MEMBER_CREDITS = MemberCreditsSchema()
-_PUBLIC_RECORD = PublicRecordSchema()
-_VERIFICATION = VerificationSchema()
 
 
 def scan_member_json(member: ScanMember) -> dict[str, Any]:
@@ -195,19 +128,4 @@ def refusal_json(refusal: Refusal) -> dict[str, Any]:
 def symposium_counts_json(counts: SymposiumCounts) -> dict[str, Any]:
     with ZONE(ZoneInfo(counts.timezone)):
         dumped: dict[str, Any] = _SYMPOSIUM_COUNTS.dump(counts)
-    return dumped
-
-
-def member_credits_json(credits: MemberCredits) -> dict[str, Any]:
-    dumped: dict[str, Any] = _MEMBER_CREDITS.dump(credits)
-    return dumped
-
-
-def public_record_json(record: PublicRecord) -> dict[str, Any]:
-    dumped: dict[str, Any] = _PUBLIC_RECORD.dump(record)
-    return dumped
-
-
-def verification_json(verification: Verification) -> dict[str, Any]:
-    dumped: dict[str, Any] = _VERIFICATION.dump(verification)
     return dumped

@@ -4,7 +4,7 @@ Desk devices and auditors' scripts send a bearer token (an API client); the desk
 users send their session cookie and, on POST, the CSRF token in ``X-CSRFToken``. A request commits once, at
 the end; a refused one writes nothing, but a pending ``out`` is kept with its 409 (see attendance/checkin/).
 Errors are ``{"error": code, "message": text, "details": ...}`` (web/errors.py); answers are shaped in
-api/responses.py.
+api/responses.py and, for a member's credits, credits/schemas.py.
 """
 
 from __future__ import annotations
@@ -17,12 +17,7 @@ from marshmallow import Schema, ValidationError
 from sqlalchemy import select
 
 from cme_tracker.api.openapi import openapi_document
-from cme_tracker.api.responses import (
-    member_credits_json,
-    refusal_json,
-    scan_result_json,
-    symposium_counts_json,
-)
+from cme_tracker.api.responses import refusal_json, scan_result_json, symposium_counts_json
 from cme_tracker.api.schemas import CheckinSchema, CreditsQuerySchema, SearchQuerySchema, VoidSchema
 from cme_tracker.attendance.checkin.rules import (
     DESK_UNDO_WINDOW,
@@ -34,6 +29,7 @@ from cme_tracker.attendance.checkin.rules import (
 from cme_tracker.attendance.checkin.service import record_scan, void_attendance
 from cme_tracker.attendance.counts import symposium_counts
 from cme_tracker.attendance.models import Attendance
+from cme_tracker.credits.schemas import member_credits_json
 from cme_tracker.credits.services import member_credits
 from cme_tracker.db import begin_write, utcnow
 from cme_tracker.errors import DomainError, NotFound

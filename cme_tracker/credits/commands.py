@@ -40,8 +40,8 @@ def show_command(member_no: str, year: int, year_basis: str, as_json: bool) -> N
     with open_database().unit_of_work() as session:
         result = member_credits_by_number(session, member_no, year, YearBasis(year_basis))
     if as_json:
-        # deferred: the response schemas load the models (SQLAlchemy), which `--help` must not wait for
-        from cme_tracker.api.responses import member_credits_json
+        # deferred: the JSON schema loads the models (SQLAlchemy), which `--help` must not wait for
+        from cme_tracker.credits.schemas import member_credits_json
 
         click.echo(json.dumps(member_credits_json(result), ensure_ascii=False))
         return
