@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 from marshmallow import Schema, ValidationError
 from sqlalchemy import select
 
+from cme_tracker.accounts.authentication import current_actor
 from cme_tracker.api.openapi import openapi_document
 from cme_tracker.api.responses import refusal_json, scan_result_json, symposium_counts_json
 from cme_tracker.api.schemas import CheckinSchema, CreditsQuerySchema, SearchQuerySchema, VoidSchema
@@ -37,7 +38,7 @@ from cme_tracker.members.models import Member
 from cme_tracker.members.services import search_members
 from cme_tracker.vocabulary import Profession, Role, YearBasis
 from cme_tracker.web.i18n import label, select_locale
-from cme_tracker.web.security import current_actor, public, roles_required
+from cme_tracker.web.security import public, roles_required
 from cme_tracker.web.session import db_session
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")

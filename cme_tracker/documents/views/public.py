@@ -27,9 +27,9 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from cme_tracker.db import begin_write, utcnow
+from cme_tracker.documents.labels import CATEGORY_LABELS, PROBLEM_LABELS, STATUS_LABELS, UNIT_LABELS
 from cme_tracker.documents.schemas import verification_json
-from cme_tracker.documents.views.files import signing_identity
-from cme_tracker.documents.views.labels import CATEGORY_LABELS, PROBLEM_LABELS, STATUS_LABELS, UNIT_LABELS
+from cme_tracker.documents.web import signing_identity
 from cme_tracker.web.ratelimit import hit
 from cme_tracker.web.security import public
 from cme_tracker.web.session import db_session
