@@ -21,11 +21,11 @@ from cme_tracker.credits.engine import (
     CreditEngine,
     CreditResult,
     LectureAward,
-    LectureSlot,
     PolicyCredits,
     PolicySelection,
     RenderedLine,
 )
+from cme_tracker.credits.minutes import LectureSlot
 from cme_tracker.credits.presets import policies_in_force
 from cme_tracker.errors import NotFound
 from cme_tracker.members.models import Member
