@@ -16,11 +16,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # deferred: Flask and the app's modules are heavy; the CLI imports this package and serves no page
     from flask import Flask
 
+    from cme_tracker import webapp
     from cme_tracker.config import Settings
     from cme_tracker.db import Database
     from cme_tracker.logs import configure_logging
     from cme_tracker.resources import resource_dir
-    from cme_tracker.web import setup
 
     config = dict(config or {})
     settings = Settings.from_environment(config)
@@ -49,7 +49,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
-    setup.init_app(app)
+    webapp.init_app(app)
     database = app.extensions["cme_db"]
     log.info(
         "app started: %s database, instance folder %s", database.engine.dialect.name, settings.instance_path

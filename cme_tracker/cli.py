@@ -54,7 +54,7 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "users": LazyCommand("cme_tracker.accounts.commands:users", "Logins and their roles."),
     "worker": LazyCommand(
-        "cme_tracker.jobs.commands:worker",
+        "cme_tracker.job_kinds:worker",
         "Run queued jobs; without --once, keep waiting for new ones until interrupted.",
     ),
 }

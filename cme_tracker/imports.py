@@ -18,7 +18,7 @@ from cme_tracker.attendance.importer import import_attendance
 from cme_tracker.console import open_database, reports_domain_errors
 from cme_tracker.members.importer import import_members
 from cme_tracker.program.importer import import_program
-from cme_tracker.tabular import ImportRejected, ImportResult
+from cme_tracker.tabular.loading import ImportRejected, ImportResult
 
 
 class Importer(Protocol):

@@ -53,6 +53,10 @@ class Role(StrEnum):
     MEMBER = "member"
 
 
+TOKEN_ROLES = (Role.DESK, Role.AUDITOR)
+"""The roles an API client (a desk device, an auditor's script) may hold."""
+
+
 class SymposiumKind(StrEnum):
     REGULAR = "regular"
     SPECIAL = "special"

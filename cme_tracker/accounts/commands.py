@@ -7,9 +7,9 @@ import click
 from sqlalchemy import select
 
 from cme_tracker.accounts.services import create_user
-from cme_tracker.accounts.tokens import TOKEN_ROLES, ApiClient, create_client, revoke_client
+from cme_tracker.accounts.tokens import ApiClient, create_client, revoke_client
 from cme_tracker.console import open_database, reports_domain_errors
-from cme_tracker.vocabulary import Role
+from cme_tracker.vocabulary import TOKEN_ROLES, Role
 
 
 @click.group("users")

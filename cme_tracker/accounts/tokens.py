@@ -17,11 +17,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from cme_tracker.audit import chain
 from cme_tracker.db import Base, utcnow
 from cme_tracker.errors import Conflict, DomainError, NotFound
-from cme_tracker.vocabulary import Role
+from cme_tracker.vocabulary import TOKEN_ROLES, Role
 
 log = logging.getLogger(__name__)
-
-TOKEN_ROLES = (Role.DESK, Role.AUDITOR)
 
 
 class ApiClient(Base):

@@ -55,7 +55,7 @@ TASKS = (
         Role.MEMBER,
         lazy_gettext("My credits"),
         lazy_gettext("Your CME credits for a year by field and policy, with the lectures that earned them."),
-        endpoint="members.credits",
+        endpoint="credits.mine",
     ),
     Task(
         Role.DESK,
@@ -129,7 +129,7 @@ class LoginForm(FlaskForm):  # type: ignore[misc]
 def landing_url(user: User) -> str:
     """Members go straight to their credits; everyone else to the overview of what their roles can do."""
     if user.roles == {Role.MEMBER}:
-        return url_for("members.credits")
+        return url_for("credits.mine")
     return url_for("accounts.home")
 
 

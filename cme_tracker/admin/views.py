@@ -37,7 +37,7 @@ from cme_tracker.admin.review import confirm_walk_in
 from cme_tracker.members.cards import card_face, card_qr_data_uri, issue_new_card
 from cme_tracker.members.models import Member
 from cme_tracker.members.services import members_by_number, search_members
-from cme_tracker.members.views import card_sheet_response
+from cme_tracker.members.web import card_sheet_response
 from cme_tracker.society import SOCIETY_ZONE
 from cme_tracker.vocabulary import Role
 from cme_tracker.web.security import roles_required, safe_redirect_target

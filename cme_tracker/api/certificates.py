@@ -12,12 +12,13 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from cme_tracker.accounts.authentication import current_actor
 from cme_tracker.api.responses import certificate_json
 from cme_tracker.api.views import blueprint
 from cme_tracker.documents.models import Certificate
 from cme_tracker.errors import NotFound
 from cme_tracker.vocabulary import Role
-from cme_tracker.web.security import current_actor, roles_required
+from cme_tracker.web.security import roles_required
 from cme_tracker.web.session import db_session
 
 

@@ -24,11 +24,7 @@ from marshmallow import Schema, fields
 
 from cme_tracker.api import certificates
 from cme_tracker.api.responses import (
-    Amount,
-    Answer,
     CertificateSchema,
-    LocalTime,
-    MemberCreditsSchema,
     MemberSearchSchema,
     ScanResultSchema,
     SymposiumCountsSchema,
@@ -42,7 +38,9 @@ from cme_tracker.api.schemas import (
     VoidSchema,
 )
 from cme_tracker.api.views import attendance_counts, blueprint, checkins, credits, member_search, void
-from cme_tracker.tabular import Choice, Text
+from cme_tracker.credits.schemas import MemberCreditsSchema
+from cme_tracker.dumps import Amount, Answer, LocalTime
+from cme_tracker.tabular.cells import Choice, Text
 from cme_tracker.web.errors import ErrorSchema
 from cme_tracker.web.security import CLIENT_ACCESS_ATTRIBUTE, PUBLIC, declared_access, public
 

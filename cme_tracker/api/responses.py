@@ -1,94 +1,34 @@
 """The JSON the API answers with, as marshmallow dump schemas over the services' plain values.
 
-The services return frozen values and know nothing of JSON; each shape lives here once, for the API, the desk
-page's scripts, the public verification page and ``credits show --json``, and the OpenAPI document
-(api/openapi.py) is generated from these same schemas. Times are ISO 8601: instants in UTC, and local times
-(``*_local``, a lecture's start and end) in the symposium's zone; labels are in the request's language. Both
-reach a dump through :data:`CONTEXT`. No Flask here, so that the CLI may dump with these schemas too.
+The services return frozen values and know nothing of JSON; each shape lives here once, for the API and the
+desk page's scripts (a member's credits are shaped in credits/schemas.py, a verification in
+documents/schemas.py, both on the conventions of dumps.py), and the OpenAPI document (api/openapi.py) is
+generated from these same schemas. No Flask here, so that the CLI may dump with these schemas too.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from datetime import datetime
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar, get_args
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any, get_args
 from zoneinfo import ZoneInfo
 
-from marshmallow import Schema, fields, post_dump, validate
-from marshmallow.experimental.context import Context
+from marshmallow import fields, validate
 
 from cme_tracker.attendance.checkin.rules import Refusal, ScanMember, ScanResult, Status
 from cme_tracker.attendance.counts import SymposiumCounts
 from cme_tracker.credits.engine import FIELDS
-from cme_tracker.credits.services import MemberCredits, format_amount
-from cme_tracker.documents.models import CertificateStatus, RevocationCategory
-from cme_tracker.vocabulary import CmeField, Profession, SymposiumStatus, YearBasis
+from cme_tracker.documents.schemas import PublicRecordSchema
+from cme_tracker.dumps import CONTEXT, Answer, DumpContext, LocalTime, frozen_amount
+from cme_tracker.vocabulary import CmeField, Profession, SymposiumStatus
 
 if TYPE_CHECKING:
     from cme_tracker.attendance.models import Attendance
     from cme_tracker.documents.models import Certificate
-    from cme_tracker.documents.verify import PublicRecord, Verification
+    from cme_tracker.documents.verify import PublicRecord
     from cme_tracker.members.models import Member
 
-
-@dataclass(frozen=True, slots=True)
-class DumpContext:
-    """What a dump needs beyond the values: the time zone :class:`LocalTime` fields show times in (the
-    symposium's) and the language (``ja`` or ``en``) of labels (the request's)."""
-
-    zone: ZoneInfo | None = None
-    language: str | None = None
-
-
-CONTEXT = Context[DumpContext]
-"""Set around a dump; marshmallow keeps one context per dump, so it holds both."""
-
-AMOUNT_PATTERN = r"^[0-9]+(\.[0-9]+)?$"
-"""A credit amount as the JSON shows it: a decimal string, never a float or an exponent."""
-_AMOUNT = {"pattern": AMOUNT_PATTERN, "examples": ["1.5"]}
 _PROFESSIONS = validate.OneOf([profession.value for profession in Profession])
 _FIELDS = validate.OneOf([field.value for field in CmeField])
-
-
-class Answer(Schema):
-    """A dump schema: every field is in every answer (its value maybe null), except those in ``optional``.
-
-    The OpenAPI document marks the others required, so the suite's check of every answer notices a key gone
-    missing; validators on a field only describe its values there (dumps never run them).
-    """
-
-    optional: ClassVar[frozenset[str]] = frozenset()
-
-
-class LocalTime(fields.Field[datetime]):
-    """An aware instant as ISO 8601 wall-clock time in the zone of :data:`CONTEXT` (None stays None). Dump
-    only: it may show the same attribute as an instant field beside it."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(dump_only=True, **kwargs)
-
-    def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
-        if value is None:
-            return None
-        zone = CONTEXT.get().zone
-        assert zone is not None, "a LocalTime needs CONTEXT(DumpContext(zone)) around the dump"
-        return value.astimezone(zone).isoformat()
-
-
-class Amount(fields.Field[Decimal]):
-    """A credit amount computed now, as the decimal string of :data:`AMOUNT_PATTERN`."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(metadata=_AMOUNT, **kwargs)
-
-    def _serialize(self, value: Decimal | None, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
-        return None if value is None else format_amount(value)
-
-
-def _frozen_amount() -> fields.String:
-    """An amount frozen in a certificate's content, already a decimal string."""
-    return fields.String(metadata=_AMOUNT)
 
 
 def _profession_label(member: ScanMember | Member) -> str:
@@ -211,78 +151,8 @@ class MemberSearchSchema(Answer):
     members = fields.List(fields.Nested(FoundMemberSchema))
 
 
-AmountsByFieldSchema = Answer.from_dict(
-    {field.value: Amount() for field in FIELDS}, name="AmountsByFieldSchema"
-)
-"""A policy's amounts in all five fields, in the order of :class:`~cme_tracker.vocabulary.CmeField`."""
-
-
-class PolicyCreditsSchema(Answer):
-    """Credits under one policy version: amounts as decimal strings, all five fields, codes if it has any."""
-
-    optional = frozenset({"codes"})
-
-    version = fields.String()
-    total = Amount()
-    by_field = fields.Nested(AmountsByFieldSchema)
-    codes = fields.List(fields.String())
-
-    @post_dump
-    def _without_absent_codes(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
-        """A policy that earns no scheme codes has no ``codes`` key (an empty list means none earned)."""
-        if data["codes"] is None:
-            del data["codes"]
-        return data
-
-
-class MemberCreditsSchema(Answer):
-    """The shape of ``credits show --json`` and ``GET /api/v1/members/{member_no}/credits``."""
-
-    member_no = fields.String()
-    year = fields.Integer()
-    year_basis = fields.Enum(YearBasis, by_value=True, attribute="basis")
-    policies = fields.Dict(keys=fields.String(), values=fields.Nested(PolicyCreditsSchema))
-
-
-class TotalSchema(Answer):
-    """A policy's total as a certificate prints it."""
-
-    label = fields.String()
-    label_ja = fields.String(allow_none=True)
-    version = fields.String()
-    unit = fields.String()
-    total = _frozen_amount()
-
-
-class PublicRecordSchema(Answer):
-    """What the verification shows of a certificate: exactly what the certificate shows, and its status."""
-
-    serial = fields.String(metadata={"examples": ["A26-7K3M-Q9XP"]})
-    kind = fields.String(validate=validate.OneOf(["attendance", "transcript"]))
-    status = fields.String(validate=validate.OneOf([status.value for status in CertificateStatus]))
-    holder_name = fields.String(
-        allow_none=True, metadata={"description": "In kanji; null for a name in Latin letters only."}
-    )
-    holder_name_romaji = fields.String()
-    symposium_code = fields.String(allow_none=True)
-    symposium_title_ja = fields.String(allow_none=True)
-    symposium_title_en = fields.String(allow_none=True)
-    symposium_date = fields.String(allow_none=True, metadata={"format": "date"})
-    issued_at = fields.String(metadata={"format": "date-time"})
-    totals = fields.List(fields.Nested(TotalSchema))
-    revoked_at = fields.String(allow_none=True, metadata={"format": "date"})
-    revocation_category = fields.String(
-        allow_none=True, validate=validate.OneOf([category.value for category in RevocationCategory])
-    )
-    replaced_by = fields.String(
-        allow_none=True, metadata={"description": "The serial of the certificate replacing it."}
-    )
-    year = fields.Integer(allow_none=True)
-    year_basis = fields.String(allow_none=True, validate=validate.OneOf([basis.value for basis in YearBasis]))
-
-
 FrozenAmountsByFieldSchema = Answer.from_dict(
-    {field.value: _frozen_amount() for field in FIELDS}, name="FrozenAmountsByFieldSchema"
+    {field.value: frozen_amount() for field in FIELDS}, name="FrozenAmountsByFieldSchema"
 )
 """The amounts per field frozen in a certificate's content."""
 
@@ -295,13 +165,13 @@ class PolicyTotalsSchema(Answer):
     label = fields.String()
     label_ja = fields.String()
     unit = fields.String()
-    total = _frozen_amount()
+    total = frozen_amount()
     by_field = fields.Nested(FrozenAmountsByFieldSchema)
     codes = fields.List(fields.String(), allow_none=True)
 
 
 class AwardSchema(Answer):
-    amount = _frozen_amount()
+    amount = frozen_amount()
     code = fields.String(allow_none=True)
 
 
@@ -328,16 +198,6 @@ class CertificateSchema(PublicRecordSchema):
     lectures = fields.List(fields.Nested(LectureContentSchema))
 
 
-class VerificationSchema(Answer):
-    """``GET /verify/{serial}.json``: ``{"valid", "verdict", "problem", "message", "certificate"}``."""
-
-    valid = fields.Boolean()
-    verdict = fields.String(attribute="verdict.value")
-    problem = fields.String(allow_none=True)
-    message = fields.String()
-    certificate = fields.Nested(PublicRecordSchema, attribute="record", allow_none=True)
-
-
 # Schemas hold no state between dumps, and building one costs more than a dump.
 _SCAN_MEMBER = ScanMemberSchema()
 _SCAN_RESULT = ScanResultSchema()
@@ -345,9 +205,7 @@ _REFUSAL = RefusalSchema()
 _VOIDED = VoidedAttendanceSchema()
 _SYMPOSIUM_COUNTS = SymposiumCountsSchema()
 _MEMBER_SEARCH = MemberSearchSchema()
-_MEMBER_CREDITS = MemberCreditsSchema()
 _CERTIFICATE = CertificateSchema()
-_VERIFICATION = VerificationSchema()
 
 
 def scan_member_json(member: ScanMember) -> dict[str, Any]:
@@ -383,11 +241,6 @@ def member_search_json(members: list[Member], language: str) -> dict[str, Any]:
     return dumped
 
 
-def member_credits_json(credits: MemberCredits) -> dict[str, Any]:
-    dumped: dict[str, Any] = _MEMBER_CREDITS.dump(credits)
-    return dumped
-
-
 def certificate_json(record: PublicRecord, certificate: Certificate) -> dict[str, Any]:
     """The public record of ``certificate`` and what only the API shows: a transcript lists no lectures of
     its own (they are under its symposia), so ``lectures`` is empty for one."""
@@ -403,7 +256,3 @@ def certificate_json(record: PublicRecord, certificate: Certificate) -> dict[str
     )
     return dumped
 
-
-def verification_json(verification: Verification) -> dict[str, Any]:
-    dumped: dict[str, Any] = _VERIFICATION.dump(verification)
-    return dumped

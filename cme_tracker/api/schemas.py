@@ -10,7 +10,7 @@ from marshmallow import Schema, ValidationError, fields, pre_load, validate, val
 from cme_tracker.attendance.schemas import Instant
 from cme_tracker.members.schemas import member_number_field
 from cme_tracker.program.schemas import lecture_code_field, symposium_code_field
-from cme_tracker.tabular import Choice, Text
+from cme_tracker.tabular.cells import Choice, Text
 from cme_tracker.vocabulary import YearBasis
 
 SCAN_METHODS = ("qr", "search", "manual", "offline")

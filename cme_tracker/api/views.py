@@ -4,7 +4,8 @@ Desk devices and auditors' scripts send a bearer token (an API client); the desk
 users send their session cookie and, on POST, the CSRF token in ``X-CSRFToken``. A request commits once, at
 the end; a refused one writes nothing, but a pending ``out`` is kept with its 409 (see attendance/checkin/).
 Errors are ``{"error": code, "message": text, "details": ...}`` (web/errors.py); answers are shaped in
-api/responses.py, and api/openapi.py describes every operation. "Now" is the app's clock (web/clock.py).
+api/responses.py (a member's credits in credits/schemas.py), and api/openapi.py describes every
+operation. "Now" is the app's clock (web/clock.py).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from flask.typing import ResponseReturnValue
 from marshmallow import Schema, ValidationError
 from sqlalchemy import select
 
+from cme_tracker.accounts.authentication import current_actor
 from cme_tracker.api.responses import (
-    member_credits_json,
     member_search_json,
     refusal_json,
     scan_result_json,
@@ -34,6 +35,7 @@ from cme_tracker.attendance.checkin.rules import (
 from cme_tracker.attendance.checkin.service import record_scan, void_attendance
 from cme_tracker.attendance.counts import symposium_counts
 from cme_tracker.attendance.models import Attendance
+from cme_tracker.credits.schemas import member_credits_json
 from cme_tracker.credits.services import member_credits
 from cme_tracker.db import begin_write
 from cme_tracker.errors import Conflict, DomainError, NotFound
@@ -42,7 +44,7 @@ from cme_tracker.members.services import search_members
 from cme_tracker.vocabulary import Role, YearBasis
 from cme_tracker.web import clock
 from cme_tracker.web.i18n import select_locale
-from cme_tracker.web.security import current_actor, roles_required
+from cme_tracker.web.security import roles_required
 from cme_tracker.web.session import db_session
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")

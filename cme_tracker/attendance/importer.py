@@ -23,18 +23,8 @@ from cme_tracker.members.models import Member
 from cme_tracker.members.services import members_by_number
 from cme_tracker.program.models import Lecture, Symposium
 from cme_tracker.program.services import lectures_by_code, symposia_by_code
-from cme_tracker.tabular import (
-    Counts,
-    ImportResult,
-    Layout,
-    LoadedRow,
-    RowError,
-    Table,
-    load_rows,
-    read_table,
-    record_import,
-    rejected,
-)
+from cme_tracker.tabular.loading import Counts, ImportResult, LoadedRow, load_rows, record_import, rejected
+from cme_tracker.tabular.reader import Layout, RowError, Table, read_table
 
 KIND = "attendance"
 LAYOUT = Layout(

@@ -11,7 +11,7 @@ from marshmallow import ValidationError, validates_schema
 
 from cme_tracker.members.schemas import member_number_field
 from cme_tracker.program.schemas import FIRST_YEAR, LAST_YEAR, lecture_code_field, symposium_code_field
-from cme_tracker.tabular import Choice, RowSchema, Text
+from cme_tracker.tabular.cells import Choice, RowSchema, Text
 
 METHODS = ("import", "qr", "search", "manual", "offline")
 """How an attendance was recorded: by an import, or by a desk's scan method."""

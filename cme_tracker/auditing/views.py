@@ -21,24 +21,26 @@ from sqlalchemy.orm import Session
 from wtforms import BooleanField, DateField, IntegerField, StringField
 from wtforms.validators import AnyOf, Length, NumberRange, Optional
 
+from cme_tracker.accounts.authentication import current_actor
+from cme_tracker.amounts import format_amount
 from cme_tracker.audit.chain import verify
 from cme_tracker.auditing.chart import BarChart, ChartRow, bar_chart
 from cme_tracker.auditing.log import VERIFY_INLINE_LIMIT, LogFilter, chain_length, log_page
 from cme_tracker.auditing.overview import YearOverview, year_overview, year_policies, years_with_symposia
 from cme_tracker.auditing.records import member_records
-from cme_tracker.credits.services import format_amount, member_credits
+from cme_tracker.credits.services import member_credits
+from cme_tracker.credits.web import BASIS_LABELS, FIRST_YEAR, LAST_YEAR, YearForm
 from cme_tracker.desk.phrases import script_phrases
-from cme_tracker.documents.views.labels import UNIT_LABELS
+from cme_tracker.documents.labels import UNIT_LABELS
 from cme_tracker.exports.formats import FORMATS
 from cme_tracker.exports.store import recent_requests
 from cme_tracker.jobs.web import JOB_STATUS_LABELS
 from cme_tracker.members.models import Member
 from cme_tracker.members.services import search_members
-from cme_tracker.members.views import BASIS_LABELS, FIRST_YEAR, LAST_YEAR, YearForm
 from cme_tracker.society import SOCIETY_ZONE, society_today, year_of
 from cme_tracker.vocabulary import CmeField, Profession, Role, YearBasis
 from cme_tracker.web.i18n import localized
-from cme_tracker.web.security import current_actor, roles_required
+from cme_tracker.web.security import roles_required
 from cme_tracker.web.session import db_session
 
 blueprint = Blueprint("auditing", __name__, url_prefix="/audit")

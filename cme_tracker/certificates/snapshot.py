@@ -15,10 +15,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cme_tracker.amounts import format_amount
 from cme_tracker.attendance.models import Attendance
 from cme_tracker.certificates.content import CONTENT_FORMAT, CertificateContent
 from cme_tracker.credits.engine import FIELDS, CreditResult, LectureCredits, PolicySelection
-from cme_tracker.credits.services import STREAM_BATCH, YearProgram, format_amount
+from cme_tracker.credits.services import STREAM_BATCH, YearProgram
 from cme_tracker.documents.content import AwardContent, LectureContent, PolicyTotals
 from cme_tracker.documents.snapshot import (
     VERIFICATION_CODE_CHARACTERS,

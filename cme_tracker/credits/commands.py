@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from cme_tracker.amounts import format_amount
 from cme_tracker.console import open_database, reports_domain_errors
 from cme_tracker.credits.engine import FIELDS
 from cme_tracker.vocabulary import YearBasis
@@ -40,8 +41,8 @@ def show_command(member_no: str, year: int, year_basis: str, as_json: bool) -> N
     with open_database().unit_of_work() as session:
         result = member_credits_by_number(session, member_no, year, YearBasis(year_basis))
     if as_json:
-        # deferred: the response schemas load the models (SQLAlchemy), which `--help` must not wait for
-        from cme_tracker.api.responses import member_credits_json
+        # deferred: the JSON schema loads the models (SQLAlchemy), which `--help` must not wait for
+        from cme_tracker.credits.schemas import member_credits_json
 
         click.echo(json.dumps(member_credits_json(result), ensure_ascii=False))
         return
@@ -50,7 +51,6 @@ def show_command(member_no: str, year: int, year_basis: str, as_json: bool) -> N
 
 def _table(result: MemberCredits) -> str:
     """Totals per policy and field, then one row per lecture with the amount under each policy."""
-    from cme_tracker.credits.services import format_amount  # deferred with the services, as above
 
     policy_codes = list(result.policies)
     totals = [["policy", "version", "total", *(field.value for field in FIELDS), "codes"]]

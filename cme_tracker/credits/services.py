@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import Protocol, TypeVar
 
 from sqlalchemy import select
@@ -21,11 +20,11 @@ from cme_tracker.credits.engine import (
     CreditEngine,
     CreditResult,
     LectureAward,
-    LectureSlot,
     PolicyCredits,
     PolicySelection,
     RenderedLine,
 )
+from cme_tracker.credits.minutes import LectureSlot
 from cme_tracker.credits.presets import policies_in_force
 from cme_tracker.errors import NotFound
 from cme_tracker.members.models import Member
@@ -37,11 +36,6 @@ T = TypeVar("T")
 
 STREAM_BATCH = 1000
 """Rows per fetch of the yearly stream: measured faster than larger batches (they stay in the CPU cache)."""
-
-
-def format_amount(amount: Decimal) -> str:
-    """An amount as the decimal string the JSON contract shows: ``0``, ``1``, ``1.5``, never an exponent."""
-    return f"{amount.normalize():f}" if amount else "0"
 
 
 @dataclass(frozen=True, slots=True)

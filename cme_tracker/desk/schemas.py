@@ -9,7 +9,7 @@ from marshmallow import ValidationError, post_load, validates_schema
 from cme_tracker.desk.walkins import WalkIn
 from cme_tracker.members.schemas import NAME_LENGTH, Efn, Kana, RegistryNumber, Romaji
 from cme_tracker.program.schemas import symposium_code_field
-from cme_tracker.tabular import Choice, RowSchema, Text
+from cme_tracker.tabular.cells import Choice, RowSchema, Text
 from cme_tracker.vocabulary import Profession
 
 _REQUIRED = {"required": "required", "null": "required"}

@@ -25,9 +25,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cme_tracker.credits.engine import FIELDS, Interval, LectureAward, PolicyCredits, PolicySelection
+from cme_tracker.amounts import format_amount
+from cme_tracker.credits.engine import FIELDS, LectureAward, PolicyCredits, PolicySelection
+from cme_tracker.credits.minutes import Interval
 from cme_tracker.credits.policy import CreditPolicy
-from cme_tracker.credits.services import YearProgram, format_amount, rendered_year
+from cme_tracker.credits.services import YearProgram, rendered_year
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Lecture
 from cme_tracker.vocabulary import YearBasis

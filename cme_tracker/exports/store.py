@@ -23,12 +23,13 @@ from cme_tracker.db import Database
 from cme_tracker.exports.formats import FORMATS, ExportFormat
 from cme_tracker.exports.services import export_transcripts
 from cme_tracker.jobs.models import Job
-from cme_tracker.jobs.service import EXPORT_TRANSCRIPTS
 from cme_tracker.vocabulary import YearBasis
 
 if TYPE_CHECKING:
     from cme_tracker.documents.setup import DocumentSetup
 
+EXPORT_TRANSCRIPTS = "export.transcripts"
+"""The kind of job that writes a requested export."""
 EXPORTS_FOLDER = "exports"
 RETENTION = timedelta(days=7)
 """How long a requested export stays on the server after it was written."""

@@ -15,16 +15,24 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, StringField
 from wtforms.validators import AnyOf, DataRequired, NumberRange
 
+from cme_tracker.accounts.authentication import current_actor
 from cme_tracker.audit import chain
+from cme_tracker.credits.web import FIRST_YEAR, LAST_YEAR
 from cme_tracker.db import begin_write
 from cme_tracker.exports.formats import FORMATS
-from cme_tracker.exports.store import ExportRequest, stored_export
+from cme_tracker.exports.store import EXPORT_TRANSCRIPTS, ExportRequest, stored_export
 from cme_tracker.jobs.models import Job, JobStatus
-from cme_tracker.jobs.service import EXPORT_TRANSCRIPTS, submit_job
-from cme_tracker.jobs.web import FINISHED, JOB_STATUS_LABELS, RELOAD_SECONDS, progress_json, start_worker
-from cme_tracker.members.views import FIRST_YEAR, LAST_YEAR
+from cme_tracker.jobs.service import submit_job
+from cme_tracker.jobs.web import (
+    FINISHED,
+    JOB_STATUS_LABELS,
+    RELOAD_SECONDS,
+    job_kinds,
+    progress_json,
+    start_worker,
+)
 from cme_tracker.vocabulary import Role, YearBasis
-from cme_tracker.web.security import current_actor, roles_required
+from cme_tracker.web.security import roles_required
 from cme_tracker.web.session import db_session, settings
 
 blueprint = Blueprint("audit_exports", __name__, url_prefix="/audit/exports")
@@ -53,7 +61,11 @@ def request_export() -> ResponseReturnValue:
     session = db_session()
     begin_write(session)
     job = submit_job(
-        session, kind=EXPORT_TRANSCRIPTS, parameters=wanted.parameters(), actor=wanted.requested_by
+        session,
+        job_kinds(),
+        kind=EXPORT_TRANSCRIPTS,
+        parameters=wanted.parameters(),
+        actor=wanted.requested_by,
     )
     session.commit()
     start_worker()

@@ -23,7 +23,7 @@ from typing import IO
 
 from openpyxl.utils import get_column_letter
 
-from cme_tracker.credits.services import format_amount
+from cme_tracker.amounts import format_amount
 
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 DATETIME_STYLE = 1

@@ -12,41 +12,46 @@ import click
 from cme_tracker import config, logs
 from cme_tracker.config import Settings
 from cme_tracker.console import open_database, reports_domain_errors
-from cme_tracker.jobs.service import run_queued_jobs
+from cme_tracker.jobs.service import JobKinds, run_queued_jobs
 
 POLL_SECONDS = 2.0
 
 log = logging.getLogger(__name__)
 
 
-@click.command("worker")
-@click.option(
-    "--once", is_flag=True, help="Run the queued jobs, then exit (the web starts workers this way)."
-)
-@click.option(
-    "--processes",
-    type=click.IntRange(1, 64),
-    default=lambda: os.cpu_count() or 1,
-    show_default="the number of CPUs",
-    help="Worker processes a bulk job renders and signs with.",
-)
-@click.option(
-    "--log-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Log to FILE instead of stderr, rotated at 1 MB, 3 old files kept (the web's workers do).",
-)
-@reports_domain_errors
-def worker(once: bool, processes: int, log_file: Path | None) -> None:
-    """Run queued jobs; without --once, keep waiting for new ones until interrupted."""
-    if log_file is not None:
-        logs.configure_logging(config.log_format(), log_file)
-    database = open_database()
-    settings = Settings.from_environment()
-    while True:
-        ran = run_queued_jobs(database, settings, processes=processes)
-        if ran:
-            log.info("worker ran %s job(s)", ran)
-            click.echo(f"ran {ran} job(s)")
-        if once:
-            return
-        time.sleep(POLL_SECONDS)
+def worker_command(kinds: JobKinds) -> click.Command:
+    """The ``worker`` command running ``kinds``: the CLI gets it from :mod:`cme_tracker.job_kinds`."""
+
+    @click.command("worker")
+    @click.option(
+        "--once", is_flag=True, help="Run the queued jobs, then exit (the web starts workers this way)."
+    )
+    @click.option(
+        "--processes",
+        type=click.IntRange(1, 64),
+        default=lambda: os.cpu_count() or 1,
+        show_default="the number of CPUs",
+        help="Worker processes a bulk job renders and signs with.",
+    )
+    @click.option(
+        "--log-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Log to FILE instead of stderr, rotated at 1 MB, 3 old files kept (the web's workers do).",
+    )
+    @reports_domain_errors
+    def worker(once: bool, processes: int, log_file: Path | None) -> None:
+        """Run queued jobs; without --once, keep waiting for new ones until interrupted."""
+        if log_file is not None:
+            logs.configure_logging(config.log_format(), log_file)
+        database = open_database()
+        settings = Settings.from_environment()
+        while True:
+            ran = run_queued_jobs(database, settings, kinds, processes=processes)
+            if ran:
+                log.info("worker ran %s job(s)", ran)
+                click.echo(f"ran {ran} job(s)")
+            if once:
+                return
+            time.sleep(POLL_SECONDS)
+
+    return worker

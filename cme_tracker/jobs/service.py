@@ -2,7 +2,8 @@
 
 A job's progress lives in its row, updated in short transactions of their own, so any web process can show
 it. A worker that dies leaves a job ``running`` with an old heartbeat; the next worker takes it over, which is
-safe because every job kind is idempotent (it does only what is missing).
+safe because every job kind is idempotent (it does only what is missing). The kinds of job are not known
+here: :data:`cme_tracker.job_kinds.JOB_KINDS` lists them, and the worker and the pages are handed it.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import os
 import subprocess
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
@@ -23,10 +25,6 @@ from sqlalchemy.orm import Session
 from cme_tracker.audit import chain
 from cme_tracker.config import Settings
 from cme_tracker.db import Database, utcnow
-from cme_tracker.document_kinds import KINDS
-from cme_tracker.documents.issue import issue_documents
-from cme_tracker.documents.kinds import DocumentKind
-from cme_tracker.documents.setup import DocumentSetup
 from cme_tracker.errors import DomainError, NotFound
 from cme_tracker.jobs.models import Job, JobStatus
 
@@ -35,12 +33,34 @@ log = logging.getLogger(__name__)
 STALE_AFTER = timedelta(minutes=5)
 """A running job whose heartbeat is older than this has lost its worker."""
 
-EXPORT_TRANSCRIPTS = "export.transcripts"
+JobRunner = Callable[[Database, Settings, int, dict[str, Any], str, int], tuple[str, list[dict[str, Any]]]]
+"""Runs one job: ``(database, settings, job_id, parameters, actor, processes)`` to its summary and errors."""
 
 
-def submit_job(session: Session, *, kind: str, parameters: dict[str, Any], actor: str) -> Job:
+class SubjectPage(NamedTuple):
+    """The page of what a job works on: an endpoint, and the job parameter that fills its one URL argument."""
+
+    endpoint: str
+    parameter: str
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """A kind of job: how a worker runs it, and the page its job page links back to, if any."""
+
+    run: JobRunner
+    subject_page: SubjectPage | None = None
+
+
+JobKinds = Mapping[str, JobKind]
+"""The kinds of job by name."""
+
+
+def submit_job(
+    session: Session, kinds: JobKinds, *, kind: str, parameters: dict[str, Any], actor: str
+) -> Job:
     """A new queued job, or the unfinished one doing the same work (a double click queues once)."""
-    if kind not in JOB_KINDS:
+    if kind not in kinds:
         raise DomainError(f"unknown job kind {kind!r}", code="unknown_job_kind")
     unfinished = session.scalars(
         select(Job).where(Job.kind == kind, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
@@ -140,14 +160,16 @@ def _finish(
         )
 
 
-def run_job(database: Database, settings: Settings, job_id: int, *, processes: int = 1) -> JobStatus:
+def run_job(
+    database: Database, settings: Settings, job_id: int, kinds: JobKinds, *, processes: int = 1
+) -> JobStatus:
     """Run a claimed job to its end and record how it ended; never raises for the job's own failures."""
     with database.sessions() as session:
         job = get_job(session, job_id)
         kind, parameters, actor = job.kind, dict(job.parameters), job.created_by
     log.info("job %s (%s) started for %s: %s", job_id, kind, actor, parameters)
     try:
-        summary, errors = _RUNNERS[kind](database, settings, job_id, parameters, actor, processes)
+        summary, errors = kinds[kind].run(database, settings, job_id, parameters, actor, processes)
     except DomainError as error:
         log.warning("job %s (%s) failed: %s", job_id, kind, error.message)
         _finish(
@@ -173,63 +195,13 @@ def run_job(database: Database, settings: Settings, job_id: int, *, processes: i
     return JobStatus.SUCCEEDED
 
 
-def run_queued_jobs(database: Database, settings: Settings, *, processes: int = 1) -> int:
+def run_queued_jobs(database: Database, settings: Settings, kinds: JobKinds, *, processes: int = 1) -> int:
     """Run jobs until none is queued; return how many ran."""
     ran = 0
     while (job_id := claim_next_job(database)) is not None:
-        run_job(database, settings, job_id, processes=processes)
+        run_job(database, settings, job_id, kinds, processes=processes)
         ran += 1
     return ran
-
-
-JobRunner = Callable[[Database, Settings, int, dict[str, Any], str, int], tuple[str, list[dict[str, Any]]]]
-
-
-def _document_runner(kind: DocumentKind[Any]) -> JobRunner:
-    """The runner of ``kind``'s job: issue the missing documents of the subject its parameters name."""
-
-    def run(
-        database: Database,
-        settings: Settings,
-        job_id: int,
-        parameters: dict[str, Any],
-        actor: str,
-        processes: int,
-    ) -> tuple[str, list[dict[str, Any]]]:
-        report = issue_documents(
-            database,
-            DocumentSetup.from_settings(settings),
-            kind.job_run(parameters),
-            member_no=parameters.get("member_no"),
-            actor=actor,
-            jobs=processes,
-            progress=JobProgress(database, job_id),
-        )
-        return report.summary(), report.failed
-
-    return run
-
-
-def _export_transcripts(
-    database: Database,
-    settings: Settings,
-    job_id: int,
-    parameters: dict[str, Any],
-    _actor: str,
-    processes: int,
-) -> tuple[str, list[dict[str, Any]]]:
-    from cme_tracker.exports.store import ExportRequest, write_requested_export
-
-    request = ExportRequest.from_parameters(parameters)
-    setup = DocumentSetup.from_settings(settings)
-    return write_requested_export(database, setup, job_id, request, jobs=processes), []
-
-
-_RUNNERS: dict[str, JobRunner] = {
-    **{kind.job: _document_runner(kind) for kind in KINDS},
-    EXPORT_TRANSCRIPTS: _export_transcripts,
-}
-JOB_KINDS = tuple(_RUNNERS)
 
 
 WORKER_LOG = Path("logs") / "worker.log"

@@ -6,12 +6,13 @@ works without JavaScript too: it then reloads itself every few seconds until the
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, jsonify, render_template, url_for
 from flask.typing import ResponseReturnValue
 
-from cme_tracker.certificates.issue import ISSUE_CERTIFICATES
 from cme_tracker.jobs.models import Job
-from cme_tracker.jobs.web import FINISHED, JOB_STATUS_LABELS, RELOAD_SECONDS, progress_json
+from cme_tracker.jobs.web import FINISHED, JOB_STATUS_LABELS, RELOAD_SECONDS, job_kinds, progress_json
 from cme_tracker.vocabulary import Role
 from cme_tracker.web.security import roles_required
 from cme_tracker.web.session import db_session
@@ -49,8 +50,11 @@ def _job_or_404(job_id: int) -> Job:
 
 
 def _subject_url(job: Job) -> str | None:
-    """The page of what the job worked on, to go back to."""
-    code = job.parameters.get("symposium_code")
-    if job.kind == ISSUE_CERTIFICATES and isinstance(code, str):
-        return url_for("certificate_admin.symposium", symposium_code=code)
-    return None
+    """The page of what the job worked on, to go back to, if its kind names one."""
+    kind = job_kinds().get(job.kind)
+    page = kind.subject_page if kind is not None else None
+    value = job.parameters.get(page.parameter) if page is not None else None
+    if page is None or not isinstance(value, str):
+        return None
+    arguments: dict[str, Any] = {page.parameter: value}
+    return url_for(page.endpoint, **arguments)

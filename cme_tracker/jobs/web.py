@@ -14,8 +14,11 @@ from flask_babel import LazyString, lazy_gettext
 
 from cme_tracker.config import Settings
 from cme_tracker.jobs.models import Job, JobStatus
-from cme_tracker.jobs.service import launch_worker
+from cme_tracker.jobs.service import JobKinds, launch_worker
 from cme_tracker.web.session import settings
+
+JOB_KINDS_EXTENSION = "cme_job_kinds"
+"""Where the app keeps the registry of job kinds that the composition gives it."""
 
 JobLauncher = Callable[[Settings], None]
 """Starts something that runs the queued jobs; tests swap in their own under ``JOB_LAUNCHER``."""
@@ -30,6 +33,12 @@ JOB_STATUS_LABELS: dict[JobStatus, LazyString] = {
     JobStatus.SUCCEEDED: lazy_gettext("Finished"),
     JobStatus.FAILED: lazy_gettext("Failed"),
 }
+
+
+def job_kinds() -> JobKinds:
+    """The app's kinds of job: what a page may submit, and where a job's page links back to."""
+    kinds: JobKinds = current_app.extensions[JOB_KINDS_EXTENSION]
+    return kinds
 
 
 def start_worker() -> None:

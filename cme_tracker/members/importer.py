@@ -16,19 +16,16 @@ from cme_tracker.audit import chain
 from cme_tracker.members.models import Member
 from cme_tracker.members.schemas import REGISTRY_OWNERS, MemberSchema
 from cme_tracker.members.services import member_search_key, members_by_number
-from cme_tracker.tabular import (
+from cme_tracker.tabular.loading import (
     Counts,
     ImportResult,
-    Layout,
     LoadedRow,
-    RowError,
-    Table,
     load_rows,
-    read_table,
     record_import,
     rejected,
     repeated_keys,
 )
+from cme_tracker.tabular.reader import Layout, RowError, Table, read_table
 
 KIND = "members"
 LAYOUT = Layout(

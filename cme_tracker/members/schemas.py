@@ -8,7 +8,7 @@ from typing import Any
 from marshmallow import ValidationError, validates_schema
 
 from cme_tracker.members.registry import efn_problem, registry_number_problem
-from cme_tracker.tabular import Choice, Code, Email, RowSchema, Text
+from cme_tracker.tabular.cells import Choice, Code, Email, RowSchema, Text
 from cme_tracker.vocabulary import Profession
 
 NAME_LENGTH = 100

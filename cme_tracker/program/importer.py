@@ -21,19 +21,16 @@ from cme_tracker.program.models import Lecture, LectureExclusion, Symposium
 from cme_tracker.program.schemas import ProgramRowSchema
 from cme_tracker.program.services import lectures_by_code, local_instant, renumber_lectures, symposia_by_code
 from cme_tracker.society import SOCIETY_ZONE_NAME
-from cme_tracker.tabular import (
+from cme_tracker.tabular.loading import (
     Counts,
     ImportResult,
-    Layout,
     LoadedRow,
-    RowError,
-    Table,
     load_rows,
-    read_table,
     record_import,
     rejected,
     repeated_keys,
 )
+from cme_tracker.tabular.reader import Layout, RowError, Table, read_table
 from cme_tracker.vocabulary import SymposiumKind
 
 KIND = "program"

@@ -11,7 +11,7 @@ from typing import Any
 
 from marshmallow import ValidationError, validates_schema
 
-from cme_tracker.tabular import Choice, Code, RowSchema, Text
+from cme_tracker.tabular.cells import Choice, Code, RowSchema, Text
 from cme_tracker.vocabulary import CmeField, SymposiumKind
 
 SYMPOSIUM_CODE = r"[0-9]{4}(?:-[A-Za-z0-9]+)+"

@@ -16,18 +16,18 @@ from wtforms import IntegerField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, NumberRange
 
+from cme_tracker.accounts.authentication import current_actor, own_member
 from cme_tracker.attendance.models import Attendance
 from cme_tracker.db import begin_write, utcnow
-from cme_tracker.documents.views.files import document_setup
-from cme_tracker.documents.views.member import own_member
+from cme_tracker.documents.web import document_setup
 from cme_tracker.errors import DomainError
 from cme_tracker.jobs.service import submit_job
-from cme_tracker.jobs.web import start_worker
+from cme_tracker.jobs.web import job_kinds, start_worker
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Symposium
 from cme_tracker.transcripts.issue import ISSUE_TRANSCRIPTS, issue_transcripts
 from cme_tracker.vocabulary import Role, YearBasis
-from cme_tracker.web.security import current_actor, roles_required
+from cme_tracker.web.security import roles_required
 from cme_tracker.web.session import database, db_session
 
 blueprint = Blueprint("transcripts", __name__)
@@ -129,6 +129,7 @@ def issue() -> ResponseReturnValue:
     begin_write(session)
     job = submit_job(
         session,
+        job_kinds(),
         kind=ISSUE_TRANSCRIPTS,
         parameters={"year": form.year.data, "year_basis": form.basis.data},
         actor=current_actor().name,

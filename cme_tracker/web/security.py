@@ -2,28 +2,24 @@
 
 Access fails closed: an endpoint without a declared role (or an explicit ``public``) answers 403, and a test
 walks every URL rule to prove each one declares its access. API endpoints may also admit API clients, which
-send ``Authorization: Bearer TOKEN`` instead of a session cookie.
+send ``Authorization: Bearer TOKEN`` instead of a session cookie. Who the logins and clients are is not known
+here: :mod:`cme_tracker.accounts.authentication` loads the login for flask-login and puts the bearer-token
+lookup under :data:`CLIENT_LOOKUP`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, Request, abort, current_app, flash, g, redirect, request, url_for
+from flask import Flask, Request, abort, current_app, g, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
-from cme_tracker.accounts.models import User
-from cme_tracker.accounts.statements import live_client
-from cme_tracker.accounts.tokens import TOKEN_ROLES
-from cme_tracker.vocabulary import Role
-from cme_tracker.web.session import db_session
+from cme_tracker.vocabulary import TOKEN_ROLES, Role
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -31,22 +27,28 @@ ACCESS_ATTRIBUTE = "cme_access"
 CLIENT_ACCESS_ATTRIBUTE = "cme_client_access"
 PUBLIC = "public"
 API_PREFIX = "/api/"
+CLIENT_LOOKUP = "cme_client_lookup"
+"""Where the app keeps its :data:`ClientLookup`."""
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who sends the request: a logged-in user or an API client, named for the audit log as ``user:LOGIN``
-    or ``token:NAME``."""
+class Principal(Protocol):
+    """What the role check needs of the logged-in user that flask-login holds."""
+
+    def has_role(self, *roles: Role) -> bool: ...
+
+
+class Client(NamedTuple):
+    """An API client that a bearer token authenticated: its name and its one role."""
 
     name: str
-    roles: frozenset[Role]
-    user: User | None = None
+    role: Role
 
-    def has_role(self, *roles: Role) -> bool:
-        return not self.roles.isdisjoint(roles)
+
+ClientLookup = Callable[[str], Client | None]
+"""The client holding a bearer token; None for an unknown or revoked token."""
 
 
 def roles_required(*roles: Role, api_clients: bool = False) -> Callable[[View], View]:
@@ -90,7 +92,7 @@ def may_access(endpoint: str) -> bool:
         return True
     if not current_user.is_authenticated:
         return False
-    user: User = current_user._get_current_object()
+    user: Principal = current_user._get_current_object()
     return user.has_role(*access)
 
 
@@ -130,15 +132,10 @@ class _CookieSessions(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
 
-def current_actor() -> Actor:
-    """The API client or logged-in user behind the request (``anonymous`` on public pages)."""
-    client: Actor | None = g.get("api_client")
-    if client is not None:
-        return client
-    if not current_user.is_authenticated:
-        return Actor("anonymous", frozenset())
-    user: User = current_user._get_current_object()
-    return Actor(f"user:{user.login}", user.roles, user)
+def request_client() -> Client | None:
+    """The API client whose bearer token the access check admitted; None for a request without one."""
+    client: Client | None = g.get("api_client")
+    return client
 
 
 def safe_redirect_target(target: str | None) -> str | None:
@@ -173,7 +170,7 @@ def _check_access(app: Flask) -> ResponseReturnValue | None:
     if not current_user.is_authenticated:
         login_page: ResponseReturnValue = login_manager.unauthorized()
         return login_page
-    user: User = current_user._get_current_object()
+    user: Principal = current_user._get_current_object()
     if not user.has_role(*access):
         abort(403)
     return None
@@ -181,14 +178,13 @@ def _check_access(app: Flask) -> ResponseReturnValue | None:
 
 def _admit_client(token: str, admitted: frozenset[Role]) -> None:
     """401 for a missing, unknown or revoked token; 403 when the client's role may not use the endpoint."""
-    client = live_client(db_session().connection(), token) if token else None
+    lookup: ClientLookup = current_app.extensions[CLIENT_LOOKUP]
+    client = lookup(token) if token else None
     if client is None:
         abort(401, "the API token is missing, unknown or revoked")
-    name, role_name = client
-    role = Role(role_name)
-    if role not in admitted:
-        abort(403, f"an API client with the role {role} may not use this endpoint")
-    g.api_client = Actor(f"token:{name}", frozenset({role}))
+    if client.role not in admitted:
+        abort(403, f"an API client with the role {client.role} may not use this endpoint")
+    g.api_client = client
 
 
 def _protect_from_forgery(app: Flask) -> None:
@@ -199,22 +195,6 @@ def _protect_from_forgery(app: Flask) -> None:
     if is_api_request() and (bearer_token() is not None or not current_user.is_authenticated):
         return
     csrf.protect(apply_exemptions=True)
-
-
-def _unauthorized() -> ResponseReturnValue:
-    """An anonymous visitor: 401 for the API, else the login form that brings them back afterwards."""
-    if is_api_request():
-        abort(401)
-    flash(gettext("Please log in to see this page."), "info")
-    here = request.full_path.removesuffix("?") if request.method == "GET" else None
-    return redirect(url_for("accounts.login", next=safe_redirect_target(here)))
-
-
-def _load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
-        return None
-    user = db_session().get(User, int(user_id))
-    return user if user is not None and user.active else None
 
 
 def _set_headers(response: Any) -> Any:
@@ -232,9 +212,6 @@ def _set_headers(response: Any) -> Any:
 def init_app(app: Flask) -> None:
     app.session_interface = _CookieSessions()
     login_manager.init_app(app)
-    login_manager.login_view = "accounts.login"
-    login_manager.user_loader(_load_user)
-    login_manager.unauthorized_handler(_unauthorized)
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # checked by _protect_from_forgery instead
     csrf.init_app(app)
     app.before_request(lambda: _protect_from_forgery(app))

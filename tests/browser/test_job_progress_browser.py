@@ -15,6 +15,7 @@ from cme_tracker import create_app
 from cme_tracker.accounts.services import create_user
 from cme_tracker.config import Settings
 from cme_tracker.db import Database
+from cme_tracker.job_kinds import JOB_KINDS
 from cme_tracker.jobs.service import run_queued_jobs
 from cme_tracker.vocabulary import Role
 from tests.browser.live_server import SECRET_KEY
@@ -54,7 +55,7 @@ def _run_worker(app: Flask, database: Database) -> int:
     """
     settings: Settings = app.extensions["cme_settings"]
     ran: list[int] = []
-    worker = threading.Thread(target=lambda: ran.append(run_queued_jobs(database, settings)))
+    worker = threading.Thread(target=lambda: ran.append(run_queued_jobs(database, settings, JOB_KINDS)))
     worker.start()
     worker.join(timeout=60)
     return ran[0] if ran else 0

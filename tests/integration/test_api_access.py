@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from cme_tracker.api.responses import member_credits_json
+from cme_tracker.credits.schemas import member_credits_json
 from cme_tracker.credits.services import member_credits_by_number
 from cme_tracker.vocabulary import Role, YearBasis
 from tests.factories import attend, make_member

@@ -29,6 +29,7 @@ from cme_tracker.auditing import views
 from cme_tracker.db import Database
 from cme_tracker.documents.models import Certificate
 from cme_tracker.exports.store import sweep_exports
+from cme_tracker.job_kinds import JOB_KINDS
 from cme_tracker.jobs.service import run_queued_jobs
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Lecture, Symposium
@@ -132,7 +133,7 @@ def year(session: Session) -> Year:
 @pytest.fixture
 def app(app: Flask, db: Database) -> Flask:
     """The app, with a worker that runs the queued jobs at once, in the test's transaction."""
-    app.config["JOB_LAUNCHER"] = lambda settings: run_queued_jobs(db, settings)
+    app.config["JOB_LAUNCHER"] = lambda settings: run_queued_jobs(db, settings, JOB_KINDS)
     return app
 
 
@@ -324,7 +325,7 @@ def test_an_export_not_written_yet_or_swept_away_is_not_offered(
     page = auditor.get(page_path, headers=ENGLISH).get_data(as_text=True)
     assert "Waiting to start" in page
     assert auditor.get(f"{page_path}/file").status_code == 404
-    app.config["JOB_LAUNCHER"] = lambda settings: run_queued_jobs(db, settings)
+    app.config["JOB_LAUNCHER"] = lambda settings: run_queued_jobs(db, settings, JOB_KINDS)
     _request_export(auditor, "xlsx")  # runs the queue, the CSV too
     with auditor.get(f"{page_path}/file") as response:
         assert response.status_code == 200

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from cme_tracker.attendance.models import Attendance
 from cme_tracker.audit.models import AuditEvent
-from cme_tracker.credits.engine import epoch_micros
+from cme_tracker.credits.minutes import epoch_micros
 from cme_tracker.credits.models import CreditPolicyVersion
 from cme_tracker.credits.presets import IMSJ, PRESETS, install_presets, policies_in_force
 from cme_tracker.credits.services import member_credits, yearly_credits

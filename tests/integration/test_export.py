@@ -20,12 +20,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cme_tracker.api.responses import member_credits_json
+from cme_tracker.amounts import format_amount
 from cme_tracker.attendance.importer import import_attendance
 from cme_tracker.audit.models import AuditEvent
-from cme_tracker.credits.engine import CreditEngine, LectureAward, LectureSlot, Presence, epoch_micros
+from cme_tracker.credits.engine import CreditEngine, LectureAward
+from cme_tracker.credits.minutes import LectureSlot, Presence, epoch_micros
 from cme_tracker.credits.presets import DE_CME, IMSJ, JMA
-from cme_tracker.credits.services import format_amount, member_credits_by_number
+from cme_tracker.credits.schemas import member_credits_json
+from cme_tracker.credits.services import member_credits_by_number
 from cme_tracker.db import Database
 from cme_tracker.demo.year import write_year
 from cme_tracker.documents.setup import DocumentSetup

@@ -21,7 +21,7 @@ from cme_tracker.members.importer import import_members
 from cme_tracker.members.models import Member
 from cme_tracker.program.importer import import_program
 from cme_tracker.program.models import Lecture, Symposium
-from cme_tracker.tabular import ImportResult
+from cme_tracker.tabular.loading import ImportResult
 from tests.factories import attend, make_member
 
 DATA = Path(__file__).parent.parent / "data"

@@ -14,6 +14,7 @@ from cme_tracker.certificates.issue import ISSUE_CERTIFICATES
 from cme_tracker.config import Settings
 from cme_tracker.db import Database, utcnow
 from cme_tracker.documents.models import Certificate
+from cme_tracker.job_kinds import JOB_KINDS
 from cme_tracker.jobs.models import Job, JobStatus
 from cme_tracker.jobs.service import claim_next_job, launch_worker, submit_job
 from tests.conftest import TEST_AUDIT_KEY, CommandLine, migrated_database
@@ -29,7 +30,9 @@ def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def queue(db: Database, **parameters: str) -> int:
     with db.sessions() as session, session.begin():
-        return submit_job(session, kind=ISSUE_CERTIFICATES, parameters=parameters, actor="user:admin").id
+        return submit_job(
+            session, JOB_KINDS, kind=ISSUE_CERTIFICATES, parameters=parameters, actor="user:admin"
+        ).id
 
 
 def job(db: Database, job_id: int) -> Job:
@@ -97,7 +100,11 @@ def test_the_web_launches_a_detached_worker_that_finishes_the_job(
     with database.unit_of_work() as session:
         certificate_year(session)
         job_id = submit_job(
-            session, kind=ISSUE_CERTIFICATES, parameters={"symposium_code": "2026-05"}, actor="user:admin"
+            session,
+            JOB_KINDS,
+            kind=ISSUE_CERTIFICATES,
+            parameters={"symposium_code": "2026-05"},
+            actor="user:admin",
         ).id
     settings = Settings.from_environment(
         {

@@ -21,8 +21,8 @@ from cme_tracker import logs
 from cme_tracker.accounts import commands as account_commands
 from cme_tracker.certificates.issue import ISSUE_CERTIFICATES
 from cme_tracker.db import Database
-from cme_tracker.jobs import service
-from cme_tracker.jobs.service import JobProgress, submit_job
+from cme_tracker.job_kinds import JOB_KINDS
+from cme_tracker.jobs.service import JobKind, JobProgress, submit_job
 from cme_tracker.vocabulary import Role
 from cme_tracker.web.security import public
 from tests.conftest import TEST_AUDIT_KEY, CommandLine
@@ -162,6 +162,7 @@ def _queue(db: Database, symposium_code: str) -> int:
     with db.sessions() as session, session.begin():
         return submit_job(
             session,
+            JOB_KINDS,
             kind=ISSUE_CERTIFICATES,
             parameters={"symposium_code": symposium_code},
             actor="user:admin",
@@ -226,7 +227,7 @@ def test_a_failed_job_is_logged_with_its_reason_and_a_crash_with_its_traceback(
     def crash(*_args: Any) -> Any:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setitem(service._RUNNERS, ISSUE_CERTIFICATES, crash)
+    monkeypatch.setitem(JOB_KINDS, ISSUE_CERTIFICATES, JobKind(crash))
     crashing = _queue(db, "2026-07")
     cli("worker", "--once", "--processes", "1")
     crashed = [record for record in caplog.records if record.levelno == logging.ERROR]

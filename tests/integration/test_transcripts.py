@@ -19,6 +19,7 @@ from cme_tracker.document_kinds import KINDS
 from cme_tracker.documents.issue import reissue_certificate, revoke_certificate
 from cme_tracker.documents.models import Certificate, CertificateStatus, RevocationCategory
 from cme_tracker.documents.setup import DocumentSetup
+from cme_tracker.job_kinds import JOB_KINDS
 from cme_tracker.jobs.service import claim_next_job, run_job, submit_job
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Lecture
@@ -264,11 +265,15 @@ def test_the_issue_command_and_the_job_kind_issue_transcripts(
     assert "2025 (fiscal): 1 issued" in result.output
     with db.sessions() as session, session.begin():
         job = submit_job(
-            session, kind=ISSUE_TRANSCRIPTS, parameters={"year": 2025, "year_basis": "fiscal"}, actor="admin"
+            session,
+            JOB_KINDS,
+            kind=ISSUE_TRANSCRIPTS,
+            parameters={"year": 2025, "year_basis": "fiscal"},
+            actor="admin",
         )
     job_id = claim_next_job(db)
     assert job_id == job.id
-    run_job(db, Settings.from_environment(), job_id)
+    run_job(db, Settings.from_environment(), job_id, JOB_KINDS)
     with db.sessions() as session:
         finished = session.get(type(job), job_id)
         assert finished is not None and finished.status == "succeeded", finished.errors

@@ -9,14 +9,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cme_tracker.credits.engine import (
-    CreditEngine,
+from cme_tracker.credits.engine import CreditEngine, lecture_amount
+from cme_tracker.credits.minutes import (
     LectureSlot,
     Presence,
     attended_minutes,
     creditable_minutes,
     epoch_micros,
-    lecture_amount,
 )
 from cme_tracker.credits.policy import Caps, CreditPolicy
 from cme_tracker.credits.presets import DE_CME, IMSJ, JDA, JMA, PRESETS

@@ -8,7 +8,8 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cme_tracker.credits.engine import CreditEngine, CreditResult, LectureSlot, Presence, attended_minutes
+from cme_tracker.credits.engine import CreditEngine, CreditResult
+from cme_tracker.credits.minutes import LectureSlot, Presence, attended_minutes
 from cme_tracker.credits.presets import PRESETS
 from cme_tracker.vocabulary import CmeField
 

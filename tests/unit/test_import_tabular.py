@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cme_tracker.tabular import Layout, Table, read_table
+from cme_tracker.tabular.reader import Layout, Table, read_table
 
 LAYOUT = Layout(required=("code", "name"), optional=("note",))
 ERROR_FORMAT = re.compile(r"^[^:]+\.(csv|xlsx)(:\d+(:[^:]+)?)?: \S.*", re.DOTALL)

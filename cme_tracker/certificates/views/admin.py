@@ -27,31 +27,32 @@ from wtforms import IntegerField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from cme_tracker.accounts.authentication import current_actor
 from cme_tracker.attendance.models import Attendance
 from cme_tracker.certificates.issue import ISSUE_CERTIFICATES
 from cme_tracker.db import begin_write
 from cme_tracker.documents.issue import reissue_certificate, revoke_certificate
+from cme_tracker.documents.labels import CATEGORY_LABELS, DOMAIN_ERROR_MESSAGES, STATUS_LABELS
 from cme_tracker.documents.models import (
     Certificate,
     CertificateKind,
     CertificateStatus,
     RevocationCategory,
 )
-from cme_tracker.documents.views.files import (
+from cme_tracker.documents.web import (
     certificate_store,
     document_kinds,
     document_setup,
     pdf_download,
 )
-from cme_tracker.documents.views.labels import CATEGORY_LABELS, DOMAIN_ERROR_MESSAGES, STATUS_LABELS
 from cme_tracker.errors import DomainError
 from cme_tracker.jobs.models import Job
 from cme_tracker.jobs.service import submit_job
-from cme_tracker.jobs.web import JOB_STATUS_LABELS, start_worker
+from cme_tracker.jobs.web import JOB_STATUS_LABELS, job_kinds, start_worker
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Symposium
 from cme_tracker.vocabulary import Role
-from cme_tracker.web.security import current_actor, roles_required
+from cme_tracker.web.security import roles_required
 from cme_tracker.web.session import database, db_session
 
 blueprint = Blueprint("certificate_admin", __name__, url_prefix="/admin/certificates")
@@ -120,6 +121,7 @@ def issue(symposium_code: str) -> ResponseReturnValue:
     begin_write(session)
     job = submit_job(
         session,
+        job_kinds(),
         kind=ISSUE_CERTIFICATES,
         parameters={"symposium_code": symposium.code},
         actor=current_actor().name,

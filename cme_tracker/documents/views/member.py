@@ -11,31 +11,19 @@ from datetime import date
 
 from flask import Blueprint, abort, render_template
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
-from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from cme_tracker.accounts.models import User
+from cme_tracker.accounts.authentication import own_member
+from cme_tracker.documents.labels import STATUS_LABELS
 from cme_tracker.documents.models import Certificate, CertificateStatus
-from cme_tracker.documents.views.files import pdf_download
-from cme_tracker.documents.views.labels import STATUS_LABELS
-from cme_tracker.members.models import Member
+from cme_tracker.documents.web import pdf_download
 from cme_tracker.society import SOCIETY_ZONE
 from cme_tracker.vocabulary import Role
 from cme_tracker.web.security import roles_required
 from cme_tracker.web.session import db_session
 
 blueprint = Blueprint("certificates", __name__, url_prefix="/me/certificates")
-
-
-
-def own_member() -> Member:
-    """The member of the login, or 404 for a login that is not a member's."""
-    user: User = current_user._get_current_object()
-    if user.member is None:
-        abort(404, gettext("Your login is not linked to a member record. Please contact the society office."))
-    return user.member
 
 
 @blueprint.get("")

@@ -1,9 +1,10 @@
 """The public verification pages: anyone holding a certificate's serial and code, or its PDF, may check it.
 
 ``GET /verify/SERIAL?c=CODE`` is the link printed and QR-coded on every certificate; ``GET
-/verify/SERIAL.json?c=CODE`` answers the same for scripts (the API's ``VerificationSchema``); ``POST
-/verify/upload`` checks a PDF file. An unknown serial and a wrong code get the same answer, and the pages show
-what the certificate itself shows, nothing more: no member number, registry numbers or e-mail address.
+/verify/SERIAL.json?c=CODE`` answers the same for scripts (in the shape of documents/schemas.py, which the API
+shares); ``POST /verify/upload`` checks a PDF file. An unknown serial and a wrong code get the same answer,
+and the pages show what the certificate itself shows, nothing more: no member number, registry numbers or
+e-mail address.
 
 Lookups and uploads are counted per client IP address in the database (:mod:`cme_tracker.web.ratelimit`), so
 every web process counts together. The address is ``request.remote_addr``: behind a reverse proxy, wrap the
@@ -25,10 +26,10 @@ from werkzeug.wrappers import Response
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from cme_tracker.api.responses import verification_json
 from cme_tracker.db import begin_write
-from cme_tracker.documents.views.files import signing_identity
-from cme_tracker.documents.views.labels import CATEGORY_LABELS, PROBLEM_LABELS, STATUS_LABELS, UNIT_LABELS
+from cme_tracker.documents.labels import CATEGORY_LABELS, PROBLEM_LABELS, STATUS_LABELS, UNIT_LABELS
+from cme_tracker.documents.schemas import verification_json
+from cme_tracker.documents.web import signing_identity
 from cme_tracker.web import clock
 from cme_tracker.web.ratelimit import hit
 from cme_tracker.web.security import public

@@ -1,4 +1,4 @@
-"""Reading CSV and XLSX tables for the importers, and the text-cell fields their schemas share.
+"""Reading CSV and XLSX tables for the importers.
 
 Import files are written by people in Excel. The reader rejects what it cannot read with a message naming the
 file instead of guessing, and keeps the physical line of every cell so that each problem is reported as
@@ -13,23 +13,14 @@ import difflib
 import hashlib
 import io
 import re
-import unicodedata
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
-
-from marshmallow import Schema, ValidationError, fields, pre_load, validate
-from sqlalchemy.orm import Session
-
-from cme_tracker.audit import chain
-from cme_tracker.errors import DomainError
 
 CSV_SUFFIXES = frozenset({".csv"})
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
-EMAIL_LENGTH = 254
 EMPTY_FILE = "the file is empty; it needs a header row and at least one row"
 
 
@@ -96,12 +87,6 @@ class Table:
 
     def error(self, row: Row, column: str, reason: str) -> RowError:
         return RowError(self.file, row.line_of(column), column, reason)
-
-
-class ImportRejected(DomainError):
-    """A refused import file; ``details`` lists every problem as ``FILE:LINE:COLUMN: reason``."""
-
-    code = "import_rejected"
 
 
 class _Unreadable(Exception):
@@ -376,258 +361,3 @@ def _shape_errors(file: str, start: int, cells: Sequence[Cell], names: Sequence[
         if not names[index] and text.strip():
             errors.append(RowError(file, line, f"column {index + 1}", "a value in a column without a header"))
     return errors
-
-
-# --- loading rows with a schema -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LoadedRow:
-    """A row and the values its schema accepted; ``complete`` when every cell was valid."""
-
-    row: Row
-    data: Mapping[str, Any]
-    complete: bool
-
-
-def load_rows(table: Table, schema: Schema) -> tuple[list[LoadedRow], list[RowError]]:
-    """Validate every row, keeping the valid cells of invalid rows so cross-row checks can still report."""
-    loaded: list[LoadedRow] = []
-    errors: list[RowError] = []
-    for row in table.rows:
-        try:
-            data = schema.load(dict(row.values), partial=table.missing_columns)
-        except ValidationError as error:
-            loaded.append(LoadedRow(row, dict(error.valid_data or {}), complete=False))
-            errors.extend(_messages(table, row, error.messages))
-        else:
-            loaded.append(LoadedRow(row, data, complete=True))
-    return loaded, errors
-
-
-def _messages(table: Table, row: Row, messages: Any) -> Iterator[RowError]:
-    if not isinstance(messages, Mapping):
-        yield RowError(table.file, row.line, None, str(messages))
-        return
-    for column, reasons in messages.items():
-        for reason in reasons if isinstance(reasons, list) else [reasons]:
-            yield table.error(row, str(column), str(reason))
-
-
-def repeated_keys(table: Table, loaded: Iterable[LoadedRow], column: str) -> Iterator[RowError]:
-    """Rows whose key repeats an earlier row's: which of the two is meant is unclear, so both are refused."""
-    first_line: dict[object, int] = {}
-    for item in loaded:
-        key = item.data.get(column)
-        if key is None:
-            continue
-        if key in first_line:
-            yield table.error(item.row, column, f"{key} is also on line {first_line[key]}")
-        else:
-            first_line[key] = item.row.line_of(column)
-
-
-def sorted_errors(table: Table, errors: Iterable[RowError]) -> tuple[RowError, ...]:
-    """Errors in file order: by line, then in the order of the header's columns."""
-    order: dict[str, int] = {}
-    for index, column in enumerate(table.column_order):
-        order.setdefault(column, index)
-
-    def key(error: RowError) -> tuple[int, int, str, str]:
-        return (error.line or 0, order.get(error.column or "", len(order)), error.column or "", error.reason)
-
-    return tuple(sorted(set(errors), key=key))
-
-
-# --- the result of an import -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Counts:
-    added: int = 0
-    changed: int = 0
-    unchanged: int = 0
-
-    @classmethod
-    def tally(cls, outcomes: Iterable[tuple[object | None, Sized]]) -> Counts:
-        """Counts from (the existing record or None, its changes) for every row of a file."""
-        added = changed = unchanged = 0
-        for existing, changes in outcomes:
-            if existing is None:
-                added += 1
-            elif changes:
-                changed += 1
-            else:
-                unchanged += 1
-        return cls(added, changed, unchanged)
-
-    @property
-    def touched(self) -> int:
-        return self.added + self.changed
-
-    def __str__(self) -> str:
-        return f"{self.added} added, {self.changed} changed, {self.unchanged} unchanged"
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    """What an import did (or, on a dry run, would do); when ``errors`` is not empty it wrote nothing."""
-
-    file: str
-    kind: str
-    rows: Counts = field(default_factory=Counts)
-    dry_run: bool = False
-    errors: tuple[RowError, ...] = ()
-    related: tuple[tuple[str, Counts], ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    @property
-    def changed_anything(self) -> bool:
-        return self.rows.touched > 0 or any(counts.touched for _label, counts in self.related)
-
-    @property
-    def summary(self) -> str:
-        if self.errors:
-            count = len(self.errors)
-            return f"{self.file}: rejected with {count} error{'s' if count > 1 else ''}; nothing was imported"
-        text = f"{self.file}: {self.rows}"
-        if self.related:
-            text += "".join(f" ({label}: {counts})" for label, counts in self.related)
-        if self.dry_run:
-            text += " (dry run: nothing was written)"
-        return text
-
-    def rejection(self) -> ImportRejected:
-        """The domain error for a rejected import, listing every problem in ``details``."""
-        return ImportRejected(self.summary, details=[str(error) for error in self.errors])
-
-
-# --- fields for text cells, shared by the importers' schemas --------------------------------------------
-
-
-def _has_control(text: str, allowed: str) -> bool:
-    return any(unicodedata.category(char) == "Cc" and char not in allowed for char in text)
-
-
-class Text(fields.String):
-    """Free text from one cell: trimmed, bounded to its column's length, one line unless ``multiline``."""
-
-    default_error_messages = {  # noqa: RUF012 (marshmallow declares it a plain class attribute)
-        "required": "required (the cell is empty)",
-        "null": "required (the cell is empty)",
-        "invalid": "not text",
-        "too_long": "longer than {max} characters",
-        "multiline": "must fit on one line",
-        "control": "contains a control character",
-    }
-
-    def __init__(self, *, max_length: int, multiline: bool = False, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.max_length = max_length
-        self.multiline = multiline
-
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
-        if self.multiline:
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
-        elif "\n" in text or "\r" in text:
-            raise self.make_error("multiline")
-        if _has_control(text, "\n" if self.multiline else ""):
-            raise self.make_error("control")
-        if len(text) > self.max_length:
-            raise self.make_error("too_long", max=self.max_length)
-        return self.clean(text)
-
-    def clean(self, text: str) -> str:
-        """Subclasses normalise and check the trimmed text here."""
-        return text
-
-
-class Code(Text):
-    """An identifier (member number, registry number, code): text, never a number, in ASCII after NFKC.
-
-    Full-width digits typed with a Japanese input method become ASCII; leading zeros stay.
-    """
-
-    default_error_messages = {"pattern": "{reason}"}  # noqa: RUF012
-
-    def __init__(self, *, pattern: str, reason: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.pattern = re.compile(pattern)
-        self.reason = reason
-
-    def clean(self, text: str) -> str:
-        text = unicodedata.normalize("NFKC", text)
-        if not self.pattern.fullmatch(text):
-            raise self.make_error("pattern", reason=self.reason)
-        return text
-
-
-class Choice(Text):
-    """One word of a closed set, compared in lower case."""
-
-    default_error_messages = {"choice": "{value!r} is not one of {choices}"}  # noqa: RUF012
-
-    def __init__(self, choices: Iterable[str], **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", 64)
-        super().__init__(**kwargs)
-        self.choices = tuple(choices)
-
-    def clean(self, text: str) -> str:
-        word = unicodedata.normalize("NFKC", text).lower()
-        if word not in self.choices:
-            raise self.make_error("choice", value=text, choices=", ".join(self.choices))
-        return word
-
-
-class Email(fields.Email):
-    default_error_messages = {  # noqa: RUF012
-        "required": "required (the cell is empty)",
-        "invalid": "not a valid email address",
-    }
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(
-            validate=validate.Length(max=EMAIL_LENGTH, error="longer than {max} characters"), **kwargs
-        )
-
-
-class RowSchema(Schema):
-    """Base of schemas that load one row of text cells: an empty cell is a missing value."""
-
-    @pre_load
-    def drop_empty_cells(self, data: Any, **_kwargs: Any) -> Any:
-        if not isinstance(data, Mapping):
-            return data
-        return {
-            key: value for key, value in data.items() if not (isinstance(value, str) and not value.strip())
-        }
-
-
-# --- shared steps of every import ------------------------------------------------------------------------
-
-
-def rejected(table: Table, kind: str, errors: Iterable[RowError]) -> ImportResult:
-    return ImportResult(file=table.file, kind=kind, errors=sorted_errors(table, errors))
-
-
-def record_import(
-    session: Session,
-    table: Table,
-    result: ImportResult,
-    *,
-    actor: str,
-    details: Mapping[str, Any] | None = None,
-) -> None:
-    """The audit event of a whole import: which file (by SHA-256) changed how many rows, and ``details``."""
-    event: dict[str, Any] = {"file": table.basename, "sha256": table.sha256, "rows": asdict(result.rows)}
-    event.update({label: asdict(counts) for label, counts in result.related})
-    event.update(details or {})
-    chain.record(
-        session, actor=actor, action=f"import.{result.kind}", target=f"file:{table.basename}", details=event
-    )

@@ -1,0 +1,90 @@
+"""Who sends a request: the login flask-login keeps in the session, or the API client a bearer token names.
+
+The access check in :mod:`cme_tracker.web.security` knows no account: this module gives it the logins
+(flask-login's user loader and login page) and the bearer-token lookup, and gives the views the request's
+:class:`Actor` and the logged-in member.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, abort, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+from flask_login import current_user
+
+from cme_tracker.accounts.models import User
+from cme_tracker.accounts.statements import live_client
+from cme_tracker.members.models import Member
+from cme_tracker.vocabulary import Role
+from cme_tracker.web.security import (
+    CLIENT_LOOKUP,
+    Client,
+    is_api_request,
+    login_manager,
+    request_client,
+    safe_redirect_target,
+)
+from cme_tracker.web.session import db_session
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who sends the request: a logged-in user or an API client, named for the audit log as ``user:LOGIN``
+    or ``token:NAME``."""
+
+    name: str
+    roles: frozenset[Role]
+    user: User | None = None
+
+    def has_role(self, *roles: Role) -> bool:
+        return not self.roles.isdisjoint(roles)
+
+
+def current_actor() -> Actor:
+    """The API client or logged-in user behind the request (``anonymous`` on public pages)."""
+    client = request_client()
+    if client is not None:
+        return Actor(f"token:{client.name}", frozenset({client.role}))
+    if not current_user.is_authenticated:
+        return Actor("anonymous", frozenset())
+    user: User = current_user._get_current_object()
+    return Actor(f"user:{user.login}", user.roles, user)
+
+
+def own_member() -> Member:
+    """The member of the login, or 404 for a login that is not a member's: a member's pages show only it."""
+    user: User = current_user._get_current_object()
+    if user.member is None:
+        abort(404, gettext("Your login is not linked to a member record. Please contact the society office."))
+    return user.member
+
+
+def _live_client(token: str) -> Client | None:
+    """The client holding ``token``, looked up in the request's transaction: a revoked token fails at once."""
+    found = live_client(db_session().connection(), token)
+    return None if found is None else Client(found[0], Role(found[1]))
+
+
+def _unauthorized() -> ResponseReturnValue:
+    """An anonymous visitor: 401 for the API, else the login form that brings them back afterwards."""
+    if is_api_request():
+        abort(401)
+    flash(gettext("Please log in to see this page."), "info")
+    here = request.full_path.removesuffix("?") if request.method == "GET" else None
+    return redirect(url_for("accounts.login", next=safe_redirect_target(here)))
+
+
+def _load_user(user_id: str) -> User | None:
+    if not user_id.isdigit():
+        return None
+    user = db_session().get(User, int(user_id))
+    return user if user is not None and user.active else None
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "accounts.login"
+    login_manager.user_loader(_load_user)
+    login_manager.unauthorized_handler(_unauthorized)
+    app.extensions[CLIENT_LOOKUP] = _live_client
