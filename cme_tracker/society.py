@@ -19,6 +19,10 @@ SOCIETY_ZONE: Final = ZoneInfo(SOCIETY_ZONE_NAME)
 FISCAL_YEAR_START_MONTH: Final = 4
 """The fiscal year YYYY starts on 1 April YYYY."""
 
+FIRST_REPORT_YEAR: Final = 2000
+LAST_REPORT_YEAR: Final = 2100
+"""The years whose credits, transcripts and exports the pages and the API can be asked for."""
+
 
 def year_period(year: int, basis: YearBasis) -> tuple[date, date]:
     """The first day of the year and the first day after it."""

@@ -10,13 +10,13 @@ from marshmallow import Schema, ValidationError, fields, pre_load, validate, val
 from cme_tracker.attendance.schemas import Instant
 from cme_tracker.members.schemas import member_number_field
 from cme_tracker.program.schemas import lecture_code_field, symposium_code_field
+from cme_tracker.society import FIRST_REPORT_YEAR, LAST_REPORT_YEAR
 from cme_tracker.tabular.cells import Choice, Text
 from cme_tracker.vocabulary import YearBasis
 
 SCAN_METHODS = ("qr", "search", "manual", "offline")
 """How a desk took a scan: QR card (camera or USB scanner), name search, typed number, offline queue."""
 SEARCH_LIMIT = 50
-FIRST_YEAR, LAST_YEAR = 2000, 2100
 _REQUIRED: dict[str, Any] = {"required": "required", "null": "required"}
 
 
@@ -89,7 +89,7 @@ class CreditsQuerySchema(ApiSchema):
     year = fields.Integer(
         required=True,
         strict=False,
-        validate=validate.Range(FIRST_YEAR, LAST_YEAR),
+        validate=validate.Range(FIRST_REPORT_YEAR, LAST_REPORT_YEAR),
         error_messages=_REQUIRED,
     )
     basis = Choice([basis.value for basis in YearBasis], load_default=YearBasis.CALENDAR.value)

@@ -29,7 +29,7 @@ from cme_tracker.auditing.log import VERIFY_INLINE_LIMIT, LogFilter, chain_lengt
 from cme_tracker.auditing.overview import YearOverview, year_overview, year_policies, years_with_symposia
 from cme_tracker.auditing.records import member_records
 from cme_tracker.credits.services import member_credits
-from cme_tracker.credits.web import BASIS_LABELS, FIRST_YEAR, LAST_YEAR, YearForm
+from cme_tracker.credits.web import BASIS_LABELS, YearForm
 from cme_tracker.desk.phrases import script_phrases
 from cme_tracker.documents.labels import UNIT_LABELS
 from cme_tracker.exports.formats import FORMATS
@@ -37,7 +37,7 @@ from cme_tracker.exports.store import recent_requests
 from cme_tracker.jobs.web import JOB_STATUS_LABELS
 from cme_tracker.members.models import Member
 from cme_tracker.members.services import search_members
-from cme_tracker.society import SOCIETY_ZONE, society_today, year_of
+from cme_tracker.society import FIRST_REPORT_YEAR, LAST_REPORT_YEAR, SOCIETY_ZONE, society_today, year_of
 from cme_tracker.vocabulary import CmeField, Profession, Role, YearBasis
 from cme_tracker.web.i18n import localized
 from cme_tracker.web.security import roles_required
@@ -214,15 +214,15 @@ def _year_form() -> YearForm:
 def _year_problem() -> str:
     problem: str = gettext(
         "Choose a year from %(first)d to %(last)d, and a calendar or fiscal year.",
-        first=FIRST_YEAR,
-        last=LAST_YEAR,
+        first=FIRST_REPORT_YEAR,
+        last=LAST_REPORT_YEAR,
     )
     return problem
 
 
 def _basis(year: int) -> YearBasis:
     form = BasisForm(formdata=request.args, meta={"csrf": False})
-    if not form.validate() or not FIRST_YEAR <= year <= LAST_YEAR:
+    if not form.validate() or not FIRST_REPORT_YEAR <= year <= LAST_REPORT_YEAR:
         abort(400, _year_problem())
     return YearBasis(form.basis.data or YearBasis.CALENDAR)
 

@@ -22,10 +22,17 @@ from cme_tracker.attendance.models import Attendance
 from cme_tracker.credits.models import CreditPolicyVersion
 from cme_tracker.credits.policy import CreditPolicy, LectureCode
 from cme_tracker.credits.services import CreditLine, MemberCredits, member_credits
-from cme_tracker.credits.web import BASIS_LABELS, FIRST_YEAR, LAST_YEAR, YearForm
+from cme_tracker.credits.web import BASIS_LABELS, YearForm
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Symposium
-from cme_tracker.society import SOCIETY_ZONE, society_today, year_of, year_period
+from cme_tracker.society import (
+    FIRST_REPORT_YEAR,
+    LAST_REPORT_YEAR,
+    SOCIETY_ZONE,
+    society_today,
+    year_of,
+    year_period,
+)
 from cme_tracker.vocabulary import CmeField, Role, YearBasis
 from cme_tracker.web.i18n import localized
 from cme_tracker.web.security import roles_required
@@ -177,8 +184,8 @@ def mine() -> ResponseReturnValue:
             400,
             gettext(
                 "Choose a year from %(first)d to %(last)d, and a calendar or fiscal year.",
-                first=FIRST_YEAR,
-                last=LAST_YEAR,
+                first=FIRST_REPORT_YEAR,
+                last=LAST_REPORT_YEAR,
             ),
         )
     basis = YearBasis(form.basis.data or YearBasis.CALENDAR)

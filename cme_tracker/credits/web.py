@@ -10,15 +10,16 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField
 from wtforms.validators import AnyOf, NumberRange, Optional
 
+from cme_tracker.society import FIRST_REPORT_YEAR, LAST_REPORT_YEAR
 from cme_tracker.vocabulary import YearBasis
-
-FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 class YearForm(FlaskForm):  # type: ignore[misc]
     """The year picker: a GET form, so it needs no CSRF token and its result can be bookmarked."""
 
-    year = IntegerField(lazy_gettext("Year"), validators=[Optional(), NumberRange(FIRST_YEAR, LAST_YEAR)])
+    year = IntegerField(
+        lazy_gettext("Year"), validators=[Optional(), NumberRange(FIRST_REPORT_YEAR, LAST_REPORT_YEAR)]
+    )
     basis = StringField(
         lazy_gettext("Year basis"),
         default=YearBasis.CALENDAR.value,

@@ -17,7 +17,6 @@ from wtforms.validators import AnyOf, DataRequired, NumberRange
 
 from cme_tracker.accounts.authentication import current_actor
 from cme_tracker.audit import chain
-from cme_tracker.credits.web import FIRST_YEAR, LAST_YEAR
 from cme_tracker.db import begin_write
 from cme_tracker.exports.formats import FORMATS
 from cme_tracker.exports.store import EXPORT_TRANSCRIPTS, ExportRequest, stored_export
@@ -31,6 +30,7 @@ from cme_tracker.jobs.web import (
     progress_json,
     start_worker,
 )
+from cme_tracker.society import FIRST_REPORT_YEAR, LAST_REPORT_YEAR
 from cme_tracker.vocabulary import Role, YearBasis
 from cme_tracker.web.security import roles_required
 from cme_tracker.web.session import db_session, settings
@@ -43,7 +43,7 @@ READERS = (Role.AUDITOR, Role.ADMIN)
 class ExportForm(FlaskForm):  # type: ignore[misc]
     """The year's export buttons: the format is the button pressed."""
 
-    year = IntegerField(validators=[DataRequired(), NumberRange(FIRST_YEAR, LAST_YEAR)])
+    year = IntegerField(validators=[DataRequired(), NumberRange(FIRST_REPORT_YEAR, LAST_REPORT_YEAR)])
     basis = HiddenField(default=YearBasis.CALENDAR.value, validators=[AnyOf(list(YearBasis))])
     format = StringField(validators=[AnyOf(list(FORMATS))])
 
