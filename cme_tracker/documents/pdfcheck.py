@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import zlib
 from dataclasses import dataclass
 from enum import StrEnum
 from io import BytesIO
@@ -78,9 +79,19 @@ class _Rejected(Exception):
         self.message = message
 
 
-_MALFORMED = (PdfError, ValueError, KeyError, IndexError, TypeError, NotImplementedError)
-"""What pyHanko raises on a damaged file; NotImplementedError: a stream filter name changed into one it does
-not know."""
+_MALFORMED = (
+    PdfError,
+    ValueError,
+    KeyError,
+    IndexError,
+    TypeError,
+    AttributeError,
+    NotImplementedError,
+    zlib.error,
+)
+"""What pyHanko raises on a damaged file: NotImplementedError for a stream filter name changed into one it
+does not know, AttributeError for an object that lost its stream keyword (a dictionary where a stream
+belongs), zlib.error for damaged compressed data."""
 
 
 def inspect_signed_pdf(data: bytes, identity: SigningIdentity) -> SignedFileReport:

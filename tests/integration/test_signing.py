@@ -249,6 +249,21 @@ def test_no_changed_byte_outside_the_signature_container_passes(
     assert report.problem in (FileProblem.SIGNATURE_BROKEN, FileProblem.NOT_A_PDF)
 
 
+def test_damaged_compressed_data_of_a_cross_reference_stream_is_a_broken_signature(
+    signed_pdf: bytes, identity: SigningIdentity
+) -> None:
+    """Found by the test above: zlib cannot inflate the index of the file's objects, and says so with an
+    error of its own."""
+    index = signed_pdf.index(b"stream\n", signed_pdf.rindex(b"/Type /XRef")) + len(b"stream\n")
+    for offset in range(index + 2, index + 12):
+        forged = signed_pdf[:offset] + bytes([signed_pdf[offset] ^ 0xFF]) + signed_pdf[offset + 1 :]
+
+        report = inspect_signed_pdf(forged, identity)
+
+        assert not report.ok
+        assert report.problem in (FileProblem.SIGNATURE_BROKEN, FileProblem.NOT_A_PDF)
+
+
 def test_a_filter_name_changed_into_an_unknown_one_is_a_broken_signature(
     signed_pdf: bytes, identity: SigningIdentity
 ) -> None:
