@@ -16,6 +16,7 @@ import click
 
 from cme_tracker.config import Settings
 from cme_tracker.errors import DomainError
+from cme_tracker.vocabulary import YearBasis
 
 if TYPE_CHECKING:
     from cme_tracker.db import Database
@@ -81,3 +82,17 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
+
+
+def year_options(command: Command) -> Command:
+    """The ``--year`` and ``--year-basis`` options of every command over one calendar or fiscal year."""
+    command = click.option(
+        "--year-basis",
+        type=click.Choice([basis.value for basis in YearBasis]),
+        default=YearBasis.CALENDAR.value,
+        show_default=True,
+        help="fiscal: 1 April YYYY to 31 March YYYY+1.",
+    )(command)
+    return click.option(
+        "--year", type=click.IntRange(1900, 9999), required=True, help="The calendar or fiscal year."
+    )(command)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from cme_tracker.amounts import format_amount
-from cme_tracker.console import open_database, reports_domain_errors
+from cme_tracker.console import open_database, reports_domain_errors, year_options
 from cme_tracker.credits.engine import FIELDS
 from cme_tracker.vocabulary import YearBasis
 
@@ -23,14 +23,7 @@ def credits() -> None:
 
 @credits.command("show")
 @click.argument("member_no")
-@click.option("--year", type=click.IntRange(1900, 9999), required=True, help="The calendar or fiscal year.")
-@click.option(
-    "--year-basis",
-    type=click.Choice([basis.value for basis in YearBasis]),
-    default=YearBasis.CALENDAR.value,
-    show_default=True,
-    help="fiscal: 1 April YYYY to 31 March YYYY+1.",
-)
+@year_options
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON document the API returns.")
 @reports_domain_errors
 def show_command(member_no: str, year: int, year_basis: str, as_json: bool) -> None:

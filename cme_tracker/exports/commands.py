@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from cme_tracker.config import Settings
-from cme_tracker.console import open_database, progress_bar, reports_domain_errors
+from cme_tracker.console import open_database, progress_bar, reports_domain_errors, year_options
 from cme_tracker.documents.commands import CLI_ACTOR
 from cme_tracker.exports.formats import FORMATS
 from cme_tracker.exports.parts import default_jobs
@@ -29,14 +29,7 @@ def export() -> None:
 
 
 @export.command("transcripts")
-@click.option("--year", type=click.IntRange(1900, 9999), required=True, help="The calendar or fiscal year.")
-@click.option(
-    "--year-basis",
-    type=click.Choice([basis.value for basis in YearBasis]),
-    default=YearBasis.CALENDAR.value,
-    show_default=True,
-    help="fiscal: 1 April YYYY to 31 March YYYY+1.",
-)
+@year_options
 @click.option(
     "--format",
     "export_format",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from cme_tracker.config import Settings
-from cme_tracker.console import open_database, progress_bar, reports_domain_errors
+from cme_tracker.console import open_database, progress_bar, reports_domain_errors, year_options
 from cme_tracker.documents.commands import CLI_ACTOR, report_issue
 from cme_tracker.documents.setup import DocumentSetup
 from cme_tracker.transcripts.issue import issue_transcripts
@@ -23,14 +23,7 @@ def transcripts() -> None:
 
 
 @transcripts.command("issue")
-@click.option("--year", type=click.IntRange(1900, 9999), required=True, help="The calendar or fiscal year.")
-@click.option(
-    "--year-basis",
-    type=click.Choice([basis.value for basis in YearBasis]),
-    default=YearBasis.CALENDAR.value,
-    show_default=True,
-    help="fiscal: 1 April YYYY to 31 March YYYY+1.",
-)
+@year_options
 @click.option("--member", "member_no", help="Only this member's transcript.")
 @click.option(
     "--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Processes to render with."
