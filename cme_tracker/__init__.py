@@ -31,11 +31,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         instance_relative_config=True,
         template_folder=str(resource_dir("templates")),
     )
+    # behind an https public URL every cookie is Secure; an https request marks it so too (web.security)
+    https = settings.public_url.startswith("https://")
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=https,
         REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=https,
         WTF_CSRF_TIME_LIMIT=None,
         BABEL_DEFAULT_LOCALE="ja",
     )

@@ -62,6 +62,8 @@ class Settings:
     """Reverse proxies in front of the app whose X-Forwarded-For/-Proto headers are trusted (0: none)."""
     log_format: str = LOG_FORMATS[0]
     """How log lines are written: see :data:`LOG_FORMATS`."""
+    idle_minutes: int = 30
+    """``CME_IDLE_MINUTES``: a login session unused this long ends: an unattended desk PC logs out."""
 
     @classmethod
     def from_environment(cls, overrides: dict[str, Any] | None = None) -> Settings:
@@ -85,6 +87,7 @@ class Settings:
             signing_password=overrides.get("SIGNING_PASSWORD") or os.environ.get("CME_SIGNING_PASSWORD"),
             proxy_hops=int(overrides.get("PROXY_HOPS") or os.environ.get("CME_PROXY_HOPS") or 0),
             log_format=overrides.get("LOG_FORMAT") or log_format(),
+            idle_minutes=int(overrides.get("IDLE_MINUTES") or os.environ.get("CME_IDLE_MINUTES") or 30),
         )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Flask, abort, flash, redirect, request, url_for
+from flask import session as cookie_session
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_login import current_user
@@ -18,6 +19,7 @@ from cme_tracker.accounts.models import User
 from cme_tracker.accounts.statements import live_client
 from cme_tracker.members.models import Member
 from cme_tracker.vocabulary import Role
+from cme_tracker.web import clock
 from cme_tracker.web.security import (
     CLIENT_LOOKUP,
     Client,
@@ -26,7 +28,7 @@ from cme_tracker.web.security import (
     request_client,
     safe_redirect_target,
 )
-from cme_tracker.web.session import db_session
+from cme_tracker.web.session import db_session, settings
 
 
 @dataclass(frozen=True)
@@ -76,11 +78,29 @@ def _unauthorized() -> ResponseReturnValue:
     return redirect(url_for("accounts.login", next=safe_redirect_target(here)))
 
 
+SEEN = "_seen"
+"""The session key holding when (epoch seconds, by the app's clock) the login last made a request."""
+
+
 def _load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
+    """The login of a session whose ``ID:VERSION`` is current and which was used within the idle timeout.
+
+    Logout and a new password raise the version, so a copied cookie fails on the server; an idle session is
+    emptied, so the next page asks for the password again.
+    """
+    number, _, version = user_id.partition(":")
+    if not number.isdigit() or not version.isdigit():
         return None
-    user = db_session().get(User, int(user_id))
-    return user if user is not None and user.active else None
+    user = db_session().get(User, int(number))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    moment = int(clock.now().timestamp())
+    seen = cookie_session.get(SEEN)
+    if isinstance(seen, int) and moment - seen > settings().idle_minutes * 60:
+        cookie_session.clear()
+        return None
+    cookie_session[SEEN] = moment
+    return user
 
 
 def init_app(app: Flask) -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, true
+from sqlalchemy import CheckConstraint, ForeignKey, String, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cme_tracker.db import Base, EnumString, utcnow
@@ -22,6 +22,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    session_version: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    """Part of the id a session cookie carries: raising it (logout, new password) revokes every session."""
 
     member: Mapped[Member | None] = relationship()
     role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
@@ -42,7 +44,8 @@ class User(Base):
         return self.active
 
     def get_id(self) -> str:
-        return str(self.id)
+        """``ID:VERSION``: kept in the session by flask-login; a cookie of an older version is refused."""
+        return f"{self.id}:{self.session_version}"
 
 
 class UserRole(Base):

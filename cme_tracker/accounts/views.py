@@ -194,9 +194,11 @@ def login() -> ResponseReturnValue:
 @blueprint.post("/logout")
 @roles_required(*Role)
 def logout() -> ResponseReturnValue:
-    """A POST with a CSRF token, so another site cannot log a user out behind their back."""
+    """A POST with a CSRF token, so another site cannot log a user out behind their back. It ends every
+    session of the login on the server, so a copied cookie is worthless afterwards."""
     session = db_session()
     user: User = current_user._get_current_object()
+    user.session_version += 1  # every copy of this session's cookie stops working
     chain.record(session, actor=user.login, action="logout", target=f"user:{user.login}")
     session.commit()
     logout_user()

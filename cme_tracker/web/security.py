@@ -131,6 +131,11 @@ class _CookieSessions(SecureCookieSessionInterface):
             return None
         return super().open_session(app, request)
 
+    def get_cookie_secure(self, app: Flask) -> bool:
+        """Secure when the public URL is https, or when this request came by https (directly, or as the
+        trusted proxy's ``X-Forwarded-Proto`` says): a browser then never sends the cookie in clear."""
+        return super().get_cookie_secure(app) or request.is_secure
+
 
 def request_client() -> Client | None:
     """The API client whose bearer token the access check admitted; None for a request without one."""
@@ -197,7 +202,13 @@ def _protect_from_forgery(app: Flask) -> None:
     csrf.protect(apply_exemptions=True)
 
 
+HSTS = "max-age=31536000"
+"""A year: a browser that once reached the site by https never tries plain http for it again."""
+
+
 def _set_headers(response: Any) -> Any:
+    if request.is_secure or current_app.config["SESSION_COOKIE_SECURE"]:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
