@@ -1,6 +1,7 @@
 """Imports every model so that the metadata is complete for Alembic and the tests."""
 
 from cme_tracker.accounts.models import User, UserRole
+from cme_tracker.accounts.throttle import LoginFailures
 from cme_tracker.accounts.tokens import ApiClient
 from cme_tracker.attendance.models import Attendance, Scan
 from cme_tracker.audit.models import AuditEvent, AuditHead
@@ -24,6 +25,7 @@ __all__ = [
     "Job",
     "Lecture",
     "LectureExclusion",
+    "LoginFailures",
     "Member",
     "RateLimitWindow",
     "Scan",

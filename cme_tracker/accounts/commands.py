@@ -7,6 +7,7 @@ import click
 from sqlalchemy import select
 
 from cme_tracker.accounts.services import create_user
+from cme_tracker.accounts.throttle import unlock
 from cme_tracker.accounts.tokens import ApiClient, create_client, revoke_client
 from cme_tracker.console import open_database, reports_domain_errors
 from cme_tracker.vocabulary import TOKEN_ROLES, Role
@@ -40,6 +41,16 @@ def create_command(login: str, roles: tuple[str, ...], member_no: str | None) ->
             actor="cme-tracker users create",
         )
     click.echo(f"created {login} ({', '.join(sorted(roles))})")
+
+
+@users.command("unlock")
+@click.argument("login")
+@reports_domain_errors
+def unlock_command(login: str) -> None:
+    """Lift the lock that failed logins put on LOGIN, so its right password works again at once."""
+    with open_database().unit_of_work() as session:
+        unlock(session, login, actor="cme-tracker users unlock")
+    click.echo(f"unlocked {login}")
 
 
 TOKEN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,49}")

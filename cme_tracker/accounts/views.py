@@ -1,13 +1,16 @@
 """Logging in and out, and the landing page that tells each role what it can do.
 
-Every attempt is written to the audit log and committed once, at the end of the request. The error message
-never says whether a login exists, and a new session starts at login so a planted session cookie is useless.
+Failed attempts are counted by :mod:`cme_tracker.accounts.throttle`, which locks a login or address after a
+few; a successful login is written to the audit log. The error message never says whether a login exists (an
+unknown login is locked alike), and a new session starts at login so a planted session cookie is useless.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask import session as cookie_session
@@ -20,10 +23,12 @@ from sqlalchemy.orm import Session
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from cme_tracker.accounts import throttle
 from cme_tracker.accounts.models import User
 from cme_tracker.accounts.services import authenticate
 from cme_tracker.audit import chain
 from cme_tracker.vocabulary import Role
+from cme_tracker.web import clock
 from cme_tracker.web.security import may_access, public, roles_required, safe_redirect_target
 from cme_tracker.web.session import db_session
 
@@ -133,8 +138,11 @@ def landing_url(user: User) -> str:
     return url_for("accounts.home")
 
 
-def _record_failure(session: Session, login: str) -> None:
-    """The audit log tells auditors which account was tried; the person at the form learns nothing of it."""
+def _log_failure(session: Session, login: str) -> None:
+    """The log tells the operators which account was tried; the person at the form learns nothing of it.
+
+    Failures are counted in :mod:`cme_tracker.accounts.throttle`, not each written to the audit chain.
+    """
     known = session.scalar(select(User).where(User.login == login))
     if known is None:
         reason, target = "unknown_login", None
@@ -142,13 +150,15 @@ def _record_failure(session: Session, login: str) -> None:
         reason, target = ("wrong_password" if known.active else "inactive"), f"user:{login}"
     # an unknown login is not named: it may be a password typed into the wrong field
     log.warning("login failed (%s) for %s from %s", reason, target or "an unknown login", request.remote_addr)
-    chain.record(
-        session,
-        actor="anonymous",
-        action="login.failed",
-        target=target,
-        details={"reason": reason, "ip": request.remote_addr},
+
+
+def _wait_message(until: datetime, now: datetime) -> str:
+    """How long the person at the form must wait, in whole minutes rounded up, so they need not guess."""
+    minutes = max(1, math.ceil((until - now).total_seconds() / 60))
+    message: str = gettext(
+        "Too many failed logins. Please try again in %(minutes)d minute(s).", minutes=minutes
     )
+    return message
 
 
 @blueprint.get("/")
@@ -163,20 +173,29 @@ def index() -> ResponseReturnValue:
 @blueprint.route("/login", methods=["GET", "POST"])
 @public
 def login() -> ResponseReturnValue:
-    """Check the password, record the attempt, and start a fresh session so a planted cookie is worthless."""
+    """Check the password unless the login or address is locked, count a failure, and start a fresh session
+    so a planted cookie is worthless."""
     next_target = safe_redirect_target(request.args.get("next"))
     if current_user.is_authenticated and request.method == "GET":
         return redirect(next_target or landing_url(current_user))
     form = LoginForm()
     failed = False
+    locked: str | None = None
     if form.validate_on_submit():
         session = db_session()
-        user = authenticate(session, form.login.data, form.password.data)
-        if user is None:
-            _record_failure(session, form.login.data)
+        moment = clock.now()
+        address = request.remote_addr
+        until = throttle.locked_until(session, form.login.data, address, moment)
+        user = None if until is not None else authenticate(session, form.login.data, form.password.data)
+        if until is not None:
+            locked = _wait_message(until, moment)
+        elif user is None:
+            _log_failure(session, form.login.data)
+            throttle.record_failure(session, form.login.data, address, moment)
             session.commit()
             failed = True
         else:
+            throttle.forget(session, user.login)
             chain.record(
                 session,
                 actor=user.login,
@@ -188,7 +207,8 @@ def login() -> ResponseReturnValue:
             cookie_session.clear()
             login_user(user)
             return redirect(next_target or landing_url(user))
-    return render_template("accounts/login.html", form=form, failed=failed, next=next_target)
+    page = render_template("accounts/login.html", form=form, failed=failed, locked=locked, next=next_target)
+    return page, 429 if locked else 200
 
 
 @blueprint.post("/logout")

@@ -1,0 +1,109 @@
+"""Login throttling: failed logins counted per account and per client address, in the database so every web
+process counts together, with an exponential back-off once a key has failed a few times.
+
+While a key is locked its attempts are refused before the password hash is checked, so a script trying
+passwords costs the server no argon2 work and learns nothing. Failures are counted here, not each written to
+the audit chain; the chain records when an account gets locked and when an administrator unlocks it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import String, case, delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from cme_tracker.accounts.models import User
+from cme_tracker.audit import chain
+from cme_tracker.db import Base
+from cme_tracker.errors import NotFound
+
+ACCOUNT_FAILURES = 5
+"""Failures of one login before it is locked."""
+ADDRESS_FAILURES = 20
+"""Failures from one client address before it is locked: higher, as a hospital's staff share one address."""
+FIRST_LOCK = timedelta(minutes=1)
+"""The first lock; each further failure doubles it, up to :data:`LONGEST_LOCK`."""
+LONGEST_LOCK = timedelta(hours=1)
+FORGET_AFTER = timedelta(days=1)
+"""A key without a failure this long starts counting afresh."""
+
+
+class LoginFailures(Base):
+    """The failed logins of one key (``login:NAME`` or ``ip:ADDRESS``) and until when it is locked."""
+
+    __tablename__ = "login_failures"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int]
+    last_failure_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
+
+
+def keys(login: str, address: str | None) -> tuple[str, str]:
+    """The account's key and the client address's key."""
+    return f"login:{login}", f"ip:{address or 'unknown'}"
+
+
+def locked_until(session: Session, login: str, address: str | None, now: datetime) -> datetime | None:
+    """When the later of the two locks ends, or None when neither key is locked now."""
+    ends = session.scalars(
+        select(LoginFailures.locked_until).where(
+            LoginFailures.key.in_(keys(login, address)), LoginFailures.locked_until > now
+        )
+    ).all()
+    return max((end for end in ends if end is not None), default=None)
+
+
+def record_failure(session: Session, login: str, address: str | None, now: datetime) -> None:
+    """Count one failed login of ``login`` from ``address``; lock each key that reached its threshold.
+
+    One upsert per key, atomic on both databases; a lock of an existing account is written to the audit chain.
+    """
+    account_key, address_key = keys(login, address)
+    for key, threshold in ((account_key, ACCOUNT_FAILURES), (address_key, ADDRESS_FAILURES)):
+        failures = _count(session, key, now)
+        if failures < threshold:
+            continue
+        lock = min(FIRST_LOCK * 2 ** (failures - threshold), LONGEST_LOCK)
+        session.get_one(LoginFailures, key).locked_until = now + lock
+        if key == account_key and session.scalar(select(User.id).where(User.login == login)) is not None:
+            chain.record(
+                session,
+                actor="anonymous",
+                action="login.locked",
+                target=f"user:{login}",
+                details={"failures": failures, "seconds": int(lock.total_seconds()), "ip": address},
+            )
+    session.flush()
+
+
+def _count(session: Session, key: str, now: datetime) -> int:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(LoginFailures).values(key=key, failures=1, last_failure_at=now, locked_until=None)
+    forgotten = LoginFailures.last_failure_at < now - FORGET_AFTER
+    counted = statement.on_conflict_do_update(
+        index_elements=[LoginFailures.key],
+        set_={
+            "failures": case((forgotten, 1), else_=LoginFailures.failures + 1),
+            "last_failure_at": now,
+        },
+    ).returning(LoginFailures.failures)
+    return int(session.execute(counted).scalar_one())
+
+
+def forget(session: Session, login: str) -> None:
+    """A successful login clears its account's count (not its address's: one valid login must not reset a
+    script's count of another account's guesses)."""
+    session.execute(delete(LoginFailures).where(LoginFailures.key == keys(login, None)[0]))
+
+
+def unlock(session: Session, login: str, *, actor: str) -> None:
+    """An administrator lifts the lock of ``login`` (and its count) and the audit chain records it."""
+    if session.scalar(select(User.id).where(User.login == login)) is None:
+        raise NotFound(f"no login {login!r}", code="unknown_login")
+    forget(session, login)
+    chain.record(session, actor=actor, action="login.unlocked", target=f"user:{login}")
