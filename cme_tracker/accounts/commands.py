@@ -6,11 +6,19 @@ import sys
 import click
 from sqlalchemy import select
 
-from cme_tracker.accounts.services import create_user
+from cme_tracker.accounts.services import create_user, set_password
 from cme_tracker.accounts.throttle import unlock
 from cme_tracker.accounts.tokens import ApiClient, create_client, revoke_client
 from cme_tracker.console import open_database, reports_domain_errors
 from cme_tracker.vocabulary import TOKEN_ROLES, Role
+
+
+def _read_password() -> str:
+    """From the prompt (asked twice), or from the first line of stdin when piped, so scripts can set one."""
+    if sys.stdin.isatty():
+        password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        return password
+    return sys.stdin.readline().rstrip("\n")
 
 
 @click.group("users")
@@ -27,10 +35,7 @@ def users() -> None:
 @reports_domain_errors
 def create_command(login: str, roles: tuple[str, ...], member_no: str | None) -> None:
     """Create LOGIN; the password comes from the prompt, or from the first line of stdin when piped."""
-    if sys.stdin.isatty():
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    else:
-        password = sys.stdin.readline().rstrip("\n")
+    password = _read_password()
     with open_database().unit_of_work() as session:
         create_user(
             session,
@@ -41,6 +46,17 @@ def create_command(login: str, roles: tuple[str, ...], member_no: str | None) ->
             actor="cme-tracker users create",
         )
     click.echo(f"created {login} ({', '.join(sorted(roles))})")
+
+
+@users.command("set-password")
+@click.argument("login")
+@reports_domain_errors
+def set_password_command(login: str) -> None:
+    """Give LOGIN a new password (prompt or stdin, as for create); every session of LOGIN ends."""
+    password = _read_password()
+    with open_database().unit_of_work() as session:
+        set_password(session, login=login, password=password, actor="cme-tracker users set-password")
+    click.echo(f"set a new password for {login}")
 
 
 @users.command("unlock")

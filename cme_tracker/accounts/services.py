@@ -30,10 +30,7 @@ def create_user(
     """A new login. A ``member`` login must name its member; a short password is refused."""
     if not roles:
         raise DomainError("a user needs at least one role", code="no_role")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise DomainError(
-            f"the password must have at least {MIN_PASSWORD_LENGTH} characters", code="weak_password"
-        )
+    _check_strength(password)
     if session.scalar(select(User.id).where(User.login == login)) is not None:
         raise Conflict(f"the login {login!r} is taken", code="login_taken")
     member = None
@@ -59,6 +56,24 @@ def create_user(
         details={"roles": sorted(role.value for role in roles), "member_no": member_no},
     )
     return user
+
+
+def _check_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise DomainError(
+            f"the password must have at least {MIN_PASSWORD_LENGTH} characters", code="weak_password"
+        )
+
+
+def set_password(session: Session, *, login: str, password: str, actor: str) -> None:
+    """A new password for ``login``; it ends every session of the login, as one may have been stolen."""
+    _check_strength(password)
+    user = session.scalar(select(User).where(User.login == login))
+    if user is None:
+        raise NotFound(f"no login {login!r}", code="unknown_login")
+    user.password_hash = _hasher.hash(password)
+    user.session_version += 1
+    chain.record(session, actor=actor, action="user.password", target=f"user:{login}")
 
 
 def authenticate(session: Session, login: str, password: str) -> User | None:

@@ -8,12 +8,14 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cme_tracker import create_app
+from cme_tracker.audit.models import AuditEvent
 from cme_tracker.db import Database
 from cme_tracker.vocabulary import Role
-from tests.conftest import TEST_AUDIT_KEY
+from tests.conftest import TEST_AUDIT_KEY, CommandLine
 from tests.integration.checkin_data import Clock
 from tests.integration.web_login import log_in, log_out, make_login
 
@@ -88,3 +90,26 @@ def test_cookies_are_secure_and_hsts_is_sent_over_https(
     assert ("; Secure" in response.headers["Set-Cookie"]) is secure
     assert ("Strict-Transport-Security" in response.headers) is secure
     assert app.config["REMEMBER_COOKIE_SECURE"] is settings.get("PUBLIC_URL", "").startswith("https://")
+
+
+def test_a_new_password_ends_every_session_of_the_login(
+    client: FlaskClient, session: Session, cli: CommandLine
+) -> None:
+    make_login(session, "tanaka", Role.DESK)
+    log_in(client, "tanaka")
+    assert client.get("/home").status_code == 200
+    result = cli("users", "set-password", "tanaka", input="a brand new password\n")
+    assert result.exit_code == 0, result.output
+    assert client.get("/home").status_code == 302
+    assert log_in(client, "tanaka").status_code == 200  # the old password no longer works
+    assert log_in(client, "tanaka", "a brand new password").headers["Location"] == "/home"
+    events = session.scalars(select(AuditEvent.target).where(AuditEvent.action == "user.password")).all()
+    assert events == ["user:tanaka"]
+
+
+def test_set_password_refuses_an_unknown_login_and_a_short_password(
+    cli: CommandLine, session: Session
+) -> None:
+    make_login(session, "tanaka", Role.DESK)
+    assert cli("users", "set-password", "nobody", input="a brand new password\n").exit_code == 1
+    assert cli("users", "set-password", "tanaka", input="short\n").exit_code == 1
