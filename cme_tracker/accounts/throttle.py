@@ -8,9 +8,10 @@ the audit chain; the chain records when an account gets locked and when an admin
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, case, delete, select
+from sqlalchemy import String, case, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -27,6 +28,8 @@ ADDRESS_FAILURES = 20
 FIRST_LOCK = timedelta(minutes=1)
 """The first lock; each further failure doubles it, up to :data:`LONGEST_LOCK`."""
 LONGEST_LOCK = timedelta(hours=1)
+DOUBLINGS = math.ceil(math.log2(LONGEST_LOCK / FIRST_LOCK))
+"""The doublings that reach :data:`LONGEST_LOCK`."""
 FORGET_AFTER = timedelta(days=1)
 """A key without a failure this long starts counting afresh."""
 
@@ -67,8 +70,10 @@ def record_failure(session: Session, login: str, address: str | None, now: datet
         failures = _count(session, key, now)
         if failures < threshold:
             continue
-        lock = min(FIRST_LOCK * 2 ** (failures - threshold), LONGEST_LOCK)
-        session.get_one(LoginFailures, key).locked_until = now + lock
+        # the exponent is capped before it grows past the longest lock: a huge one would overflow timedelta
+        doublings = min(failures - threshold, DOUBLINGS)
+        lock = min(FIRST_LOCK * 2**doublings, LONGEST_LOCK)
+        session.execute(update(LoginFailures).where(LoginFailures.key == key).values(locked_until=now + lock))
         if key == account_key and session.scalar(select(User.id).where(User.login == login)) is not None:
             chain.record(
                 session,

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cme_tracker.accounts.throttle import ACCOUNT_FAILURES, ADDRESS_FAILURES
+from cme_tracker.accounts.throttle import ACCOUNT_FAILURES, ADDRESS_FAILURES, LoginFailures
 from cme_tracker.audit.models import AuditEvent
 from cme_tracker.vocabulary import Role
 from tests.conftest import CommandLine
@@ -127,3 +127,18 @@ def test_an_administrator_unlocks_a_login(client: FlaskClient, session: Session,
     assert log_in(client, "tanaka").headers["Location"] == "/home"
     assert _actions(session, "login.locked", "login.unlocked") == ["login.locked", "login.unlocked"]
     assert cli("users", "unlock", "nobody").exit_code == 1
+
+
+def test_the_lock_stops_growing_at_an_hour_however_many_failures_there_were(
+    client: FlaskClient, session: Session, clock: Clock
+) -> None:
+    make_login(session, "tanaka", Role.DESK)
+    session.add(LoginFailures(key="login:tanaka", failures=10_000, last_failure_at=clock.now))
+    session.commit()
+    client.set_cookie("lang", "en")
+    assert log_in(client, "tanaka", WRONG).status_code == 200
+    locked = log_in(client, "tanaka")
+    assert locked.status_code == 429
+    assert "Please try again in 60 minute(s)." in locked.get_data(as_text=True)
+    clock.now += timedelta(hours=1, seconds=1)
+    assert log_in(client, "tanaka").headers["Location"] == "/home"
