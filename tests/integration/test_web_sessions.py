@@ -16,7 +16,7 @@ from cme_tracker.audit.models import AuditEvent
 from cme_tracker.db import Database
 from cme_tracker.vocabulary import Role
 from tests.conftest import TEST_AUDIT_KEY, CommandLine
-from tests.integration.checkin_data import Clock
+from tests.integration.checkin_data import Clock, Day
 from tests.integration.web_login import log_in, log_out, make_login
 
 
@@ -113,3 +113,15 @@ def test_set_password_refuses_an_unknown_login_and_a_short_password(
     make_login(session, "tanaka", Role.DESK)
     assert cli("users", "set-password", "nobody", input="a brand new password\n").exit_code == 1
     assert cli("users", "set-password", "tanaka", input="short\n").exit_code == 1
+
+
+def test_the_api_answers_401_to_a_session_that_ended(
+    client: FlaskClient, session: Session, clock: Clock, day: Day
+) -> None:
+    make_login(session, "tanaka", Role.DESK)
+    log_in(client, "tanaka")
+    counts = "/api/v1/symposia/2026-05/attendance"
+    assert client.get(counts).status_code == 200
+    clock.now += timedelta(minutes=31)
+    response = client.get(counts)
+    assert (response.status_code, response.get_json()["error"]) == (401, "unauthorized")
