@@ -62,6 +62,9 @@ class Settings:
     """Reverse proxies in front of the app whose X-Forwarded-For/-Proto headers are trusted (0: none)."""
     log_format: str = LOG_FORMATS[0]
     """How log lines are written: see :data:`LOG_FORMATS`."""
+    audit_anchor: Path | None = None
+    """The audit chain's keyed head kept outside the database (``CME_AUDIT_ANCHOR``, else in the instance
+    folder), so that a tail cut from the database is detected."""
 
     @classmethod
     def from_environment(cls, overrides: dict[str, Any] | None = None) -> Settings:
@@ -85,6 +88,8 @@ class Settings:
             signing_password=overrides.get("SIGNING_PASSWORD") or os.environ.get("CME_SIGNING_PASSWORD"),
             proxy_hops=int(overrides.get("PROXY_HOPS") or os.environ.get("CME_PROXY_HOPS") or 0),
             log_format=overrides.get("LOG_FORMAT") or log_format(),
+            audit_anchor=_optional_path(overrides.get("AUDIT_ANCHOR") or os.environ.get("CME_AUDIT_ANCHOR"))
+            or folder / "audit_anchor.json",
         )
 
 
