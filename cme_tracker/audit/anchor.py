@@ -4,16 +4,24 @@ Someone with database access only could cut the newest events and roll the head 
 keyed state (or wipe the table); the anchor file remembers how far the chain had come. It is advanced after
 the transaction that appended commits (never before: a rolled-back append must not move it), so it is at or
 behind the database's head, never ahead of it unless the database lost events.
+
+Writing it durably (fsync) costs some milliseconds, ten times the append itself, so a check-in does not wait
+for it: a thread of the process writes the newest committed mark, coalescing the marks committed meanwhile,
+and a process flushes it before it verifies and when it exits. A crash can thus leave the anchor a few events
+behind (the window is the time of one write), which verification accepts as long as the chain extends it.
 """
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import hashlib
 import hmac
 import json
+import logging
 import os
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +31,7 @@ from sqlalchemy.orm import Session
 ANCHOR = "audit_anchor"
 """The ``Session.info`` entry holding the anchor file's path (None: not anchored)."""
 _PENDING = "audit_anchor_pending"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,12 +101,74 @@ def _mac(key: bytes, label: str, mark: Mark) -> str:
     return hmac.new(key, f"{label}\n{mark.sequence}\n{mark.hash}".encode(), hashlib.sha256).hexdigest()
 
 
+class _Writer:
+    """The process's thread that advances anchor files after commits, newest mark first, off the hot path."""
+
+    def __init__(self) -> None:
+        self.changed = threading.Condition()
+        self.pending: dict[Path, tuple[bytes, Mark]] = {}
+        self.busy = False
+        self.thread: threading.Thread | None = None
+
+    def submit(self, path: Path, key: bytes, mark: Mark) -> None:
+        with self.changed:
+            queued = self.pending.get(path)
+            if queued is None or queued[1].sequence < mark.sequence:
+                self.pending[path] = (key, mark)
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="audit-anchor", daemon=True)
+                self.thread.start()
+            self.changed.notify_all()
+
+    def flush(self) -> None:
+        """Wait until every mark submitted so far is written."""
+        with self.changed:
+            self.changed.wait_for(lambda: not self.pending and not self.busy)
+
+    def _run(self) -> None:
+        while True:
+            with self.changed:
+                self.changed.wait_for(lambda: bool(self.pending))
+                batch, self.pending, self.busy = self.pending, {}, True
+            for path, (key, mark) in batch.items():
+                try:
+                    advance(path, key, mark)
+                except OSError:
+                    # the anchor stays behind, which verification tolerates; the operator must see why
+                    log.exception(
+                        "the audit anchor %s could not be advanced to event %d", path, mark.sequence
+                    )
+            with self.changed:
+                self.busy = False
+                self.changed.notify_all()
+
+
+_writer = _Writer()
+
+
+def _after_fork() -> None:
+    """A forked child (a server worker) has none of its parent's threads: it starts a writer of its own."""
+    global _writer
+    _writer = _Writer()
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
+def flush() -> None:
+    """Write the anchor marks this process committed and has not written yet."""
+    _writer.flush()
+
+
+atexit.register(flush)
+
+
 @event.listens_for(Session, "after_commit")
 def _anchor_committed(session: Session) -> None:
-    """After the commit of a transaction that appended, advance the anchor file to its newest event."""
+    """After the commit of a transaction that appended, have the anchor file advanced to its newest event."""
     mark = session.info.pop(_PENDING, None)
     if mark is not None:
-        advance(session.info[ANCHOR], str(session.info["audit_key"]).encode(), mark)
+        _writer.submit(session.info[ANCHOR], str(session.info["audit_key"]).encode(), mark)
 
 
 @event.listens_for(Session, "after_rollback")

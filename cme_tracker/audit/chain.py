@@ -126,6 +126,7 @@ def verify(session: Session) -> ChainReport:
     """Walk the chain in order; report the first edited, inserted or missing event, a cut-off tail, or a head
     row or anchor file that does not match the chain."""
     key = _key(session)
+    anchor.flush()
     path = session.info.get(anchor.ANCHOR)
     anchored = None if path is None else anchor.read(path, key)
     at_genesis = isinstance(anchored, Mark) and anchored.sequence == 0

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from cme_tracker.audit import chain
+from cme_tracker.audit import anchor, chain
 from cme_tracker.audit.anchor import Mark, head_mac
 from cme_tracker.audit.models import AuditEvent, AuditHead
 from cme_tracker.db import Database, session_factory
@@ -214,8 +214,9 @@ def test_a_tail_cut_and_rewritten_with_the_key_is_caught_by_the_anchor(log: Sess
     log.commit()
     replacement = chain.record(log, actor="tester", action="member.update", target="member:x", details={})
     log.rollback()  # the anchor does not move for an append that did not commit
-    anchor = json.loads((tmp_path / "audit_anchor.json").read_text())
-    assert anchor["sequence"] == sequences[-1]
+    anchor.flush()
+    written = json.loads((tmp_path / "audit_anchor.json").read_text())
+    assert written["sequence"] == sequences[-1]
     assert replacement.sequence == sequences[-1]
     chain.record(log, actor="tester", action="member.update", target="member:x", details={})
     log.commit()
@@ -231,8 +232,10 @@ def test_an_anchor_behind_the_head_is_accepted_when_the_chain_extends_it(
 ) -> None:
     """Another process may commit after this one but write the anchor first: behind is fine."""
     sequences = _append(log, 2)
+    anchor.flush()
     behind = (tmp_path / "audit_anchor.json").read_text()
     _append(log, 2)
+    anchor.flush()
     (tmp_path / "audit_anchor.json").write_text(behind)
     assert chain.verify(log).intact
     assert json.loads(behind)["sequence"] == sequences[-1]
@@ -240,6 +243,7 @@ def test_an_anchor_behind_the_head_is_accepted_when_the_chain_extends_it(
 
 def test_a_forged_anchor_file_is_named(log: Session, tmp_path: Path) -> None:
     _append(log, 2)
+    anchor.flush()
     (tmp_path / "audit_anchor.json").write_text(
         json.dumps({"sequence": 1, "hash": "0" * 64, "mac": "0" * 64})
     )
