@@ -46,7 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config)
     app.extensions["cme_settings"] = settings
     app.extensions["cme_db"] = config.get("DATABASE") or Database.connect(
-        settings.database_url, settings.audit_key
+        settings.database_url, settings.audit_key, settings.audit_anchor
     )
     if settings.proxy_hops:
         from werkzeug.middleware.proxy_fix import ProxyFix

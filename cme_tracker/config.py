@@ -64,6 +64,9 @@ class Settings:
     """How log lines are written: see :data:`LOG_FORMATS`."""
     idle_minutes: int = 30
     """``CME_IDLE_MINUTES``: a login session unused this long ends: an unattended desk PC logs out."""
+    audit_anchor: Path | None = None
+    """The audit chain's keyed head kept outside the database (``CME_AUDIT_ANCHOR``, else in the instance
+    folder), so that a tail cut from the database is detected."""
 
     @classmethod
     def from_environment(cls, overrides: dict[str, Any] | None = None) -> Settings:
@@ -88,6 +91,8 @@ class Settings:
             proxy_hops=int(overrides.get("PROXY_HOPS") or os.environ.get("CME_PROXY_HOPS") or 0),
             log_format=overrides.get("LOG_FORMAT") or log_format(),
             idle_minutes=int(overrides.get("IDLE_MINUTES") or os.environ.get("CME_IDLE_MINUTES") or 30),
+            audit_anchor=_optional_path(overrides.get("AUDIT_ANCHOR") or os.environ.get("CME_AUDIT_ANCHOR"))
+            or folder / "audit_anchor.json",
         )
 
 

@@ -36,7 +36,7 @@ def open_database() -> Database:
     if isinstance(given, Database):
         return given
     settings = Settings.from_environment()
-    return Database.connect(settings.database_url, settings.audit_key)
+    return Database.connect(settings.database_url, settings.audit_key, settings.audit_anchor)
 
 
 def reports_domain_errors(command: Command) -> Command:

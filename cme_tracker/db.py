@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, String, create_engine, event
@@ -230,9 +231,14 @@ def begin_write(session: Session) -> None:
     session.connection(execution_options={WRITE_LOCK: True})
 
 
-def session_factory(bind: Engine | Connection, audit_key: str, **kwargs: Any) -> sessionmaker[Session]:
-    """Sessions that carry the audit key, so every service can append to the audit chain."""
-    return sessionmaker(bind=bind, expire_on_commit=False, info={"audit_key": audit_key}, **kwargs)
+def session_factory(
+    bind: Engine | Connection, audit_key: str, anchor: Path | None = None, **kwargs: Any
+) -> sessionmaker[Session]:
+    """Sessions that carry the audit key, so every service can append to the audit chain, and the path of the
+    chain's anchor file outside the database (none: the chain is not anchored, as in most tests)."""
+    return sessionmaker(
+        bind=bind, expire_on_commit=False, info={"audit_key": audit_key, "audit_anchor": anchor}, **kwargs
+    )
 
 
 @dataclass
@@ -243,9 +249,9 @@ class Database:
     sessions: sessionmaker[Session]
 
     @classmethod
-    def connect(cls, url: str, audit_key: str) -> Database:
+    def connect(cls, url: str, audit_key: str, anchor: Path | None = None) -> Database:
         engine = create_db_engine(url)
-        return cls(engine=engine, sessions=session_factory(engine, audit_key))
+        return cls(engine=engine, sessions=session_factory(engine, audit_key, anchor))
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:

@@ -1,7 +1,9 @@
 """Appending to and verifying the hash-chained audit log.
 
 Each event's hash is an HMAC-SHA256, keyed with a secret kept outside the database, over the previous hash and
-the event's canonical JSON. Someone with only database access can neither edit nor delete an event unnoticed.
+the event's canonical JSON. The head row is keyed too, and anchored in a file outside the database
+(:mod:`cme_tracker.audit.anchor`): someone with only database access can neither edit nor delete an event
+unnoticed, the newest ones included.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cme_tracker.audit import statements
+from cme_tracker.audit import anchor, statements
+from cme_tracker.audit.anchor import Mark
 from cme_tracker.audit.models import AuditEvent, AuditHead
 from cme_tracker.db import utcnow
 
@@ -66,7 +69,9 @@ def record(
         "previous_hash": previous_hash,
     }
     values["hash"] = _digest(key, values)
-    statements.write_event(connection, values)
+    mark = Mark(sequence, values["hash"])
+    statements.write_event(connection, values, anchor.head_mac(key, mark))
+    anchor.note_append(session, mark)
     return AppendedEvent(**values)
 
 
@@ -118,8 +123,14 @@ class ChainReport:
 
 
 def verify(session: Session) -> ChainReport:
-    """Walk the chain in order; report the first edited, inserted or missing event, or a cut-off tail."""
+    """Walk the chain in order; report the first edited, inserted or missing event, a cut-off tail, or a head
+    row or anchor file that does not match the chain."""
     key = _key(session)
+    anchor.flush()
+    path = session.info.get(anchor.ANCHOR)
+    anchored = None if path is None else anchor.read(path, key)
+    at_genesis = isinstance(anchored, Mark) and anchored.sequence == 0
+    anchored_hash: str | None = GENESIS_HASH if at_genesis else None
     previous_hash = GENESIS_HASH
     expected_sequence = 1
     checked = 0
@@ -139,12 +150,57 @@ def verify(session: Session) -> ChainReport:
             previous_hash = event.hash
             expected_sequence += 1
             checked += 1
+            if isinstance(anchored, Mark) and event.sequence == anchored.sequence:
+                anchored_hash = event.hash
     finally:
         events.close()
-    head = session.execute(select(AuditHead.sequence, AuditHead.hash).where(AuditHead.id == 1)).one_or_none()
-    if head is None or head.sequence != checked or head.hash != previous_hash:
-        return ChainReport(checked, checked + 1, "events after this point were deleted (the head names more)")
-    return ChainReport(checked)
+    return _check_head(session, key, Mark(checked, previous_hash), anchored, anchored_hash, path is not None)
+
+
+def _check_head(
+    session: Session,
+    key: bytes,
+    last: Mark,
+    anchored: Mark | str | None,
+    anchored_hash: str | None,
+    required: bool,
+) -> ChainReport:
+    """Compare the walked chain's last event with the head row, then with the anchor outside the database
+    when the sessions have one (``required``): the anchor may be at or behind the head, as a commit moves it
+    only afterwards, but the chain must extend it."""
+    after = last.sequence + 1
+    row = session.execute(
+        select(AuditHead.sequence, AuditHead.hash, AuditHead.mac).where(AuditHead.id == 1)
+    ).one_or_none()
+    if row is None:
+        return ChainReport(last.sequence, after, "the head row was deleted")
+    if row.sequence != last.sequence or row.hash != last.hash:
+        return ChainReport(last.sequence, after, "events after this point were deleted (the head names more)")
+    fresh = last.sequence == 0 and row.mac is None
+    if not fresh and not hmac.compare_digest(row.mac or "", anchor.head_mac(key, last)):
+        return ChainReport(
+            last.sequence, after, "the head row was rewritten (it is not keyed with the audit key)"
+        )
+    if isinstance(anchored, str):
+        return ChainReport(last.sequence, after, anchored)
+    if anchored is None:
+        if required and last.sequence > 0:
+            return ChainReport(last.sequence, after, "the anchor file outside the database is missing")
+        return ChainReport(last.sequence)
+    if anchored.sequence > last.sequence:
+        return ChainReport(
+            last.sequence,
+            after,
+            f"events after this point were deleted (the anchor outside the database names event "
+            f"{anchored.sequence})",
+        )
+    if anchored_hash != anchored.hash:
+        return ChainReport(
+            last.sequence,
+            anchored.sequence,
+            "the log was rewritten (the anchor outside the database names another hash)",
+        )
+    return ChainReport(last.sequence)
 
 
 def head(session: Session) -> tuple[int, str]:

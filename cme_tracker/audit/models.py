@@ -25,7 +25,11 @@ class AuditEvent(Base):
 
 
 class AuditHead(Base):
-    """The single row that serialises appends: updating it first takes the write lock on both databases."""
+    """The single row that serialises appends: updating it first takes the write lock on both databases.
+
+    ``mac`` keys the sequence and hash with the audit key (see :func:`cme_tracker.audit.anchor.head_mac`), so
+    that rolling the head back to the last kept event of a cut tail shows; it is empty only before the first
+    event."""
 
     __tablename__ = "audit_head"
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
@@ -33,3 +37,4 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     sequence: Mapped[int]
     hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str | None] = mapped_column(String(64))

@@ -24,7 +24,9 @@ _ADVANCE_HEAD = (
     .returning(_HEAD.c.sequence, _HEAD.c.hash)
 )
 _INSERT_EVENT = insert(_EVENTS).values({column: bindparam(f"event_{column.key}") for column in _EVENTS.c})
-_SET_HEAD_HASH = update(_HEAD).where(_HEAD.c.id == 1).values(hash=bindparam("event_hash"))
+_SET_HEAD_HASH = (
+    update(_HEAD).where(_HEAD.c.id == 1).values(hash=bindparam("event_hash"), mac=bindparam("head_mac"))
+)
 _APPEND = _SET_HEAD_HASH.add_cte(_INSERT_EVENT.cte("event"))
 """PostgreSQL inserts the event and moves the head's hash on in one statement (a data-modifying CTE)."""
 _ADVANCE = DriverStatement(_ADVANCE_HEAD)
@@ -41,8 +43,10 @@ def advance_head(connection: Connection) -> tuple[int, str]:
     return head.sequence, head.hash
 
 
-def write_event(connection: Connection, values: Mapping[str, Any]) -> None:
-    """Insert the event (every column of ``audit_events``) and make its hash the head's."""
+def write_event(connection: Connection, values: Mapping[str, Any], head_mac: str) -> None:
+    """Insert the event (every column of ``audit_events``) and make its hash the head's, keyed by
+    ``head_mac``."""
     parameters = {f"event_{name}": value for name, value in values.items()}
+    parameters["head_mac"] = head_mac
     for statement in _WRITE[connection.dialect.name]:
         statement.rows(connection, parameters)

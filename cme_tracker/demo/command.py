@@ -115,7 +115,7 @@ def issue_demo_certificates(database: Database, settings: Settings) -> list[str]
 def demo(host: str, port: int, no_serve: bool) -> None:
     """Set up the instance folder, migrate, seed the IMSJ year 2026, print the logins and serve."""
     settings = Settings.from_environment()
-    database = Database.connect(settings.database_url, settings.audit_key)
+    database = Database.connect(settings.database_url, settings.audit_key, settings.audit_anchor)
     upgrade(database.engine)
     with database.unit_of_work() as session:
         install_presets(session, actor=ACTOR)

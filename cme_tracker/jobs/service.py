@@ -225,6 +225,8 @@ def launch_worker(settings: Settings) -> None:
         "CME_PUBLIC_URL": settings.public_url,
         "CME_LOG_FORMAT": settings.log_format,
     }
+    if settings.audit_anchor is not None:
+        environment["CME_AUDIT_ANCHOR"] = str(settings.audit_anchor)
     if settings.signing_p12 is not None:
         environment["CME_SIGNING_P12"] = str(settings.signing_p12)
         environment["CME_SIGNING_PASSWORD"] = settings.signing_password or ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from cme_tracker.audit import chain
 from cme_tracker.audit.models import AuditEvent
 from cme_tracker.certificates.issue import ISSUE_CERTIFICATES
 from cme_tracker.config import Settings
@@ -111,6 +113,7 @@ def test_the_web_launches_a_detached_worker_that_finishes_the_job(
             "INSTANCE_PATH": tmp_path / "instance",
             "DATABASE_URL": fresh_database_url,
             "AUDIT_KEY": TEST_AUDIT_KEY,
+            "AUDIT_ANCHOR": tmp_path / "anchor/audit_anchor.json",
         }
     )
 
@@ -132,3 +135,10 @@ def test_the_web_launches_a_detached_worker_that_finishes_the_job(
     lines = log_file.read_text().splitlines()
     assert any(finished in line for line in lines), lines
     assert all(" INFO " in line or " WARNING " in line for line in lines), "only log lines, no stray output"
+    anchor = tmp_path / "anchor/audit_anchor.json"  # the web's anchor, not one of the worker's own
+    with database.unit_of_work() as session:
+        head = chain.head(session)[0]
+    while not (anchor.exists() and json.loads(anchor.read_text())["sequence"] == head):
+        assert time.monotonic() < deadline, "the worker did not advance the web's audit anchor"
+        time.sleep(0.2)
+    database.engine.dispose()
