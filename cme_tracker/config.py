@@ -62,6 +62,8 @@ class Settings:
     """Reverse proxies in front of the app whose X-Forwarded-For/-Proto headers are trusted (0: none)."""
     log_format: str = LOG_FORMATS[0]
     """How log lines are written: see :data:`LOG_FORMATS`."""
+    job_workers: int = 1
+    """``CME_JOB_WORKERS``: how many workers the web runs at once (default: the CPUs); other jobs wait."""
 
     @classmethod
     def from_environment(cls, overrides: dict[str, Any] | None = None) -> Settings:
@@ -85,7 +87,21 @@ class Settings:
             signing_password=overrides.get("SIGNING_PASSWORD") or os.environ.get("CME_SIGNING_PASSWORD"),
             proxy_hops=int(overrides.get("PROXY_HOPS") or os.environ.get("CME_PROXY_HOPS") or 0),
             log_format=overrides.get("LOG_FORMAT") or log_format(),
+            job_workers=_job_workers(overrides.get("JOB_WORKERS") or os.environ.get("CME_JOB_WORKERS")),
         )
+
+
+def _job_workers(value: str | int | None) -> int:
+    """The cap on concurrent workers, checked: a positive whole number, or the number of CPUs when unset."""
+    if value is None or str(value).strip() == "":
+        return os.cpu_count() or 1
+    try:
+        workers = int(value)
+    except ValueError:
+        workers = 0
+    if workers < 1:
+        raise ValueError(f"CME_JOB_WORKERS must be a whole number of at least 1, not {value!r}")
+    return workers
 
 
 def _optional_path(value: str | Path | None) -> Path | None:
