@@ -67,6 +67,8 @@ class Settings:
     audit_anchor: Path | None = None
     """The audit chain's keyed head kept outside the database (``CME_AUDIT_ANCHOR``, else in the instance
     folder), so that a tail cut from the database is detected."""
+    job_workers: int = 1
+    """``CME_JOB_WORKERS``: how many workers the web runs at once (default: the CPUs); other jobs wait."""
 
     @classmethod
     def from_environment(cls, overrides: dict[str, Any] | None = None) -> Settings:
@@ -93,7 +95,21 @@ class Settings:
             idle_minutes=int(overrides.get("IDLE_MINUTES") or os.environ.get("CME_IDLE_MINUTES") or 30),
             audit_anchor=_optional_path(overrides.get("AUDIT_ANCHOR") or os.environ.get("CME_AUDIT_ANCHOR"))
             or folder / "audit_anchor.json",
+            job_workers=_job_workers(overrides.get("JOB_WORKERS") or os.environ.get("CME_JOB_WORKERS")),
         )
+
+
+def _job_workers(value: str | int | None) -> int:
+    """The cap on concurrent workers, checked: a positive whole number, or the number of CPUs when unset."""
+    if value is None or str(value).strip() == "":
+        return os.cpu_count() or 1
+    try:
+        workers = int(value)
+    except ValueError:
+        workers = 0
+    if workers < 1:
+        raise ValueError(f"CME_JOB_WORKERS must be a whole number of at least 1, not {value!r}")
+    return workers
 
 
 def _optional_path(value: str | Path | None) -> Path | None:

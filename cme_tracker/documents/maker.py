@@ -2,7 +2,8 @@
 
 Both the renderers (each kind's frame laid out by WeasyPrint) and the signer warm up slowly, so a process
 builds its maker once and reuses it for every later document. Worker processes are spawned: each receives
-the setup and the run's kind as arguments and builds its own maker.
+the setup and the run's kind as arguments and builds its own maker. A worker that dies (killed, out of memory)
+breaks the pool, which ends the run with :class:`RenderingProcessDied` rather than waiting for it forever.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import functools
 import multiprocessing
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack
 from typing import Any
 
@@ -20,9 +23,17 @@ from cme_tracker.documents.render import DocumentRenderer
 from cme_tracker.documents.setup import DocumentSetup
 from cme_tracker.documents.signing import DocumentSigner
 from cme_tracker.documents.storage import CertificateStore, StoredFile
+from cme_tracker.errors import DomainError
 
 Pipeline = Callable[[Iterable[tuple[str, DocumentContent]]], list[StoredFile]]
 """Makes the files of ``(subject, content)`` tasks, in order."""
+
+
+class RenderingProcessDied(DomainError):
+    """A worker process of the pool died: the documents of its chunk are neither made nor recorded."""
+
+    code = "rendering_process_died"
+    http_status = 503
 
 
 class DocumentMaker:
@@ -74,6 +85,21 @@ def document_pipeline(stack: ExitStack, setup: DocumentSetup, kind: DocumentKind
         maker = document_maker(setup)
         return lambda tasks: [maker.make(kind, *task) for task in tasks]
     pool = stack.enter_context(
-        multiprocessing.get_context("spawn").Pool(jobs, initializer=_start_worker, initargs=(setup, kind))
+        ProcessPoolExecutor(
+            jobs,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(setup, kind),
+        )
     )
-    return lambda tasks: list(pool.imap(_make_in_worker, tasks, chunksize=2))
+
+    def make(tasks: Iterable[tuple[str, DocumentContent]]) -> list[StoredFile]:
+        try:
+            return list(pool.map(_make_in_worker, tasks, chunksize=2))
+        except BrokenProcessPool as error:
+            raise RenderingProcessDied(
+                "a rendering process stopped (killed or out of memory) and the run ended; the documents "
+                "recorded so far are kept: run it again to issue the rest"
+            ) from error
+
+    return make

@@ -2,7 +2,8 @@
 
 A standalone CSV export is the detail table alone, written by :mod:`cme_tracker.exports.parts` in several
 processes; the ZIP bundle holds all three tables. Every row's bytes are those ``csv.writer`` would write:
-it renders every piece that is spliced into a row.
+it renders every piece that is spliced into a row. Every cell goes through :func:`neutral` first, so that a
+spreadsheet never runs a cell as a formula.
 """
 
 from __future__ import annotations
@@ -25,6 +26,22 @@ from cme_tracker.exports.rows import (
 from cme_tracker.exports.sinks import BundleTables, SignedCheckpoint, member_cells
 
 _BUFFER = 1 << 20
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutral(value: Any) -> Any:
+    """A cell that a spreadsheet would read as a formula, with a single quote in front (OWASP's advice).
+
+    Every such cell is quoted, whatever its column: the numeric columns (amounts, never negative; minutes,
+    integers) never start with a sign, so they stay as they are.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _neutral_row(values: Iterable[Any]) -> list[Any]:
+    return [neutral(value) for value in values]
 
 
 def open_csv(path: Path) -> IO[str]:
@@ -43,7 +60,7 @@ class _CsvLine:
         self.text = text
 
     def __call__(self, values: Iterable[Any]) -> str:
-        self.writer.writerow(values)
+        self.writer.writerow(_neutral_row(values))
         return self.text
 
 
@@ -90,7 +107,7 @@ class TotalsCsv:
     def member(self, rows: MemberRows) -> None:
         head = member_cells(self.year, self.basis, rows)
         self.writer.writerows(
-            (*head, policy, version, unit, field, amount_text(amount), codes)
+            _neutral_row((*head, policy, version, unit, field, amount_text(amount), codes))
             for policy, version, unit, field, amount, codes in totals_rows(rows)
         )
 
@@ -104,7 +121,7 @@ class TotalsCsv:
 def write_policies_csv(export: YearExport, handle: IO[str]) -> None:
     writer = csv.writer(handle)
     writer.writerow(POLICIES_COLUMNS)
-    writer.writerows(export.policy_texts())
+    writer.writerows(_neutral_row(row) for row in export.policy_texts())
 
 
 def bundle_tables(

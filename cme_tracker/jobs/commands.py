@@ -12,7 +12,8 @@ import click
 from cme_tracker import config, logs
 from cme_tracker.config import Settings
 from cme_tracker.console import open_database, reports_domain_errors
-from cme_tracker.jobs.service import JobKinds, run_queued_jobs
+from cme_tracker.jobs.service import JobKinds, run_in_slot, run_queued_jobs
+from cme_tracker.jobs.slots import WorkerSlot
 
 POLL_SECONDS = 2.0
 
@@ -24,7 +25,9 @@ def worker_command(kinds: JobKinds) -> click.Command:
 
     @click.command("worker")
     @click.option(
-        "--once", is_flag=True, help="Run the queued jobs, then exit (the web starts workers this way)."
+        "--once",
+        is_flag=True,
+        help="Run the queued jobs in a free worker slot, then exit (the web starts workers this way).",
     )
     @click.option(
         "--processes",
@@ -38,20 +41,26 @@ def worker_command(kinds: JobKinds) -> click.Command:
         type=click.Path(dir_okay=False, path_type=Path),
         help="Log to FILE instead of stderr, rotated at 1 MB, 3 old files kept (the web's workers do).",
     )
+    @click.option("--slot-fd", type=int, hidden=True, help="The worker slot the web took for this worker.")
     @reports_domain_errors
-    def worker(once: bool, processes: int, log_file: Path | None) -> None:
+    def worker(once: bool, processes: int, log_file: Path | None, slot_fd: int | None) -> None:
         """Run queued jobs; without --once, keep waiting for new ones until interrupted."""
         if log_file is not None:
             logs.configure_logging(config.log_format(), log_file)
         database = open_database()
         settings = Settings.from_environment()
+        if once:
+            slot = None if slot_fd is None else WorkerSlot(slot_fd)
+            _report(run_in_slot(database, settings, kinds, slot, processes=processes))
+            return
         while True:
-            ran = run_queued_jobs(database, settings, kinds, processes=processes)
-            if ran:
-                log.info("worker ran %s job(s)", ran)
-                click.echo(f"ran {ran} job(s)")
-            if once:
-                return
+            _report(run_queued_jobs(database, settings, kinds, processes=processes))
             time.sleep(POLL_SECONDS)
 
     return worker
+
+
+def _report(ran: int) -> None:
+    if ran:
+        log.info("worker ran %s job(s)", ran)
+        click.echo(f"ran {ran} job(s)")

@@ -15,11 +15,11 @@ import sys
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import CursorResult, Select, or_, select, update
 from sqlalchemy.orm import Session
 
 from cme_tracker.audit import chain
@@ -27,6 +27,7 @@ from cme_tracker.config import Settings
 from cme_tracker.db import Database, utcnow
 from cme_tracker.errors import DomainError, NotFound
 from cme_tracker.jobs.models import Job, JobStatus
+from cme_tracker.jobs.slots import WorkerSlot
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,22 @@ def _stale(job: Job) -> bool:
     )
 
 
+def _waiting_jobs(now: datetime) -> Select[int]:
+    """The jobs a worker may take: queued ones, and running ones whose worker died."""
+    return select(Job.id).where(
+        or_(
+            Job.status == JobStatus.QUEUED,
+            (Job.status == JobStatus.RUNNING) & (Job.heartbeat_at < now - STALE_AFTER),
+        )
+    )
+
+
+def has_waiting_job(database: Database) -> bool:
+    """Whether a job waits for a worker (see :func:`claim_next_job`)."""
+    with database.sessions() as session:
+        return session.scalar(_waiting_jobs(utcnow()).limit(1)) is not None
+
+
 def claim_next_job(database: Database) -> int | None:
     """Take the oldest queued job (or one whose worker died) for this process; None when there is none.
 
@@ -101,17 +118,7 @@ def claim_next_job(database: Database) -> int | None:
     """
     with database.write_unit() as session:
         now = utcnow()
-        candidate = session.scalar(
-            select(Job.id)
-            .where(
-                or_(
-                    Job.status == JobStatus.QUEUED,
-                    (Job.status == JobStatus.RUNNING) & (Job.heartbeat_at < now - STALE_AFTER),
-                )
-            )
-            .order_by(Job.created_at, Job.id)
-            .limit(1)
-        )
+        candidate = session.scalar(_waiting_jobs(now).order_by(Job.created_at, Job.id).limit(1))
         if candidate is None:
             return None
         claimed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
@@ -204,12 +211,33 @@ def run_queued_jobs(database: Database, settings: Settings, kinds: JobKinds, *, 
     return ran
 
 
+def run_in_slot(
+    database: Database, settings: Settings, kinds: JobKinds, slot: WorkerSlot | None, *, processes: int = 1
+) -> int:
+    """Run the queued jobs holding a worker slot (``slot``, or a free one); return how many ran.
+
+    The slot is freed before the last look for waiting jobs: a job queued while every slot was held, so that
+    the web started no worker for it, is then seen here and run, in a slot taken again.
+    """
+    ran = 0
+    if slot is None:
+        slot = WorkerSlot.take(settings)
+        if slot is None:
+            log.info("all %s worker slots are held; their workers run the queued jobs", settings.job_workers)
+    while slot is not None:
+        with slot:
+            ran += run_queued_jobs(database, settings, kinds, processes=processes)
+        slot = WorkerSlot.take(settings) if has_waiting_job(database) else None
+    return ran
+
+
 WORKER_LOG = Path("logs") / "worker.log"
 """The detached workers' log in the instance folder."""
 
 
-def launch_worker(settings: Settings) -> None:
-    """Start a detached ``cme-tracker worker --once`` that runs the queued jobs and exits.
+def launch_worker(settings: Settings) -> bool:
+    """Start a detached ``cme-tracker worker --once`` that runs the queued jobs and exits; False when all
+    :attr:`~cme_tracker.config.Settings.job_workers` slots are held (the running workers take the job).
 
     The web process does not wait for it and keeps nothing of it: the job row carries the progress. The
     worker has no terminal: it writes everything it has to say, its errors too, through logging to
@@ -224,24 +252,43 @@ def launch_worker(settings: Settings) -> None:
         "CME_AUDIT_KEY": settings.audit_key,
         "CME_PUBLIC_URL": settings.public_url,
         "CME_LOG_FORMAT": settings.log_format,
+        "CME_JOB_WORKERS": str(settings.job_workers),
     }
     if settings.audit_anchor is not None:
         environment["CME_AUDIT_ANCHOR"] = str(settings.audit_anchor)
     if settings.signing_p12 is not None:
         environment["CME_SIGNING_P12"] = str(settings.signing_p12)
         environment["CME_SIGNING_PASSWORD"] = settings.signing_password or ""
-    worker = [sys.executable, "-m", "cme_tracker", "worker", "--once"]
-    subprocess.run(  # noqa: S603 - our own interpreter running our own module
-        [sys.executable, "-c", _DETACH, *worker, "--log-file", str(settings.instance_path / WORKER_LOG)],
-        env=environment,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        check=True,
-    )
+    slot = WorkerSlot.take(settings)
+    if slot is None:
+        log.info("no worker launched: all %s worker slots are held", settings.job_workers)
+        return False
+    with slot:
+        worker = [sys.executable, "-m", "cme_tracker", "worker", "--once", "--slot-fd", str(slot.descriptor)]
+        subprocess.run(  # noqa: S603 - our own interpreter running our own module
+            [
+                sys.executable,
+                "-c",
+                _DETACH,
+                str(slot.descriptor),
+                *worker,
+                "--log-file",
+                str(settings.instance_path / WORKER_LOG),
+            ],
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(slot.descriptor,),
+            check=True,
+        )
     log.info("worker launched for the queued jobs")
+    return True
 
 
-_DETACH = "import subprocess, sys; subprocess.Popen(sys.argv[1:], start_new_session=True)"
+_DETACH = (
+    "import subprocess, sys; "
+    "subprocess.Popen(sys.argv[2:], start_new_session=True, pass_fds=(int(sys.argv[1]),))"
+)
 """Run by a short-lived launcher: the worker's parent exits at once, so the worker is never a zombie of the
-web process, which does not wait for it."""
+web process, which does not wait for it. The first argument is the worker slot's descriptor, handed down."""

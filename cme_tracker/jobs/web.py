@@ -20,7 +20,7 @@ from cme_tracker.web.session import settings
 JOB_KINDS_EXTENSION = "cme_job_kinds"
 """Where the app keeps the registry of job kinds that the composition gives it."""
 
-JobLauncher = Callable[[Settings], None]
+JobLauncher = Callable[[Settings], object]
 """Starts something that runs the queued jobs; tests swap in their own under ``JOB_LAUNCHER``."""
 
 FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED)

@@ -421,3 +421,45 @@ def test_xlsx_text_keeps_markup_characters_and_is_a_package_office_reads(
     assert totals.freeze_panes == "A2"
     total = [row for row in totals.iter_rows(min_row=2, values_only=True) if row[:1] and row[2] == "000043"]
     assert {(row[6], row[9]): row[10] for row in total}[("imsj", "total")] == 1.5
+
+
+FORMULA = '=HYPERLINK("http://evil.example","x")'
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_name_that_reads_as_a_formula_is_quoted_in_the_csv_and_kept_typed_in_the_xlsx(
+    db: Database, session: Session, setup: DocumentSetup, tmp_path: Path, jobs: int
+) -> None:
+    """OWASP's CSV injection advice: a cell starting with = + - @ tab or CR gets a leading single quote."""
+    worked_examples(session)
+    members = tmp_path / "members.csv"
+    members.write_text(
+        "member_no,profession,family_name,given_name,family_name_romaji,given_name_romaji\r\n"
+        f'000044,other,x,"{FORMULA.replace(chr(34), chr(34) * 2)}",Evil,Eve\r\n',  # Latin: given name first
+        encoding="utf-8",
+    )
+    assert import_members(session, members, actor="test").ok
+    lecture = session.scalars(select(Lecture).where(Lecture.code == "2026-05-L2")).one()
+    evil_member = session.scalars(select(Member).where(Member.member_no == "000044")).one()
+    attend(session, evil_member, lecture, "13:00")
+    session.commit()
+    export_transcripts(
+        db, setup, 2026, YearBasis.CALENDAR, FORMATS["csv"], tmp_path / "d.csv", actor="t", jobs=jobs
+    )
+    rows = read_csv(tmp_path / "d.csv")
+    evil = [row for row in rows if row["member_no"] == "000044"]
+    assert evil and all(row["name_kanji"].startswith("'" + FORMULA) for row in evil)
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row.values())
+    assert {row["minutes_attended"] for row in evil} == {"90"}  # numbers keep their text
+    with zipfile.ZipFile(export(db, setup, "zip", tmp_path / "b.zip")) as bundle:
+        tables = {
+            name: bundle.read(f"cme-export-2026-calendar/{name}").decode("utf-8-sig")
+            for name in ("detail.csv", "totals.csv")
+        }
+    for table in tables.values():
+        assert f"'{FORMULA}".replace('"', '""') in table
+    workbook = openpyxl.load_workbook(export(db, setup, "xlsx", tmp_path / "y.xlsx"))
+    sheet = workbook["detail"]
+    header = [cell.value for cell in sheet[1]]
+    kanji = {row[header.index("name_kanji")] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert any(str(name).startswith(FORMULA) for name in kanji)

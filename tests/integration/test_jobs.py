@@ -16,9 +16,13 @@ from cme_tracker.certificates.issue import ISSUE_CERTIFICATES
 from cme_tracker.config import Settings
 from cme_tracker.db import Database, utcnow
 from cme_tracker.documents.models import Certificate
+from cme_tracker.exports.formats import FORMATS
+from cme_tracker.exports.store import EXPORT_TRANSCRIPTS, ExportRequest
 from cme_tracker.job_kinds import JOB_KINDS
 from cme_tracker.jobs.models import Job, JobStatus
 from cme_tracker.jobs.service import claim_next_job, launch_worker, submit_job
+from cme_tracker.jobs.slots import SLOTS_FOLDER, WorkerSlot
+from cme_tracker.vocabulary import YearBasis
 from tests.conftest import TEST_AUDIT_KEY, CommandLine, migrated_database
 from tests.integration.certificate_data import certificate_year
 
@@ -142,3 +146,64 @@ def test_the_web_launches_a_detached_worker_that_finishes_the_job(
         assert time.monotonic() < deadline, "the worker did not advance the web's audit anchor"
         time.sleep(0.2)
     database.engine.dispose()
+
+
+def test_eight_export_requests_start_at_most_the_configured_workers_and_all_finish(
+    fresh_database_url: str, tmp_path: Path
+) -> None:
+    """CME_JOB_WORKERS caps the web's workers; the jobs queued beyond it are run by the workers running."""
+    database = migrated_database(fresh_database_url)
+    with database.unit_of_work() as session:
+        certificate_year(session)
+    settings = Settings.from_environment(
+        {
+            "INSTANCE_PATH": tmp_path / "instance",
+            "DATABASE_URL": fresh_database_url,
+            "AUDIT_KEY": TEST_AUDIT_KEY,
+            "JOB_WORKERS": 2,
+        }
+    )
+    job_ids, launched = [], []
+    for year in (2025, 2026):
+        for basis in ("calendar", "fiscal"):
+            for export_format in ("csv", "json"):
+                with database.unit_of_work() as session:
+                    request = ExportRequest(year, YearBasis(basis), FORMATS[export_format], "user:auditor")
+                    job_ids.append(
+                        submit_job(
+                            session,
+                            JOB_KINDS,
+                            kind=EXPORT_TRANSCRIPTS,
+                            parameters=request.parameters(),
+                            actor="user:auditor",
+                        ).id
+                    )
+                launched.append(launch_worker(settings))
+    assert 1 <= sum(launched) <= 2, launched
+    assert len(list((tmp_path / "instance" / SLOTS_FOLDER).iterdir())) <= 2
+
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and any(
+        job(database, job_id).status in (JobStatus.QUEUED, JobStatus.RUNNING) for job_id in job_ids
+    ):
+        time.sleep(0.5)
+    log_file = tmp_path / "instance/logs/worker.log"
+    assert [job(database, job_id).status for job_id in job_ids] == [JobStatus.SUCCEEDED] * 8, (
+        log_file.read_text()
+    )
+    database.engine.dispose()
+
+
+def test_a_worker_finds_no_free_slot_and_leaves_the_jobs_to_the_running_ones(
+    db: Database, cli: CommandLine, instance: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CME_JOB_WORKERS", "1")
+    job_id = queue(db, symposium_code="2026-05")
+    held = WorkerSlot.take(Settings.from_environment())
+    assert held is not None
+    with held:
+        assert cli("worker", "--once", "--processes", "1").exit_code == 0
+        assert job(db, job_id).status == JobStatus.QUEUED
+    again = WorkerSlot.take(Settings.from_environment())
+    assert again is not None  # freed
+    again.release()

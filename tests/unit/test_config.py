@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
 import pytest
 
 from cme_tracker.config import Settings, log_format
+from tests.conftest import TEST_AUDIT_KEY
 
 
 def test_generated_secrets_are_private_to_the_owner_and_stable(
@@ -57,3 +59,12 @@ def test_log_format_is_text_by_default_json_when_asked_and_nothing_else(
     monkeypatch.setenv("CME_LOG_FORMAT", "xml")
     with pytest.raises(ValueError, match="CME_LOG_FORMAT must be one of text, json"):
         log_format()
+
+
+def test_the_cap_on_workers_is_a_positive_number_and_defaults_to_the_cpus(tmp_path: Path) -> None:
+    base = {"INSTANCE_PATH": tmp_path, "AUDIT_KEY": TEST_AUDIT_KEY}
+    assert Settings.from_environment(base).job_workers == (os.cpu_count() or 1)
+    assert Settings.from_environment({**base, "JOB_WORKERS": "3"}).job_workers == 3
+    for wrong in ("0", "-1", "many"):
+        with pytest.raises(ValueError, match="CME_JOB_WORKERS"):
+            Settings.from_environment({**base, "JOB_WORKERS": wrong})
