@@ -18,6 +18,10 @@ LOG_FORMATS = ("text", "json")
 """``CME_LOG_FORMAT``: human-readable lines (the default), or one JSON object a line for a log collector."""
 
 
+DEFAULT_MAX_REQUEST_BYTES = 16 * 1024 * 1024
+"""Room for the largest import file a society office sends (a few thousand rows), far from a memory risk."""
+
+
 def log_format() -> str:
     """``CME_LOG_FORMAT``, checked; read apart from :class:`Settings`, which creates the instance folder and
     secrets, so that every command can configure its logging first."""
@@ -62,6 +66,8 @@ class Settings:
     """Reverse proxies in front of the app whose X-Forwarded-For/-Proto headers are trusted (0: none)."""
     log_format: str = LOG_FORMATS[0]
     """How log lines are written: see :data:`LOG_FORMATS`."""
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    """``CME_MAX_REQUEST_BYTES``: the largest request body accepted; a larger one answers 413."""
 
     @classmethod
     def from_environment(cls, overrides: dict[str, Any] | None = None) -> Settings:
@@ -85,6 +91,11 @@ class Settings:
             signing_password=overrides.get("SIGNING_PASSWORD") or os.environ.get("CME_SIGNING_PASSWORD"),
             proxy_hops=int(overrides.get("PROXY_HOPS") or os.environ.get("CME_PROXY_HOPS") or 0),
             log_format=overrides.get("LOG_FORMAT") or log_format(),
+            max_request_bytes=int(
+                overrides.get("MAX_REQUEST_BYTES")
+                or os.environ.get("CME_MAX_REQUEST_BYTES")
+                or DEFAULT_MAX_REQUEST_BYTES
+            ),
         )
 
 
