@@ -67,9 +67,9 @@ class MemberSearchForm(FlaskForm):  # type: ignore[misc]
     q = StringField(lazy_gettext("Member number or name"), validators=[Optional(), Length(max=200)])
 
 
-MAX_SEQUENCE = 2**63 - 1
-"""The largest sequence a database integer holds; a larger ``before`` or ``after`` is a bad request, not an
-overflow in the driver."""
+MAX_SEQUENCE = 2**31 - 1
+"""The largest sequence the INTEGER column holds (32 bits on PostgreSQL); a larger ``before`` or ``after``
+is a bad request, not an overflow in the driver."""
 
 
 class LogForm(FlaskForm):  # type: ignore[misc]

@@ -4,7 +4,7 @@ A body over the configured limit answers 413; a NUL byte or a lone surrogate in 
 field, an uploaded file's name or a JSON string answers 400 (PostgreSQL refuses NUL in text, and a lone
 surrogate cannot be encoded, so either would otherwise end as a 500 deep inside a write); JSON nested deeper
 than :data:`MAX_JSON_DEPTH` answers 400 instead of exhausting the parser's recursion; an ``<int:...>`` in a
-path beyond a database integer is no page (404) rather than an overflow.
+path beyond an INTEGER column is no page (404) rather than an overflow.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from cme_tracker.config import Settings
 MAX_JSON_DEPTH = 32
 """Nesting of arrays and objects a JSON body may have; no request of the app needs more than three."""
 
-MAX_PATH_INTEGER = 2**63 - 1
-"""The largest ``<int:...>`` a URL may carry: what a database integer holds; a larger one is no page (404)."""
+MAX_PATH_INTEGER = 2**31 - 1
+"""The largest ``<int:...>`` a URL may carry: what an INTEGER column holds (32 bits on PostgreSQL); a larger
+one is no page (404)."""
 
 _UNSAFE = re.compile("[\x00\ud800-\udfff]")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
