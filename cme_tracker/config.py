@@ -18,6 +18,10 @@ LOG_FORMATS = ("text", "json")
 """``CME_LOG_FORMAT``: human-readable lines (the default), or one JSON object a line for a log collector."""
 
 
+DEFAULT_MAX_REQUEST_BYTES = 16 * 1024 * 1024
+"""Room for the largest import file a society office sends (a few thousand rows), far from a memory risk."""
+
+
 def log_format() -> str:
     """``CME_LOG_FORMAT``, checked; read apart from :class:`Settings`, which creates the instance folder and
     secrets, so that every command can configure its logging first."""
@@ -69,6 +73,8 @@ class Settings:
     folder), so that a tail cut from the database is detected."""
     job_workers: int = 1
     """``CME_JOB_WORKERS``: how many workers the web runs at once (default: the CPUs); other jobs wait."""
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    """``CME_MAX_REQUEST_BYTES``: the largest request body accepted; a larger one answers 413."""
 
     @classmethod
     def from_environment(cls, overrides: dict[str, Any] | None = None) -> Settings:
@@ -96,6 +102,11 @@ class Settings:
             audit_anchor=_optional_path(overrides.get("AUDIT_ANCHOR") or os.environ.get("CME_AUDIT_ANCHOR"))
             or folder / "audit_anchor.json",
             job_workers=_job_workers(overrides.get("JOB_WORKERS") or os.environ.get("CME_JOB_WORKERS")),
+            max_request_bytes=int(
+                overrides.get("MAX_REQUEST_BYTES")
+                or os.environ.get("CME_MAX_REQUEST_BYTES")
+                or DEFAULT_MAX_REQUEST_BYTES
+            ),
         )
 
 

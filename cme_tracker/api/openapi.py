@@ -47,11 +47,13 @@ from cme_tracker.web.security import CLIENT_ACCESS_ATTRIBUTE, PUBLIC, declared_a
 JSON = "application/json"
 _ERROR_REF = {"$ref": "#/components/schemas/Error"}
 _ERROR_REASONS = {
-    400: "The CSRF token of a session's POST is missing or no longer valid.",
+    400: "A NUL byte, a lone surrogate or JSON nested too deeply (`refused_input`), or the CSRF token of a "
+    "session's POST is missing or no longer valid (`csrf_failed`).",
     401: "No bearer token or session, or an unknown or revoked token.",
     403: "The role may not use this operation.",
     404: "Not found.",
     409: "Conflict with the state of the records.",
+    413: "The body is larger than the instance accepts (`CME_MAX_REQUEST_BYTES`).",
     422: "Invalid body or query (`invalid`: the problem of each field is in `details`).",
 }
 
@@ -220,11 +222,13 @@ def _reply(schema: type[Schema] | dict[str, Any], description: str) -> dict[str,
 def _error_replies(operation: Operation, *, protected: bool) -> dict[str, Any]:
     """Each error status with the codes it may carry; the schema names them, so an undocumented code fails
     the suite's check of the answers."""
-    codes: dict[int, tuple[str, ...]] = {}
+    codes: dict[int, tuple[str, ...]] = {400: ("refused_input",)}
+    if operation.method == "post":
+        codes[413] = ("too_large",)
     if protected:
         codes |= {401: ("unauthorized",), 403: ("forbidden",)}
         if operation.method == "post":
-            codes[400] = ("csrf_failed",)
+            codes[400] = ("refused_input", "csrf_failed")
     for status, extra in operation.errors.items():
         codes[status] = (*codes.get(status, ()), *extra)
     replies: dict[str, Any] = {}

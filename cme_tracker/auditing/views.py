@@ -67,6 +67,11 @@ class MemberSearchForm(FlaskForm):  # type: ignore[misc]
     q = StringField(lazy_gettext("Member number or name"), validators=[Optional(), Length(max=200)])
 
 
+MAX_SEQUENCE = 2**31 - 1
+"""The largest sequence the INTEGER column holds (32 bits on PostgreSQL); a larger ``before`` or ``after``
+is a bad request, not an overflow in the driver."""
+
+
 class LogForm(FlaskForm):  # type: ignore[misc]
     """The log's filters and position: a GET form, so that a filtered page can be bookmarked and shared."""
 
@@ -75,8 +80,8 @@ class LogForm(FlaskForm):  # type: ignore[misc]
     target = StringField(lazy_gettext("Target starts with"), validators=[Optional(), Length(max=200)])
     since = DateField(lazy_gettext("From"), validators=[Optional()])
     until = DateField(lazy_gettext("To"), validators=[Optional()])
-    before = IntegerField(validators=[Optional(), NumberRange(min=1)])
-    after = IntegerField(validators=[Optional(), NumberRange(min=0)])
+    before = IntegerField(validators=[Optional(), NumberRange(min=1, max=MAX_SEQUENCE)])
+    after = IntegerField(validators=[Optional(), NumberRange(min=0, max=MAX_SEQUENCE)])
     verify = BooleanField()
 
 

@@ -17,6 +17,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError, generate_csrf
 from marshmallow import ValidationError
 from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from cme_tracker.accounts.models import User
 from cme_tracker.api.responses import scan_member_json
@@ -32,6 +33,7 @@ from cme_tracker.program.models import Lecture, Symposium
 from cme_tracker.vocabulary import Profession, Role
 from cme_tracker.web import clock
 from cme_tracker.web.errors import error_json
+from cme_tracker.web.hygiene import RefusedInput
 from cme_tracker.web.i18n import current_language, label, localized
 from cme_tracker.web.security import public, roles_required
 from cme_tracker.web.session import db_session
@@ -115,6 +117,17 @@ def _domain_error(error: DomainError) -> ResponseReturnValue:
 def _csrf_error(error: CSRFError) -> ResponseReturnValue:
     """A page kept open past its session: the script tells the clerk to reload it."""
     return _error(400, "csrf_failed", error.description or "CSRF check failed")
+
+
+@blueprint.errorhandler(RefusedInput)
+def _refused_input(error: RefusedInput) -> ResponseReturnValue:
+    """A NUL byte, a lone surrogate or JSON nested too deeply (:mod:`cme_tracker.web.hygiene`), as JSON."""
+    return _error(400, "refused_input", error.description or "refused input")
+
+
+@blueprint.errorhandler(RequestEntityTooLarge)
+def _too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
+    return _error(413, "too_large", error.description or "request too large")
 
 
 def _error(status: int, code: str, message: str, details: Any = None) -> ResponseReturnValue:

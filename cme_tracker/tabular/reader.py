@@ -14,6 +14,7 @@ import hashlib
 import io
 import re
 import warnings
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -22,6 +23,11 @@ from pathlib import Path
 CSV_SUFFIXES = frozenset({".csv"})
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 EMPTY_FILE = "the file is empty; it needs a header row and at least one row"
+MAX_XLSX_UNPACKED_BYTES = 64 * 1024 * 1024
+"""What a workbook's parts may unpack to in all: a real import of a few thousand rows is a few MB, while a
+crafted 1 MB file can unpack to gigabytes in openpyxl's memory."""
+MAX_XLSX_CELLS = 1_000_000
+"""Cells (and rows) of the first worksheet read at most; beyond it the file is refused, not read on."""
 
 
 @dataclass(frozen=True)
@@ -217,6 +223,7 @@ def _xlsx_records(data: bytes) -> list[Record]:
     """
     import openpyxl  # deferred: heavy, loaded only when a workbook is read, not by every command and page
 
+    _check_unpacked_size(data)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -228,9 +235,13 @@ def _xlsx_records(data: bytes) -> list[Record]:
             raise _Unreadable("the workbook has no worksheet")
         sheet = workbook.worksheets[0]
         records: list[Record] = []
+        budget = MAX_XLSX_CELLS
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for number, row in enumerate(sheet.iter_rows(), start=1):
+                budget -= len(row) + 1
+                if budget < 0:
+                    raise _Unreadable(f"the worksheet has more than {MAX_XLSX_CELLS:,} cells; split the file")
                 cells = [(_cell_text(cell.value, _number_format(cell)), number) for cell in row]
                 records.append((number, cells))
         return records
@@ -240,6 +251,21 @@ def _xlsx_records(data: bytes) -> list[Record]:
         raise _Unreadable(f"not a readable .xlsx workbook ({type(error).__name__})") from None
     finally:
         workbook.close()
+
+
+def _check_unpacked_size(data: bytes) -> None:
+    """Refuse a workbook whose parts declare more than :data:`MAX_XLSX_UNPACKED_BYTES` before anything is
+    unpacked; :mod:`zipfile` never yields more of a part than its declared size, so the check holds."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as error:
+        raise _Unreadable(f"not a readable .xlsx workbook ({type(error).__name__})") from None
+    if unpacked > MAX_XLSX_UNPACKED_BYTES:
+        raise _Unreadable(
+            f"the workbook unpacks to {unpacked:,} bytes, more than {MAX_XLSX_UNPACKED_BYTES:,}; "
+            "save it again without images and unused sheets, or as CSV UTF-8"
+        )
 
 
 _ZERO_PADDED = re.compile(r"0+")

@@ -50,6 +50,10 @@ _PAGES: dict[int, tuple[LazyString, LazyString]] = {
         lazy_gettext("Conflict"),
         lazy_gettext("This cannot be done in the current state of the records."),
     ),
+    413: (
+        lazy_gettext("Request too large"),
+        lazy_gettext("What was sent is larger than this site accepts. Send a smaller file or fewer rows."),
+    ),
     422: (
         lazy_gettext("Cannot be processed"),
         lazy_gettext("The request was understood but contains values that cannot be accepted."),

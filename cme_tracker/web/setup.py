@@ -1,5 +1,5 @@
-"""Wires the generic web machinery into an app: request ids, the database session, security, languages,
-errors, and the navigation the composition (:mod:`cme_tracker.webapp`) hands it."""
+"""Wires the generic web machinery into an app: request ids, request hygiene, the database session, security,
+languages, errors, and the navigation the composition (:mod:`cme_tracker.webapp`) hands it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from flask import Flask, url_for
 from flask_babel import LazyString
 
 from cme_tracker.vocabulary import Role
-from cme_tracker.web import clock, errors, i18n, request_ids, security, session
+from cme_tracker.web import clock, errors, hygiene, i18n, request_ids, security, session
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ def _template_helpers(navigation: Sequence[NavLink]) -> Callable[[], dict[str, A
 def init_app(app: Flask, navigation: Sequence[NavLink]) -> None:
     """The generic machinery every page relies on; the features' pages are registered by the composition."""
     request_ids.init_app(app)
+    hygiene.init_app(app, app.extensions["cme_settings"])
     clock.init_app(app)
     session.init_app(app)
     security.init_app(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from datetime import date, datetime, time
 from pathlib import Path
 
@@ -13,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cme_tracker.tabular.reader import Layout, Table, read_table
+from cme_tracker.tabular import reader
+from cme_tracker.tabular.reader import MAX_XLSX_UNPACKED_BYTES, Layout, Table, read_table
 
 LAYOUT = Layout(required=("code", "name"), optional=("note",))
 ERROR_FORMAT = re.compile(r"^[^:]+\.(csv|xlsx)(:\d+(:[^:]+)?)?: \S.*", re.DOTALL)
@@ -235,6 +237,42 @@ def test_xlsx_rows_are_numbered_by_their_row_in_the_sheet(tmp_path: Path) -> Non
 def test_a_broken_xlsx_is_refused_naming_the_file(tmp_path: Path) -> None:
     table = read_bytes(tmp_path, b"PK\x03\x04not really a workbook", "table.xlsx")
     assert messages(table)[0].startswith("table.xlsx: not a readable .xlsx workbook")
+
+
+def test_an_xlsx_that_unpacks_past_the_limit_is_refused_before_openpyxl_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_xlsx(tmp_path / "table.xlsx", [["code", "name"], ["A", "Alpha"]])
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/media/padding.bin", b"\0" * (MAX_XLSX_UNPACKED_BYTES + 1))
+    assert path.stat().st_size < 1024 * 1024  # a small file that unpacks to more than the limit
+    opened: list[object] = []
+    monkeypatch.setattr(openpyxl, "load_workbook", lambda *args, **kwargs: opened.append(args))
+    table = read_table(path, LAYOUT)
+    assert table.rows == ()
+    unpacked = MAX_XLSX_UNPACKED_BYTES + 1 + _parts_size(path)
+    assert messages(table) == [
+        f"{path}: the workbook unpacks to {unpacked:,} bytes, more than {MAX_XLSX_UNPACKED_BYTES:,}; "
+        "save it again without images and unused sheets, or as CSV UTF-8"
+    ]
+    assert opened == []
+
+
+def _parts_size(path: Path) -> int:
+    with zipfile.ZipFile(path) as archive:
+        return sum(item.file_size for item in archive.infolist() if item.filename != "xl/media/padding.bin")
+
+
+def test_an_xlsx_with_more_cells_than_the_limit_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reader, "MAX_XLSX_CELLS", 20)
+    small = write_xlsx(tmp_path / "small.xlsx", [["code", "name"], *[[f"C{n}", "x"] for n in range(5)]])
+    assert read_table(small, LAYOUT).errors == ()
+    large = write_xlsx(tmp_path / "large.xlsx", [["code", "name"], *[[f"C{n}", "x"] for n in range(10)]])
+    table = read_table(large, LAYOUT)
+    assert table.rows == ()
+    assert messages(table) == [f"{large}: the worksheet has more than 20 cells; split the file"]
 
 
 # --- fuzzing ----------------------------------------------------------------------------------------------
