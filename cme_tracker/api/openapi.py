@@ -117,11 +117,17 @@ OPERATIONS = (
         "/api/v1/attendances/<int:attendance_id>/void",
         void,
         "Undo a scan: void its attendance",
-        description="The row is kept, marked void with the reason, and audited. Desks may void within 10 "
-        "minutes of recording, admins at any time.",
+        description="The row is kept, marked void with the reason, and audited. A desk may void only an "
+        "attendance that one of its own scans opened or closed, within 10 minutes of that scan, at an open "
+        "symposium (otherwise `not_own_scan`, `symposium_closed` or `too_late_to_undo`); admins any.",
         body=VoidSchema,
         replies={200: Reply(VoidedAttendanceSchema, "Voided.")},
-        errors={404: ("unknown_attendance",), 409: ("already_voided", "too_late_to_undo"), 422: ("invalid",)},
+        errors={
+            403: ("not_own_scan",),
+            404: ("unknown_attendance",),
+            409: ("already_voided", "symposium_closed", "too_late_to_undo"),
+            422: ("invalid",),
+        },
     ),
     Operation(
         "get",

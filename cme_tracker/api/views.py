@@ -27,7 +27,6 @@ from cme_tracker.api.responses import (
 )
 from cme_tracker.api.schemas import CheckinSchema, CreditsQuerySchema, SearchQuerySchema, VoidSchema
 from cme_tracker.attendance.checkin.rules import (
-    DESK_UNDO_WINDOW,
     PENDING_OUT,
     Refusal,
     ScanRequest,
@@ -104,7 +103,7 @@ def void(attendance_id: int) -> ResponseReturnValue:
         reason=form["reason"],
         operator=actor.name,
         now=clock.now(),
-        within=None if actor.has_role(Role.ADMIN) else DESK_UNDO_WINDOW,
+        privileged=actor.has_role(Role.ADMIN),
     )
     session.commit()
     return jsonify(voided_attendance_json(attendance))

@@ -51,6 +51,7 @@ def script_phrases() -> dict[str, str]:
         "undo_failed": gettext("Could not undo the scan"),
         "too_late_to_undo": gettext("Scans can be undone at the desk only within 10 minutes"),
         "already_voided": gettext("This scan was already undone"),
+        "not_own_scan": gettext("A desk can undo only its own scans; ask the society office"),
         "dismiss": gettext("Dismiss"),
         "online": gettext("Connected"),
         "offline": gettext("Offline"),

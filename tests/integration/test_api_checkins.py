@@ -226,6 +226,66 @@ def test_desk_cannot_undo_after_ten_minutes_but_an_admin_can(
     assert response.get_json()["voided_by"] == "user:admin1"
 
 
+def test_desk_cannot_void_an_imported_attendance_but_an_admin_can_with_a_reason(
+    client: FlaskClient, session: Session, day: Day, clock: Clock, desk: dict[str, str]
+) -> None:
+    imported = Attendance(
+        member_id=day.members[0].id,
+        symposium_id=day.symposium.id,
+        lecture_id=day.lectures[0].id,
+        check_in_at=clock.now - timedelta(minutes=5),
+        method="import",
+        created_at=clock.now,
+    )
+    session.add(imported)
+    session.commit()
+    before = row_counts(session)
+    refused = client.post(f"/api/v1/attendances/{imported.id}/void", json={"reason": "x"}, headers=desk)
+    assert (refused.status_code, refused.get_json()["error"]) == (403, "not_own_scan")
+    assert row_counts(session) == before
+    session.expire_all()
+    assert session.get_one(Attendance, imported.id).voided_at is None
+    admin = logged_in(client, session, "admin1", Role.ADMIN)
+    no_reason = client.post(f"/api/v1/attendances/{imported.id}/void", json={"reason": " "}, headers=admin)
+    assert no_reason.status_code == 422
+    response = client.post(
+        f"/api/v1/attendances/{imported.id}/void", json={"reason": "imported twice"}, headers=admin
+    )
+    assert response.status_code == 200
+    assert response.get_json()["void_reason"] == "imported twice"
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "attendance.void"))
+    assert event is not None and event.actor == "user:admin1"
+
+
+def test_desk_cannot_void_another_desk_s_scan(
+    client: FlaskClient, session: Session, day: Day, clock: Clock, desk: dict[str, str]
+) -> None:
+    other = bearer(api_token(session, name="desk-2"))
+    attendance_id = client.post("/api/v1/checkins", json=checkin(), headers=other).get_json()["attendance"][
+        "id"
+    ]
+    before = row_counts(session)
+    refused = client.post(f"/api/v1/attendances/{attendance_id}/void", json={"reason": "x"}, headers=desk)
+    assert (refused.status_code, refused.get_json()["error"]) == (403, "not_own_scan")
+    assert row_counts(session) == before
+    own = client.post(f"/api/v1/attendances/{attendance_id}/void", json={"reason": "typo"}, headers=other)
+    assert own.status_code == 200
+
+
+def test_desk_cannot_void_its_scan_at_a_closed_symposium(
+    client: FlaskClient, session: Session, day: Day, clock: Clock, desk: dict[str, str]
+) -> None:
+    attendance_id = client.post("/api/v1/checkins", json=checkin(), headers=desk).get_json()["attendance"][
+        "id"
+    ]
+    day.symposium.status = SymposiumStatus.CLOSED
+    session.commit()
+    before = row_counts(session)
+    refused = client.post(f"/api/v1/attendances/{attendance_id}/void", json={"reason": "x"}, headers=desk)
+    assert (refused.status_code, refused.get_json()["error"]) == (409, "symposium_closed")
+    assert row_counts(session) == before
+
+
 def test_voiding_an_unknown_attendance_is_404(client: FlaskClient, day: Day, desk: dict[str, str]) -> None:
     response = client.post("/api/v1/attendances/999999/void", json={"reason": "x"}, headers=desk)
     assert (response.status_code, response.get_json()["error"]) == (404, "unknown_attendance")

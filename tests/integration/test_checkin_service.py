@@ -364,7 +364,7 @@ def test_desk_may_void_within_ten_minutes_with_a_reason_and_it_is_audited(
             reason="  ",
             operator="token:desk-1",
             now=clock.now,
-            within=timedelta(minutes=10),
+            privileged=False,
         )
     assert no_reason.value.code == "reason_required"
     clock.advance(minutes=9)
@@ -374,7 +374,7 @@ def test_desk_may_void_within_ten_minutes_with_a_reason_and_it_is_audited(
         reason="wrong person",
         operator="token:desk-1",
         now=clock.now,
-        within=timedelta(minutes=10),
+        privileged=False,
     )
     assert (attendance.voided_by, attendance.void_reason) == ("token:desk-1", "wrong person")
     event = session.scalar(select(AuditEvent).order_by(AuditEvent.sequence.desc()).limit(1))
@@ -400,14 +400,18 @@ def test_desk_may_not_void_after_ten_minutes_but_an_admin_may(
             reason="typo",
             operator="token:desk-1",
             now=clock.now,
-            within=timedelta(minutes=10),
+            privileged=False,
         )
     assert late.value.code == "too_late_to_undo"
     assert attendance.voided_at is None
-    void_attendance(session, attendance, reason="duplicate import", operator="user:admin", now=clock.now)
+    void_attendance(
+        session, attendance, reason="duplicate import", operator="user:admin", now=clock.now, privileged=True
+    )
     assert attendance.voided_at is not None
     with pytest.raises(DomainError) as twice:
-        void_attendance(session, attendance, reason="again", operator="user:admin", now=clock.now)
+        void_attendance(
+            session, attendance, reason="again", operator="user:admin", now=clock.now, privileged=True
+        )
     assert twice.value.code == "already_voided"
 
 

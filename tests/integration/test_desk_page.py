@@ -116,6 +116,7 @@ def test_desk_page_hands_its_scripts_the_phrases_in_the_users_language(
     config = _config(client.get("/desk/", headers={"Accept-Language": "ja"}).get_data(as_text=True))
     assert config["lang"] == "ja"
     assert config["phrases"]["checked_in"] == "受付しました"
+    assert config["phrases"]["not_own_scan"].startswith("受付で取り消せるのは")
     assert config["professions"]["dentist"] == "歯科医師"
     assert config["api"] == "/api/v1"
     assert config["undoMinutes"] == 10

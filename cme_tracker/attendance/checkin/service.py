@@ -8,14 +8,15 @@ void, rare, use the ORM.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from cme_tracker.attendance.checkin import statements
 from cme_tracker.attendance.checkin.rules import (
+    DESK_UNDO_WINDOW,
     PENDING_OUT,
     Decision,
     ScanMember,
@@ -30,11 +31,12 @@ from cme_tracker.attendance.checkin.rules import (
 )
 from cme_tracker.attendance.models import Attendance, Scan
 from cme_tracker.audit import chain
-from cme_tracker.errors import Conflict, DomainError, NotFound
+from cme_tracker.errors import Conflict, DomainError, Forbidden, NotFound
 from cme_tracker.members.cards import CardClaim, UnknownCard, read_card
 from cme_tracker.members.models import Member
 from cme_tracker.members.names import display_name, romaji_name
 from cme_tracker.program.models import Lecture, Symposium
+from cme_tracker.vocabulary import SymposiumStatus
 
 RACE_ATTEMPTS = 3
 """Reads and writes of one scan; a lost race needs one more, as the winner's row is committed by then."""
@@ -334,19 +336,19 @@ def void_attendance(
     reason: str,
     operator: str,
     now: datetime,
-    within: timedelta | None = None,
+    privileged: bool,
 ) -> Attendance:
-    """Void (never delete) an attendance at ``now``, audited. A desk may undo only a recent scan
-    (``within``)."""
+    """Void (never delete) an attendance at ``now``, audited.
+
+    An admin (``privileged``) may void any attendance. A desk may undo only its own recent scan at an open
+    symposium: ids are sequential, so anything wider would let a desk void imports and corrections.
+    """
     if not reason.strip():
         raise DomainError("say why the scan is undone", code="reason_required")
     if attendance.voided_at is not None:
         raise Conflict("this attendance was already voided", code="already_voided")
-    if within is not None and now - attendance.created_at > within:
-        minutes = int(within.total_seconds() // 60)
-        raise Conflict(
-            f"scans can be undone at the desk only within {minutes} minutes", code="too_late_to_undo"
-        )
+    if not privileged:
+        _check_desk_undo(session, attendance, operator, now)
     attendance.voided_at = now
     attendance.voided_by = operator[:_OPERATOR_LENGTH]
     attendance.void_reason = reason.strip()
@@ -359,3 +361,24 @@ def void_attendance(
         details={"member_no": attendance.member.member_no, "reason": attendance.void_reason},
     )
     return attendance
+
+
+def _check_desk_undo(session: Session, attendance: Attendance, operator: str, now: datetime) -> None:
+    """Refuse a desk's undo unless a scan of this operator opened or closed the attendance, lately, at an
+    open symposium."""
+    last_own_scan = session.scalar(
+        select(func.max(Scan.received_at)).where(
+            Scan.attendance_id == attendance.id, Scan.operator == operator
+        )
+    )
+    if last_own_scan is None:
+        raise Forbidden("a desk may undo only its own scans", code="not_own_scan")
+    if attendance.symposium.status == SymposiumStatus.CLOSED:
+        raise Conflict(
+            "the symposium is closed; only an admin may void its attendances", code="symposium_closed"
+        )
+    if now - last_own_scan > DESK_UNDO_WINDOW:
+        minutes = int(DESK_UNDO_WINDOW.total_seconds() // 60)
+        raise Conflict(
+            f"scans can be undone at the desk only within {minutes} minutes", code="too_late_to_undo"
+        )
