@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cme_tracker.accounts.models import User, UserRole
+from cme_tracker.accounts.passwords import check_password
 from cme_tracker.audit import chain
 from cme_tracker.db import utcnow
 from cme_tracker.errors import Conflict, DomainError, NotFound
@@ -15,7 +16,6 @@ from cme_tracker.members.models import Member
 from cme_tracker.vocabulary import Role
 
 _hasher = PasswordHasher()
-MIN_PASSWORD_LENGTH = 10
 
 
 def create_user(
@@ -27,10 +27,10 @@ def create_user(
     member_no: str | None = None,
     actor: str,
 ) -> User:
-    """A new login. A ``member`` login must name its member; a short password is refused."""
+    """A new login. A ``member`` login must name its member; a weak password is refused."""
     if not roles:
         raise DomainError("a user needs at least one role", code="no_role")
-    _check_strength(password)
+    check_password(password)
     if session.scalar(select(User.id).where(User.login == login)) is not None:
         raise Conflict(f"the login {login!r} is taken", code="login_taken")
     member = None
@@ -58,16 +58,9 @@ def create_user(
     return user
 
 
-def _check_strength(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise DomainError(
-            f"the password must have at least {MIN_PASSWORD_LENGTH} characters", code="weak_password"
-        )
-
-
 def set_password(session: Session, *, login: str, password: str, actor: str) -> None:
     """A new password for ``login``; it ends every session of the login, as one may have been stolen."""
-    _check_strength(password)
+    check_password(password)
     user = session.scalar(select(User).where(User.login == login))
     if user is None:
         raise NotFound(f"no login {login!r}", code="unknown_login")

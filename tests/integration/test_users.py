@@ -62,5 +62,21 @@ def test_short_password_and_taken_login_are_rejected(cli: CommandLine) -> None:
     assert "taken" in taken.stderr
 
 
+def test_users_create_and_set_password_refuse_a_weak_password_saying_why(
+    cli: CommandLine, session: Session
+) -> None:
+    common = cli("users", "create", "x", "--role", "admin", input="Password123456\n")
+    assert (common.exit_code, "common passwords" in common.stderr) == (1, True)
+    repeated = cli("users", "create", "x", "--role", "admin", input="zzzzzzzzzzzzzz\n")
+    assert (repeated.exit_code, "one character repeated" in repeated.stderr) == (1, True)
+    eleven = cli("users", "create", "x", "--role", "admin", input="elevenchars\n")
+    assert (eleven.exit_code, "at least 12 characters" in eleven.stderr) == (1, True)
+    assert session.scalar(select(User).where(User.login == "x")) is None
+    assert cli("users", "create", "x", "--role", "admin", input="long enough pw\n").exit_code == 0
+    weak = cli("users", "set-password", "x", input="qwertyuiopas\n")
+    assert (weak.exit_code, "common passwords" in weak.stderr) == (1, True)
+    assert authenticate(session, "x", "long enough pw") is not None
+
+
 def test_unknown_role_is_a_usage_error(cli: CommandLine) -> None:
     assert cli("users", "create", "x", "--role", "superuser", input="long enough pw\n").exit_code == 2
