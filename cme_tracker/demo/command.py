@@ -14,6 +14,7 @@ from cme_tracker.config import Settings
 from cme_tracker.console import reports_domain_errors
 from cme_tracker.credits.presets import install_presets
 from cme_tracker.db import Database
+from cme_tracker.errors import DomainError
 from cme_tracker.members.models import Member
 from cme_tracker.migrate import upgrade
 from cme_tracker.program.services import close_past_symposia
@@ -51,6 +52,7 @@ def seed(session: Session, settings: Settings) -> list[str]:
     from cme_tracker.program.importer import import_program
 
     files = write_year(settings.instance_path / "demo-data")
+    _refuse_foreign_data(session, files.member_numbers)
     summaries = []
     for run_import, path in (
         (import_members, files.members),
@@ -80,6 +82,29 @@ def seed(session: Session, settings: Settings) -> list[str]:
             actor=ACTOR,
         )
     return summaries
+
+
+def _refuse_foreign_data(session: Session, member_numbers: frozenset[str]) -> None:
+    """Stop before touching a database that holds real data: the demo's logins have printed passwords."""
+    members = session.scalars(
+        select(Member.member_no)
+        .where(Member.member_no.not_in(member_numbers))
+        .order_by(Member.member_no)
+        .limit(3)
+    ).all()
+    demo_logins = [login.login for login in DEMO_LOGINS]
+    users = session.scalars(
+        select(User.login).where(User.login.not_in(demo_logins)).order_by(User.login).limit(3)
+    ).all()
+    if members or users:
+        found = ", ".join(
+            [*(f"member {number}" for number in members), *(f"user {login}" for login in users)]
+        )
+        raise DomainError(
+            f"this database holds data that is not the demo's ({found}): the demo runs only on an empty "
+            "database or on its own; set CME_DATABASE_URL to another database",
+            code="not_a_demo_database",
+        )
 
 
 def _first_dentist(session: Session) -> str:

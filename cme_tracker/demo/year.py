@@ -480,14 +480,21 @@ class DemoFiles:
     members: Path
     program: Path
     attendance: Path
+    member_numbers: frozenset[str]
 
 
 def write_year(folder: Path) -> DemoFiles:
     """The three import files of the demo year in ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(YEAR)  # noqa: S311 - made-up demo data, reproducible on purpose
-    files = DemoFiles(folder / "members.csv", folder / "program.csv", folder / "attendance.csv")
-    members = write_members(files.members, rng)
-    lectures = write_program(files.program, rng)
-    write_attendance(files.attendance, rng, members, lectures)
-    return files
+    members_path, program_path, attendance_path = (
+        folder / "members.csv",
+        folder / "program.csv",
+        folder / "attendance.csv",
+    )
+    members = write_members(members_path, rng)
+    lectures = write_program(program_path, rng)
+    write_attendance(attendance_path, rng, members, lectures)
+    return DemoFiles(
+        members_path, program_path, attendance_path, frozenset(member_no for member_no, _, _ in members)
+    )

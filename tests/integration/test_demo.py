@@ -10,12 +10,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from cme_tracker.accounts.models import User
 from cme_tracker.attendance.models import Attendance
 from cme_tracker.audit.chain import verify
 from cme_tracker.config import Settings
 from cme_tracker.db import Database
 from cme_tracker.members.models import Member
+from cme_tracker.migrate import upgrade
 from cme_tracker.program.models import Lecture, Symposium
+from tests.factories import make_member
 
 pytestmark = pytest.mark.slow
 
@@ -77,3 +80,24 @@ def test_demo_seeds_a_realistic_year_prints_logins_and_is_safe_to_rerun(
         assert report.intact
     database.engine.dispose()
     assert report.events_checked >= events
+
+
+@pytest.mark.parametrize("foreign", ["member", "user"])
+def test_demo_refuses_a_database_holding_data_that_is_not_the_demo_s(
+    tmp_path: Path, fresh_database_url: str, foreign: str
+) -> None:
+    database = Database.connect(fresh_database_url, "k" * 32)
+    upgrade(database.engine)
+    with database.unit_of_work() as session:
+        if foreign == "member":
+            make_member(session, member_no="900001")
+        else:
+            session.add(User(login="office", password_hash="$argon2id$not-a-real-hash"))
+    refused = _run_demo(tmp_path / "instance", fresh_database_url)
+    assert refused.returncode == 1
+    assert "not the demo's" in refused.stderr
+    assert ("member 900001" if foreign == "member" else "user office") in refused.stderr
+    with database.unit_of_work() as session:
+        assert session.scalar(select(func.count(Member.id))) == (1 if foreign == "member" else 0)
+        assert session.scalar(select(func.count(User.id))) == (0 if foreign == "member" else 1)
+    database.engine.dispose()
