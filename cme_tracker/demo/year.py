@@ -487,14 +487,12 @@ def write_year(folder: Path) -> DemoFiles:
     """The three import files of the demo year in ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(YEAR)  # noqa: S311 - made-up demo data, reproducible on purpose
-    members_path, program_path, attendance_path = (
+    members_csv, program_csv, attendance_csv = (
         folder / "members.csv",
         folder / "program.csv",
         folder / "attendance.csv",
     )
-    members = write_members(members_path, rng)
-    lectures = write_program(program_path, rng)
-    write_attendance(attendance_path, rng, members, lectures)
-    return DemoFiles(
-        members_path, program_path, attendance_path, frozenset(member_no for member_no, _, _ in members)
-    )
+    members = write_members(members_csv, rng)
+    write_attendance(attendance_csv, rng, members, write_program(program_csv, rng))
+    numbers = frozenset(member_no for member_no, _, _ in members)
+    return DemoFiles(members_csv, program_csv, attendance_csv, numbers)
