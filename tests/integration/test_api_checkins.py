@@ -239,6 +239,8 @@ def test_desk_cannot_void_an_imported_attendance_but_an_admin_can_with_a_reason(
     )
     session.add(imported)
     session.commit()
+    repeat = client.post("/api/v1/checkins", json=checkin(), headers=desk)  # a repeat scan opens nothing
+    assert repeat.get_json()["status"] == "already_checked_in"
     before = row_counts(session)
     refused = client.post(f"/api/v1/attendances/{imported.id}/void", json={"reason": "x"}, headers=desk)
     assert (refused.status_code, refused.get_json()["error"]) == (403, "not_own_scan")

@@ -363,12 +363,18 @@ def void_attendance(
     return attendance
 
 
+_OPENED_OR_CLOSED = ("checked_in", "checked_out")
+"""The outcomes of a scan that opened or closed its attendance."""
+
+
 def _check_desk_undo(session: Session, attendance: Attendance, operator: str, now: datetime) -> None:
     """Refuse a desk's undo unless a scan of this operator opened or closed the attendance, lately, at an
     open symposium."""
     last_own_scan = session.scalar(
         select(func.max(Scan.received_at)).where(
-            Scan.attendance_id == attendance.id, Scan.operator == operator
+            Scan.attendance_id == attendance.id,
+            Scan.operator == operator,
+            Scan.outcome.in_(_OPENED_OR_CLOSED),  # a repeat scan links the attendance but changed nothing
         )
     )
     if last_own_scan is None:
