@@ -297,3 +297,19 @@ def test_unknown_symposium_or_job_is_404(admin: FlaskClient) -> None:
     assert _post(admin, "/admin/certificates/1999-01/issue").status_code == 404
     assert admin.get("/admin/jobs/999999").status_code == 404
     assert admin.get("/admin/jobs/999999.json").status_code == 404
+
+
+def test_a_certificate_whose_file_is_missing_answers_410_on_every_download(app: Flask, world: World) -> None:
+    issued = world.issued["valid"]
+    (world.instance / issued.file_path).unlink()
+    member, admin = app.test_client(), app.test_client()
+    log_in(member, world.login(Role.MEMBER, member_no=issued.member_no))
+    log_in(admin, world.login(Role.ADMIN))
+    for client, path in (
+        (member, f"/me/certificates/{issued.serial}.pdf"),
+        (admin, f"/admin/certificates/{SYMPOSIUM}/{issued.serial}.pdf"),
+        (admin, f"/admin/certificates/{SYMPOSIUM}.zip"),
+    ):
+        response = client.get(path)
+        assert response.status_code == 410, path
+        assert issued.serial in response.get_data(as_text=True), path
