@@ -19,6 +19,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from cme_tracker import webapp
     from cme_tracker.config import Settings
     from cme_tracker.db import Database
+    from cme_tracker.keys import ensure_instance_keys
     from cme_tracker.logs import configure_logging
     from cme_tracker.resources import resource_dir
 
@@ -44,8 +45,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         BABEL_DEFAULT_LOCALE="ja",
     )
     app.config.update(config)
+    given = config.get("DATABASE")
+    settings = ensure_instance_keys(settings, given.engine if given is not None else None)
     app.extensions["cme_settings"] = settings
-    app.extensions["cme_db"] = config.get("DATABASE") or Database.connect(
+    app.extensions["cme_db"] = given or Database.connect(
         settings.database_url, settings.audit_key, settings.audit_anchor
     )
     if settings.proxy_hops:
