@@ -17,12 +17,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from flask import Flask
 
     from cme_tracker import webapp
-    from cme_tracker.config import Settings
+    from cme_tracker.config import Settings, make_files_private
     from cme_tracker.db import Database
     from cme_tracker.keys import ensure_instance_keys
     from cme_tracker.logs import configure_logging
     from cme_tracker.resources import resource_dir
 
+    make_files_private()
     config = dict(config or {})
     settings = Settings.from_environment(config)
     configure_logging(settings.log_format)

@@ -8,6 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+PRIVATE_UMASK = 0o077
+"""Files and folders this app creates (database, issued PDFs, exports, keys, anchor) are the owner's only."""
+
+
+def make_files_private() -> None:
+    """Set the process umask so that everything created from here on is 0600 (files) or 0700 (folders):
+    the instance folder holds members' certificates and the keys that sign them."""
+    os.umask(PRIVATE_UMASK)
+
 
 def instance_path() -> Path:
     """The instance folder: ``CME_INSTANCE_PATH`` or ./instance of the working directory."""
