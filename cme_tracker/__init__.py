@@ -17,11 +17,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from flask import Flask
 
     from cme_tracker import webapp
-    from cme_tracker.config import Settings
+    from cme_tracker.config import Settings, make_files_private
     from cme_tracker.db import Database
+    from cme_tracker.keys import ensure_instance_keys
     from cme_tracker.logs import configure_logging
     from cme_tracker.resources import resource_dir
 
+    make_files_private()
     config = dict(config or {})
     settings = Settings.from_environment(config)
     configure_logging(settings.log_format)
@@ -44,8 +46,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         BABEL_DEFAULT_LOCALE="ja",
     )
     app.config.update(config)
+    given = config.get("DATABASE")
+    settings = ensure_instance_keys(settings, given.engine if given is not None else None)
     app.extensions["cme_settings"] = settings
-    app.extensions["cme_db"] = config.get("DATABASE") or Database.connect(
+    app.extensions["cme_db"] = given or Database.connect(
         settings.database_url, settings.audit_key, settings.audit_anchor
     )
     if settings.proxy_hops:

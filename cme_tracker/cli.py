@@ -92,6 +92,7 @@ class LazyGroup(click.Group):
 @click.version_option(package_name="cme-tracker")
 def main() -> None:
     """Continuing-medical-education credits of the International Medical Society of Japan."""
+    config.make_files_private()
     try:
         log_format = config.log_format()
     except ValueError as error:

@@ -8,6 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+PRIVATE_UMASK = 0o077
+"""Files and folders this app creates (database, issued PDFs, exports, keys, anchor) are the owner's only."""
+
+
+def make_files_private() -> None:
+    """Set the process umask so that everything created from here on is 0600 (files) or 0700 (folders):
+    the instance folder holds members' certificates and the keys that sign them."""
+    os.umask(PRIVATE_UMASK)
+
 
 def instance_path() -> Path:
     """The instance folder: ``CME_INSTANCE_PATH`` or ./instance of the working directory."""
@@ -31,23 +40,39 @@ def log_format() -> str:
     return value
 
 
-def read_or_create_secret(folder: Path, name: str, env_var: str) -> str:
-    """A secret from the environment, else from a private file in the instance folder (created once).
+AUDIT_KEY_FILE = "audit_key"
+"""The audit key's file in the instance folder, when ``CME_AUDIT_KEY`` does not give it."""
 
-    Secrets never live in the repository; a generated one is written readable by the owner only.
-    """
+
+def read_secret(folder: Path, name: str, env_var: str) -> str | None:
+    """A secret from the environment, else from its file in the instance folder; None when neither has it."""
     from_env = os.environ.get(env_var)
     if from_env:
         return from_env
     path = folder / name
     if path.exists():
         return path.read_text(encoding="ascii").strip()
+    return None
+
+
+def write_secret(folder: Path, name: str, value: str) -> str:
+    """Save a new secret readable by the owner only; when another process saved one first, return theirs.
+
+    Secrets never live in the repository.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_hex(32)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        descriptor = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return (folder / name).read_text(encoding="ascii").strip()
     with os.fdopen(descriptor, "w", encoding="ascii") as handle:
         handle.write(value + "\n")
     return value
+
+
+def read_or_create_secret(folder: Path, name: str, env_var: str) -> str:
+    """A secret from the environment or the instance folder, else a new one saved there."""
+    return read_secret(folder, name, env_var) or write_secret(folder, name, secrets.token_hex(32))
 
 
 @dataclass(frozen=True)
@@ -75,6 +100,9 @@ class Settings:
     """``CME_JOB_WORKERS``: how many workers the web runs at once (default: the CPUs); other jobs wait."""
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     """``CME_MAX_REQUEST_BYTES``: the largest request body accepted; a larger one answers 413."""
+    audit_key_unsaved: bool = False
+    """The audit key is new and not yet saved: :func:`cme_tracker.keys.ensure_instance_keys` saves it for a
+    fresh database and refuses one with data, rather than replace a lost key."""
 
     @classmethod
     def from_environment(cls, overrides: dict[str, Any] | None = None) -> Settings:
@@ -84,13 +112,14 @@ class Settings:
         database_url = overrides.get("DATABASE_URL") or os.environ.get(
             "CME_DATABASE_URL", f"sqlite:///{folder / 'cme-tracker.sqlite3'}"
         )
+        audit_key = overrides.get("AUDIT_KEY") or read_secret(folder, AUDIT_KEY_FILE, "CME_AUDIT_KEY")
         return cls(
             instance_path=folder,
             database_url=database_url,
             secret_key=overrides.get("SECRET_KEY")
             or read_or_create_secret(folder, "secret_key", "CME_SECRET_KEY"),
-            audit_key=overrides.get("AUDIT_KEY")
-            or read_or_create_secret(folder, "audit_key", "CME_AUDIT_KEY"),
+            audit_key=audit_key or secrets.token_hex(32),
+            audit_key_unsaved=audit_key is None,
             public_url=(
                 overrides.get("PUBLIC_URL") or os.environ.get("CME_PUBLIC_URL", "http://127.0.0.1:5000")
             ).rstrip("/"),

@@ -30,12 +30,16 @@ def open_database() -> Database:
     """The database handed to the group (``main(obj=database)``, as tests do), else the configured one."""
     # deferred: SQLAlchemy is heavy; commands import this module, and their --help needs no database
     from cme_tracker.db import Database
+    from cme_tracker.keys import LostKeysError, ensure_instance_keys
 
     context = click.get_current_context(silent=True)
     given = context.find_root().obj if context is not None else None
     if isinstance(given, Database):
         return given
-    settings = Settings.from_environment()
+    try:
+        settings = ensure_instance_keys(Settings.from_environment())
+    except LostKeysError as error:  # every command that opens the database stops here, not with a traceback
+        raise click.ClickException(error.message) from error
     return Database.connect(settings.database_url, settings.audit_key, settings.audit_anchor)
 
 

@@ -1,4 +1,4 @@
-"""``cme-tracker certificates``: issue a symposium's certificates.
+"""``cme-tracker certificates``: issue a symposium's certificates, check that every issued file is there.
 
 The commands on one document by its serial (verify, revoke, reissue) are the kernel's
 (:mod:`cme_tracker.documents.commands`); the CLI lists them under this group too.
@@ -6,13 +6,18 @@ The commands on one document by its serial (verify, revoke, reissue) are the ker
 
 from __future__ import annotations
 
+import sys
+
 import click
+from sqlalchemy import select
 
 from cme_tracker.certificates.issue import issue_attendance_certificates
 from cme_tracker.config import Settings
 from cme_tracker.console import open_database, progress_bar, reports_domain_errors
 from cme_tracker.documents.commands import CLI_ACTOR, report_issue
+from cme_tracker.documents.models import Certificate
 from cme_tracker.documents.setup import DocumentSetup
+from cme_tracker.documents.storage import CertificateStore
 
 
 @click.group("certificates")
@@ -44,3 +49,23 @@ def issue_command(symposium_code: str, member_no: str | None, jobs: int) -> None
             progress=progress,
         )
     report_issue(symposium_code, report)
+
+
+@certificates.command("check")
+@reports_domain_errors
+def check_command() -> None:
+    """List the issued documents whose PDF file is missing from the instance folder; exit 1 when any.
+
+    Such a row answers its downloads with 410; restore the file from the backup of the instance folder.
+    """
+    store = CertificateStore(Settings.from_environment().instance_path)
+    with open_database().sessions() as session:
+        rows = session.execute(
+            select(Certificate.serial, Certificate.file_path).order_by(Certificate.serial)
+        ).all()
+    missing = [(serial, path) for serial, path in rows if not store.has(path)]
+    for serial, path in missing:
+        click.echo(f"missing {serial} {path}")
+    click.echo(f"{len(rows)} document(s) checked, {len(missing)} file(s) missing")
+    if missing:
+        sys.exit(1)

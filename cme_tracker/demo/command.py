@@ -15,6 +15,7 @@ from cme_tracker.console import reports_domain_errors
 from cme_tracker.credits.presets import install_presets
 from cme_tracker.db import Database
 from cme_tracker.errors import DomainError
+from cme_tracker.keys import ensure_instance_keys
 from cme_tracker.members.models import Member
 from cme_tracker.migrate import upgrade
 from cme_tracker.program.services import close_past_symposia
@@ -139,7 +140,7 @@ def issue_demo_certificates(database: Database, settings: Settings) -> list[str]
 @reports_domain_errors
 def demo(host: str, port: int, no_serve: bool) -> None:
     """Set up the instance folder, migrate, seed the IMSJ year 2026, print the logins and serve."""
-    settings = Settings.from_environment()
+    settings = ensure_instance_keys(Settings.from_environment())
     database = Database.connect(settings.database_url, settings.audit_key, settings.audit_anchor)
     upgrade(database.engine)
     with database.unit_of_work() as session:

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 from cme_tracker.errors import DomainError
+from cme_tracker.keys import generated_identity_dir
 
 SignatureKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 """The key types :class:`~cme_tracker.documents.signing.DocumentSigner` knows how to sign with."""
@@ -32,8 +33,6 @@ SIGNER_NAME = f"{SOCIETY} — Certificates"
 ROOT_YEARS = 30
 SIGNER_YEARS = 10
 
-IDENTITY_DIR = "identity"
-"""Below ``instance/signing``: created whole by one rename, so a reader never sees half an identity."""
 ROOT_CERT = "root-ca.pem"
 ROOT_KEY = "root-ca-key.pem"
 SIGNER_CERT = "signing-cert.pem"
@@ -72,10 +71,9 @@ def load_signing_identity(
     """The PKCS#12 identity when one is configured, else the generated one (made on the first call)."""
     if p12 is not None:
         return _load_p12(p12, password)
-    folder = instance_path / "signing"
-    identity_dir = folder / IDENTITY_DIR
+    identity_dir = generated_identity_dir(instance_path)
     if not identity_dir.exists():
-        _generate(folder)
+        _generate(identity_dir.parent)
     return _load_generated(identity_dir)
 
 
@@ -152,7 +150,7 @@ def _generate(folder: Path) -> None:
     try:
         for name, content in _new_identity_files().items():
             _write_private(staging / name, content)
-        os.rename(staging, folder / IDENTITY_DIR)
+        os.rename(staging, generated_identity_dir(folder.parent))  # created whole by one rename
     except OSError as error:
         if error.errno not in (errno.EEXIST, errno.ENOTEMPTY):
             raise

@@ -52,6 +52,10 @@ class CertificateStore:
     def read(self, relative_path: str) -> bytes:
         return (self.instance_path / relative_path).read_bytes()
 
+    def has(self, relative_path: str) -> bool:
+        """Whether the recorded file is there (a lost or partly restored instance folder may lack it)."""
+        return (self.instance_path / relative_path).is_file()
+
     def sweep(self, subject: str, recorded: Collection[str]) -> list[Path]:
         """Delete the subject's temporary files and the PDFs whose serial no row records; return them.
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from functools import cache
 from io import BytesIO
 
-from flask import current_app, send_file
+from flask import abort, current_app, send_file
+from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from cme_tracker.config import Settings
@@ -49,7 +50,7 @@ def _identity(configured: Settings) -> SigningIdentity:
 
 def pdf_download(certificate: Certificate) -> Response:
     """The issued file as ``SERIAL.pdf``, byte for byte; no cache keeps it, since it names its holder."""
-    data = certificate_store().read(certificate.file_path)
+    data = read_issued_file(certificate)
     response = send_file(
         BytesIO(data),
         mimetype="application/pdf",
@@ -58,3 +59,19 @@ def pdf_download(certificate: Certificate) -> Response:
     )
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def read_issued_file(certificate: Certificate) -> bytes:
+    """The issued file's bytes; a row whose file is gone (a lost or partly restored instance folder) answers
+    410 with a message, not a 500: ``cme-tracker certificates check`` lists such rows."""
+    try:
+        return certificate_store().read(certificate.file_path)
+    except FileNotFoundError:
+        abort(
+            410,
+            gettext(
+                "The file of document %(serial)s is missing from the server. "
+                "Please ask the society office to restore it.",
+                serial=certificate.serial,
+            ),
+        )

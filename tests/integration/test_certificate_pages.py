@@ -8,12 +8,14 @@ from io import BytesIO
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from cme_tracker.audit.models import AuditEvent
+from cme_tracker.cli import main
 from cme_tracker.documents.models import Certificate
 from cme_tracker.jobs.models import Job
 from cme_tracker.program.models import Symposium
@@ -297,3 +299,31 @@ def test_unknown_symposium_or_job_is_404(admin: FlaskClient) -> None:
     assert _post(admin, "/admin/certificates/1999-01/issue").status_code == 404
     assert admin.get("/admin/jobs/999999").status_code == 404
     assert admin.get("/admin/jobs/999999.json").status_code == 404
+
+
+def test_a_certificate_whose_file_is_missing_answers_410_on_every_download(app: Flask, world: World) -> None:
+    issued = world.issued["valid"]
+    checked = CliRunner().invoke(
+        main, ["certificates", "check"], obj=world.database, env={"CME_INSTANCE_PATH": str(world.instance)}
+    )
+    assert checked.exit_code == 0 and "0 file(s) missing" in checked.output
+    pdf = world.instance / issued.file_path
+    kept = pdf.read_bytes()
+    pdf.unlink()
+    checked = CliRunner().invoke(
+        main, ["certificates", "check"], obj=world.database, env={"CME_INSTANCE_PATH": str(world.instance)}
+    )
+    assert checked.exit_code == 1
+    assert f"missing {issued.serial} {issued.file_path}" in checked.output
+    member, admin = app.test_client(), app.test_client()
+    log_in(member, world.login(Role.MEMBER, member_no=issued.member_no))
+    log_in(admin, world.login(Role.ADMIN))
+    for client, path in (
+        (member, f"/me/certificates/{issued.serial}.pdf"),
+        (admin, f"/admin/certificates/{SYMPOSIUM}/{issued.serial}.pdf"),
+        (admin, f"/admin/certificates/{SYMPOSIUM}.zip"),
+    ):
+        response = client.get(path)
+        assert response.status_code == 410, path
+        assert issued.serial in response.get_data(as_text=True), path
+    pdf.write_bytes(kept)

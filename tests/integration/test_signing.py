@@ -35,7 +35,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
 from weasyprint import HTML, Attachment
 
-from cme_tracker.documents.identity import IDENTITY_DIR, ROOT_KEY, SIGNER_KEY
+from cme_tracker.documents.identity import ROOT_KEY, SIGNER_KEY
 from cme_tracker.documents.pdfcheck import FileProblem, inspect_signed_pdf
 from cme_tracker.documents.signing import (
     DocumentSigner,
@@ -47,6 +47,7 @@ from cme_tracker.documents.signing import (
     sign_detached,
     signature_metadata,
 )
+from cme_tracker.keys import IDENTITY_DIR
 from tests.integration.card_reading import pdf_text
 
 CONTENT_FILE = Path(__file__).parents[1] / "data" / "certificate_content.json"

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from cme_tracker.config import Settings, log_format
+from cme_tracker.keys import ensure_instance_keys
 from tests.conftest import TEST_AUDIT_KEY
 
 
@@ -15,8 +16,11 @@ def test_generated_secrets_are_private_to_the_owner_and_stable(
 ) -> None:
     monkeypatch.delenv("CME_SECRET_KEY", raising=False)
     monkeypatch.delenv("CME_AUDIT_KEY", raising=False)
-    first = Settings.from_environment({"INSTANCE_PATH": tmp_path})
+    monkeypatch.delenv("CME_DATABASE_URL", raising=False)
+    # the audit key is saved once the (here empty, new) database is known to be fresh
+    first = ensure_instance_keys(Settings.from_environment({"INSTANCE_PATH": tmp_path}))
     second = Settings.from_environment({"INSTANCE_PATH": tmp_path})
+    assert not second.audit_key_unsaved
     assert first.secret_key == second.secret_key
     assert first.audit_key == second.audit_key != first.secret_key
     for name in ("secret_key", "audit_key"):

@@ -40,10 +40,10 @@ from cme_tracker.documents.models import (
     RevocationCategory,
 )
 from cme_tracker.documents.web import (
-    certificate_store,
     document_kinds,
     document_setup,
     pdf_download,
+    read_issued_file,
 )
 from cme_tracker.errors import DomainError
 from cme_tracker.jobs.models import Job
@@ -172,9 +172,8 @@ def bundle(symposium_code: str) -> ResponseReturnValue:
     archive: IO[bytes] = tempfile.TemporaryFile(suffix=".zip")  # noqa: SIM115 (the response closes it)
     try:
         with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as zipped:
-            store = certificate_store()
             for certificate in certificates:
-                zipped.writestr(f"{certificate.serial}.pdf", store.read(certificate.file_path))
+                zipped.writestr(f"{certificate.serial}.pdf", read_issued_file(certificate))
         archive.seek(0)
     except BaseException:
         archive.close()
