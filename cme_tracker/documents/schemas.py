@@ -14,7 +14,7 @@ from cme_tracker.dumps import Answer, frozen_amount
 from cme_tracker.vocabulary import YearBasis
 
 if TYPE_CHECKING:
-    from cme_tracker.documents.verify import PublicRecord, Verification
+    from cme_tracker.documents.verify import Verification
 
 
 class TotalSchema(Answer):
@@ -65,13 +65,7 @@ class VerificationSchema(Answer):
 
 
 # Schemas hold no state between dumps, and building one costs more than a dump.
-_PUBLIC_RECORD = PublicRecordSchema()
 _VERIFICATION = VerificationSchema()
-
-
-def public_record_json(record: PublicRecord) -> dict[str, Any]:
-    dumped: dict[str, Any] = _PUBLIC_RECORD.dump(record)
-    return dumped
 
 
 def verification_json(verification: Verification) -> dict[str, Any]:
