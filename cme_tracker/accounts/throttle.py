@@ -12,13 +12,11 @@ import math
 from datetime import datetime, timedelta
 
 from sqlalchemy import String, case, delete, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cme_tracker.accounts.models import User
 from cme_tracker.audit import chain
-from cme_tracker.db import Base
+from cme_tracker.db import Base, conflict_insert
 from cme_tracker.errors import NotFound
 
 ACCOUNT_FAILURES = 5
@@ -87,8 +85,9 @@ def record_failure(session: Session, login: str, address: str | None, now: datet
 
 def _count(session: Session, key: str, now: datetime) -> int:
     dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(LoginFailures).values(key=key, failures=1, last_failure_at=now, locked_until=None)
+    statement = conflict_insert(dialect, LoginFailures).values(
+        key=key, failures=1, last_failure_at=now, locked_until=None
+    )
     forgotten = LoginFailures.last_failure_at < now - FORGET_AFTER
     counted = statement.on_conflict_do_update(
         index_elements=[LoginFailures.key],

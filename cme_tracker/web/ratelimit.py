@@ -8,11 +8,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import String, delete
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from cme_tracker.db import Base
+from cme_tracker.db import Base, conflict_insert
 
 
 class RateLimitWindow(Base):
@@ -34,8 +32,7 @@ def hit(session: Session, key: str, now: datetime, *, window: timedelta) -> int:
         now.timestamp() // window.total_seconds() * window.total_seconds(), tz=now.tzinfo
     )
     dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(RateLimitWindow).values(key=key, window_start=start, hits=1)
+    statement = conflict_insert(dialect, RateLimitWindow).values(key=key, window_start=start, hits=1)
     counted = statement.on_conflict_do_update(
         index_elements=[RateLimitWindow.key, RateLimitWindow.window_start],
         set_={"hits": RateLimitWindow.hits + 1},

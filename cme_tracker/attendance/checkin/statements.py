@@ -31,11 +31,12 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.dml import ReturningInsert
 
 from cme_tracker.attendance.checkin.rules import PENDING_OUT, PendingOut, Span
 from cme_tracker.attendance.models import Attendance, Scan
+from cme_tracker.db import conflict_insert
 from cme_tracker.driver import DriverStatement
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Lecture, Symposium
@@ -268,9 +269,8 @@ def _insert_statement(dialect: str, table: Table, columns: Sequence[str]) -> Ret
     """An INSERT that skips a row violating a unique index (``ON CONFLICT DO NOTHING``, on both databases)
     and returns the new row's id, or nothing when it was skipped. Parameters are named ``<table>_<column>``,
     as a bind parameter may not take a column's own name."""
-    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     values: dict[str, Any] = {name: bindparam(f"{_PREFIXES[table.name]}_{name}") for name in columns}
-    return dialect_insert(table).values(values).on_conflict_do_nothing().returning(table.c.id)
+    return conflict_insert(dialect, table).values(values).on_conflict_do_nothing().returning(table.c.id)
 
 
 _PREFIXES = {"attendances": "attendance", "scans": "scan"}
