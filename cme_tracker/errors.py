@@ -35,3 +35,21 @@ class Conflict(DomainError):
 class Forbidden(DomainError):
     code = "forbidden"
     http_status = 403
+
+
+class StaleVersion(DomainError):
+    """An edit named a version of the record that is no longer the current one: someone else saved first.
+    ``details`` carries the current version, so the client can show it and decide."""
+
+    code = "version_mismatch"
+    http_status = 412
+
+
+def check_version(current: int, expected: int | None) -> None:
+    """Refuse an edit made against another version than ``current``; ``None`` means the editor did not say
+    (the API refuses that before a service sees it, see api/versions.py)."""
+    if expected is not None and expected != current:
+        raise StaleVersion(
+            f"the record was changed meanwhile (now version {current}, the edit was of version {expected})",
+            details={"current_version": current},
+        )

@@ -15,7 +15,8 @@ from cme_tracker.accounts import views as account_views
 from cme_tracker.admin import views as admin_views
 from cme_tracker.api import certificates as _api_certificates  # noqa: F401  (adds its route to api)
 from cme_tracker.api import openapi as _api_openapi  # noqa: F401  (adds its route to api)
-from cme_tracker.api import views as api_views
+from cme_tracker.api import views as _api_views  # noqa: F401  (adds its routes to api)
+from cme_tracker.api.blueprint import blueprint as api_blueprint
 from cme_tracker.auditing import views as auditing_views
 from cme_tracker.certificates import views as certificate_views
 from cme_tracker.credits import views as credit_views
@@ -57,7 +58,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(credit_views.blueprint)
     app.register_blueprint(desk_views.blueprint)
     app.register_blueprint(admin_views.blueprint)
-    app.register_blueprint(api_views.blueprint)
+    app.register_blueprint(api_blueprint)
     app.register_blueprint(auditing_views.blueprint)
     app.register_blueprint(export_views.blueprint)
     for blueprint in (*document_views.BLUEPRINTS, *certificate_views.BLUEPRINTS, transcript_views.blueprint):

@@ -22,8 +22,8 @@ from referencing.jsonschema import DRAFT202012
 from werkzeug.exceptions import HTTPException
 from werkzeug.test import TestResponse
 
+from cme_tracker.api.blueprint import blueprint
 from cme_tracker.api.openapi import JSON, openapi_document
-from cme_tracker.api.views import blueprint
 
 API_PREFIX = "/api/v1"
 _DOCUMENT_URI = "urn:cme-tracker:openapi"

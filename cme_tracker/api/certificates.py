@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from cme_tracker.accounts.authentication import current_actor
+from cme_tracker.api.blueprint import blueprint
 from cme_tracker.api.responses import certificate_json
-from cme_tracker.api.views import blueprint
 from cme_tracker.documents.models import Certificate
 from cme_tracker.errors import NotFound
 from cme_tracker.vocabulary import Role

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from apispec import APISpec
@@ -23,6 +21,8 @@ from flask.typing import ResponseReturnValue
 from marshmallow import Schema, fields
 
 from cme_tracker.api import certificates
+from cme_tracker.api.blueprint import blueprint
+from cme_tracker.api.operations import Operation, Reply
 from cme_tracker.api.responses import (
     CertificateSchema,
     MemberSearchSchema,
@@ -37,7 +37,7 @@ from cme_tracker.api.schemas import (
     SearchQuerySchema,
     VoidSchema,
 )
-from cme_tracker.api.views import attendance_counts, blueprint, checkins, credits, member_search, void
+from cme_tracker.api.views import attendance_counts, checkins, credits, member_search, void
 from cme_tracker.credits.schemas import MemberCreditsSchema
 from cme_tracker.dumps import Amount, Answer, LocalTime
 from cme_tracker.tabular.cells import Choice, Text
@@ -53,33 +53,12 @@ _ERROR_REASONS = {
     403: "The role may not use this operation.",
     404: "Not found.",
     409: "Conflict with the state of the records.",
+    428: "An edit without `If-Match` (`precondition_required`).",
     413: "The body is larger than the instance accepts (`CME_MAX_REQUEST_BYTES`).",
+    412: "The record was changed since the version `If-Match` names (`version_mismatch`; "
+    "`details.current_version`).",
     422: "Invalid body or query (`invalid`: the problem of each field is in `details`).",
 }
-
-
-@dataclass(frozen=True)
-class Reply:
-    """A successful answer: its schema (None: any JSON object) and when it is given."""
-
-    schema: type[Schema] | None
-    description: str
-
-
-@dataclass(frozen=True)
-class Operation:
-    """One operation of the document. ``path`` is the view's rule (``<int:id>`` types its parameter);
-    ``errors`` are the codes each error status may carry, besides those every operation of its kind has."""
-
-    method: str
-    path: str
-    view: Callable[..., ResponseReturnValue]
-    summary: str
-    replies: Mapping[int, Reply]
-    errors: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
-    body: type[ApiSchema] | None = None
-    query: type[ApiSchema] | None = None
-    description: str | None = None
 
 
 @blueprint.get("/openapi.json")
@@ -89,7 +68,7 @@ def openapi() -> ResponseReturnValue:
     return openapi_document()
 
 
-OPERATIONS = (
+CORE_OPERATIONS = (
     Operation(
         "post",
         "/api/v1/checkins",
@@ -173,6 +152,9 @@ OPERATIONS = (
     ),
 )
 
+OPERATIONS: tuple[Operation, ...] = (*CORE_OPERATIONS,)
+"""Every operation of the document: an API module adds its own ``OPERATIONS`` here."""
+
 _PARAMETER = re.compile(r"<(?:(?P<converter>[a-z]+):)?(?P<name>[a-z_]+)>")
 
 
@@ -229,11 +211,14 @@ def _error_replies(operation: Operation, *, protected: bool) -> dict[str, Any]:
     """Each error status with the codes it may carry; the schema names them, so an undocumented code fails
     the suite's check of the answers."""
     codes: dict[int, tuple[str, ...]] = {400: ("refused_input",)}
-    if operation.method == "post":
+    writes = operation.method != "get"
+    if writes:
         codes[413] = ("too_large",)
+    if operation.versioned and writes:
+        codes |= {412: ("version_mismatch",), 428: ("precondition_required",)}
     if protected:
         codes |= {401: ("unauthorized",), 403: ("forbidden",)}
-        if operation.method == "post":
+        if writes:
             codes[400] = ("refused_input", "csrf_failed")
     for status, extra in operation.errors.items():
         codes[status] = (*codes.get(status, ()), *extra)
@@ -258,6 +243,16 @@ def _operation(operation: Operation) -> dict[str, Any]:
         described["description"] = operation.description
     if operation.query is not None:
         parameters.append({"in": "query", "schema": operation.query})
+    if operation.versioned and operation.method != "get":
+        parameters.append(
+            {
+                "name": "If-Match",
+                "in": "header",
+                "required": True,
+                "description": 'The `ETag` of the version the edit was made against, such as `"7"`.',
+                "schema": {"type": "string", "pattern": '^(W/)?"[0-9]{1,9}"$'},
+            }
+        )
     if parameters:
         described["parameters"] = parameters
     if operation.body is not None:

@@ -10,14 +10,12 @@ operation. "Now" is the app's clock (web/clock.py).
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import abort, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
-from marshmallow import Schema, ValidationError
 from sqlalchemy import select
 
 from cme_tracker.accounts.authentication import current_actor
+from cme_tracker.api.blueprint import blueprint, json_body, load
 from cme_tracker.api.responses import (
     member_search_json,
     refusal_json,
@@ -46,8 +44,6 @@ from cme_tracker.web.i18n import select_locale
 from cme_tracker.web.security import roles_required
 from cme_tracker.web.session import db_session
 
-blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
-
 # Loading needs no state of its own, and building a schema costs more than loading a scan with it.
 CHECKIN_SCHEMA = CheckinSchema()
 VOID_SCHEMA = VoidSchema()
@@ -59,7 +55,7 @@ SEARCH_QUERY_SCHEMA = SearchQuerySchema()
 @roles_required(Role.DESK, Role.ADMIN, api_clients=True)
 def checkins() -> ResponseReturnValue:
     """One scan: 201 when it opened or closed an attendance, 200 for a repeat or a retried nonce."""
-    form = _load(CHECKIN_SCHEMA, _json_body())
+    form = load(CHECKIN_SCHEMA, json_body())
     actor = current_actor()
     session = db_session()
     try:
@@ -90,7 +86,7 @@ def checkins() -> ResponseReturnValue:
 @roles_required(Role.DESK, Role.ADMIN, api_clients=True)
 def void(attendance_id: int) -> ResponseReturnValue:
     """Undo a scan by voiding its attendance: desks within 10 minutes of recording it, admins at any time."""
-    form = _load(VOID_SCHEMA, _json_body())
+    form = load(VOID_SCHEMA, json_body())
     actor = current_actor()
     session = db_session()
     begin_write(session)
@@ -120,7 +116,7 @@ def attendance_counts(code: str) -> ResponseReturnValue:
 @roles_required(Role.DESK, Role.ADMIN, api_clients=True)
 def member_search() -> ResponseReturnValue:
     """Members by any of their names (kanji, kana of any kind and width, romaji of any case) or number."""
-    query = _load(SEARCH_QUERY_SCHEMA, request.args.to_dict())
+    query = load(SEARCH_QUERY_SCHEMA, request.args.to_dict())
     members = search_members(db_session(), query["q"], query["limit"])
     return jsonify(member_search_json(members, select_locale()))
 
@@ -129,7 +125,7 @@ def member_search() -> ResponseReturnValue:
 @roles_required(Role.AUDITOR, Role.ADMIN, Role.MEMBER, api_clients=True)
 def credits(member_no: str) -> ResponseReturnValue:
     """A member's credits for a year, shaped as ``credits show --json``; a member may read only their own."""
-    query = _load(CREDITS_QUERY_SCHEMA, request.args.to_dict())
+    query = load(CREDITS_QUERY_SCHEMA, request.args.to_dict())
     actor = current_actor()
     if not actor.has_role(Role.AUDITOR, Role.ADMIN):
         own = actor.user.member if actor.user is not None else None
@@ -141,20 +137,3 @@ def credits(member_no: str) -> ResponseReturnValue:
         raise NotFound(f"no member {member_no}", code="unknown_member")
     result = member_credits(session, member, query["year"], YearBasis(query["basis"]))
     return jsonify(member_credits_json(result))
-
-
-def _json_body() -> Any:
-    body = request.get_json(force=True, silent=True)
-    if not isinstance(body, dict):
-        raise DomainError(
-            "the body must be a JSON object", code="invalid", details={"body": ["not a JSON object"]}
-        )
-    return body
-
-
-def _load(schema: Schema, data: Any) -> dict[str, Any]:
-    try:
-        loaded: dict[str, Any] = schema.load(data)
-    except ValidationError as error:
-        raise DomainError("the request has invalid fields", code="invalid", details=error.messages) from None
-    return loaded
