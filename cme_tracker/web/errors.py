@@ -19,9 +19,10 @@ from flask_babel import LazyString, lazy_gettext
 from flask_wtf.csrf import CSRFError
 from marshmallow import Schema, fields
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
-from cme_tracker.errors import DomainError
+from cme_tracker.errors import DomainError, StaleVersion
 from cme_tracker.web.security import is_api_request
 
 _PAGES: dict[int, tuple[LazyString, LazyString]] = {
@@ -161,7 +162,16 @@ def handle_domain_error(error: DomainError) -> ResponseReturnValue:
     )
 
 
+def handle_stale_data(_error: StaleDataError) -> ResponseReturnValue:
+    """Two edits of one record raced past their version checks: the database took the first (the ORM's
+    ``version_id_col`` names the version in the UPDATE), and the second is refused as stale."""
+    return handle_domain_error(
+        StaleVersion("the record was changed meanwhile by someone else: reload it and edit again")
+    )
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(StaleDataError, handle_stale_data)
