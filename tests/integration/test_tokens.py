@@ -75,9 +75,13 @@ def test_member_role_and_odd_names_are_usage_errors(cli: CommandLine, session: S
     assert session.scalar(select(ApiClient.id)) is None
 
 
-def test_an_admin_token_expires_after_90_days_unless_a_date_is_given(cli: CommandLine, session: Session) -> None:
+def test_an_admin_token_expires_after_90_days_unless_a_date_is_given(
+    cli: CommandLine, session: Session
+) -> None:
     assert cli("tokens", "create", "office-sync", "--role", "admin").exit_code == 0
-    assert cli("tokens", "create", "office-report", "--role", "admin", "--expires", "2099-03-31").exit_code == 0
+    assert (
+        cli("tokens", "create", "office-report", "--role", "admin", "--expires", "2099-03-31").exit_code == 0
+    )
     clients = {client.name: client for client in session.scalars(select(ApiClient))}
     default_end = clients["office-sync"].expires_at
     assert default_end is not None
