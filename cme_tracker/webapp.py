@@ -14,6 +14,7 @@ from cme_tracker.accounts import authentication
 from cme_tracker.accounts import views as account_views
 from cme_tracker.admin import views as admin_views
 from cme_tracker.api import certificates as _api_certificates  # noqa: F401  (adds its route to api)
+from cme_tracker.api import members as _api_members  # noqa: F401  (adds its routes to api)
 from cme_tracker.api import openapi as _api_openapi  # noqa: F401  (adds its route to api)
 from cme_tracker.api import views as _api_views  # noqa: F401  (adds its routes to api)
 from cme_tracker.api.blueprint import blueprint as api_blueprint

@@ -24,6 +24,7 @@ from cme_tracker.errors import DomainError
 Row = TypeVar("Row")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+MAX_CURSOR_LENGTH = 400
 
 
 class Cursor(fields.String):
@@ -31,6 +32,10 @@ class Cursor(fields.String):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         text = super()._deserialize(value, attr, data, **kwargs)
+        if (
+            len(text) > MAX_CURSOR_LENGTH
+        ):  # checked here: the value loaded may be a number, which has no length
+            raise ValidationError("not a cursor of this list")
         try:
             decoded = json.loads(base64.urlsafe_b64decode(text.encode("ascii") + b"=="))
         except (ValueError, binascii.Error, UnicodeError):
@@ -46,7 +51,7 @@ class PageQuerySchema(ApiSchema):
     """``cursor`` and ``limit``; a list's own query schema extends it with its filters."""
 
     cursor = Cursor(
-        validate=validate.Length(max=400), metadata={"description": "`next_cursor` of the page before."}
+        metadata={"description": "`next_cursor` of the page before.", "maxLength": MAX_CURSOR_LENGTH}
     )
     limit = fields.Integer(
         load_default=DEFAULT_LIMIT,
@@ -72,15 +77,17 @@ def keyset_page(
     *,
     cursor: str | int | None,
     limit: int,
+    descending: bool = False,
 ) -> Page[Row]:
-    """One page of ``statement``'s rows ordered by the unique column ``key``, after ``cursor``."""
+    """One page of ``statement``'s rows ordered by the unique column ``key`` (newest first with
+    ``descending``), after ``cursor``."""
     if cursor is not None:
         if not isinstance(cursor, key.type.python_type):
             raise DomainError(
                 "the cursor is not one of this list", code="invalid", details={"cursor": ["not of this list"]}
             )
-        statement = statement.where(key > cursor)
-    rows = session.scalars(statement.order_by(key).limit(limit + 1)).all()
+        statement = statement.where(key < cursor if descending else key > cursor)
+    rows = session.scalars(statement.order_by(key.desc() if descending else key).limit(limit + 1)).all()
     items = rows[:limit]
     more = len(rows) > limit
     return Page(items, encode_cursor(getattr(items[-1], key.key)) if more else None)

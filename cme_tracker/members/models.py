@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, false, true
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cme_tracker.db import Base, EnumString, utcnow
 from cme_tracker.members import names
@@ -45,6 +45,9 @@ class Member(Base):
     """Counts the saves of the record: an edit names the version it was made against (see errors.py)."""
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="RESTRICT"))
     """The member this walk-in or duplicate was merged into: its records moved there, and it is inactive."""
+
+    merged_into: Mapped[Member | None] = relationship(remote_side=[id])
+    """A list of members loads it with ``selectinload``, not row by row."""
 
     __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012
 

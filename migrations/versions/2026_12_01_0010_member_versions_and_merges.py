@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0007"  # TEMP: 0008 after merging main
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
