@@ -1,7 +1,7 @@
 """What the office's member page shows besides the records and the card: documents, history, merges.
 
 Plain reads on a Session; the page's year-bound parts (attendance, credits) come from the auditor's records
-(:func:`cme_tracker.auditing.records.member_records`) and the credits service.
+(:func:`cme_tracker.attendance.records.member_records`) and the credits service.
 """
 
 from __future__ import annotations

@@ -40,8 +40,8 @@ from cme_tracker.admin.forms import FIELD_LABELS, MemberForm, MergeForm, StateFo
 from cme_tracker.admin.member_page import ACTION_LABELS, history_entries, member_documents, merged_from
 from cme_tracker.admin.merge import member_counts, merge_members, merge_problems
 from cme_tracker.admin.review import confirm_walk_in
+from cme_tracker.attendance.records import member_records
 from cme_tracker.attendance.services import last_symposia
-from cme_tracker.auditing.records import member_records
 from cme_tracker.credits.services import member_credits
 from cme_tracker.credits.web import BASIS_LABELS, YearForm, credits_display, years_attended
 from cme_tracker.db import begin_write

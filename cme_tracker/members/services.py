@@ -35,8 +35,9 @@ def member_search_key(member: Member) -> str:
 
 def search_condition(query: str) -> ColumnElement[bool] | None:
     """Members whose names match every word of ``query`` in any script, width or case, or whose number it
-    is; None for a query without words. A query also matches a full name written without spaces (山田太郎,
-    やまだたろう, yamadataro). One condition on the indexed search key, for every list that filters by name."""
+    is; None for a query without words. A query also matches a full name written without spaces
+    (山田太郎, やまだたろう, yamadataro). One condition on the indexed search key, for every list that
+    filters by name."""
     terms = search_terms(query)
     if not terms:
         return None
