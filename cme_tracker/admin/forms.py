@@ -71,7 +71,8 @@ class MemberForm(FlaskForm):  # type: ignore[misc]
     medical_registry_no = _text("medical_registry_no", 16)
     dental_registry_no = _text("dental_registry_no", 16)
     efn = _text("efn", 32)
-    version = IntegerField(widget=HiddenInput(), validators=[Optional(), NumberRange(1, MAX_VERSION)])
+    version = IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(1, MAX_VERSION)])
+    """The version the form was opened on (an edit only: a new member's form has none)."""
 
     def values(self) -> dict[str, Any]:
         """The typed values by the schema's field names (``member_no`` only for a new member)."""

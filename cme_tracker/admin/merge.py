@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from sqlalchemy import ColumnElement, CursorResult, and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from cme_tracker.accounts.models import User
@@ -107,12 +108,18 @@ def merge_members(
     problems = merge_problems(session, source, target)
     if problems:
         raise problems[0]
-    moved = MemberCounts(
-        attendances=_move(session, Attendance, source, target),
-        scans=_move(session, Scan, source, target),
-        certificates=_move(session, Certificate, source, target),
-        logins=_move(session, User, source, target),
-    )
+    try:
+        moved = MemberCounts(
+            attendances=_move(session, Attendance, source, target),
+            scans=_move(session, Scan, source, target),
+            certificates=_move(session, Certificate, source, target),
+            logins=_move(session, User, source, target),
+        )
+    except IntegrityError:  # a desk opened an attendance (or an issue run a document) meanwhile
+        raise Conflict(
+            "a desk recorded one of the two members meanwhile, and the records now overlap: look again",
+            code="open_attendance_overlap",
+        ) from None
     was_walk_in = source.needs_review
     source.merged_into_id = target.id
     source.active = False

@@ -358,6 +358,23 @@ def _profession_choices(form: MemberForm) -> None:
     form.profession.choices = [(profession.value, label(profession)) for profession in Profession]
 
 
+def _show_refusal(form: MemberForm, error: DomainError) -> None:
+    """A refused save beside the field it is about, in the page's language."""
+    details = error.details if isinstance(error.details, dict) else {}
+    if error.code == "registry_number_taken":
+        message = gettext(
+            "Member %(number)s has this number already: if they are the same person, merge the duplicate "
+            "into that member instead.",
+            number=details.get("member_no", ""),
+        )
+        field = form[details.get("fields", ["medical_registry_no"])[0]]
+    elif error.code == "member_no_taken" and form.member_no is not None:
+        message, field = gettext("There is a member with this number already."), form.member_no
+    else:
+        message, field = error.message, form.profession
+    field.errors = [*field.errors, message]
+
+
 @blueprint.route("/members/new", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def new_member() -> ResponseReturnValue:
@@ -375,7 +392,7 @@ def new_member() -> ResponseReturnValue:
             form.show_problems(error.details)
         except DomainError as error:
             session.rollback()
-            form.member_no.errors = [*form.member_no.errors, error.message]
+            _show_refusal(form, error)
         else:
             session.commit()
             flash(gettext("Member %(number)s is added.", number=created.member_no), "success")
@@ -421,7 +438,7 @@ def edit_member(member_no: str) -> ResponseReturnValue:
             form.show_problems(error.details)
         except DomainError as error:
             session.rollback()
-            form.profession.errors = [*form.profession.errors, error.message]
+            _show_refusal(form, error)
         else:
             session.commit()
             if changes:

@@ -137,6 +137,33 @@ def test_a_member_the_import_would_refuse_is_refused_with_the_reason_beside_the_
     assert _events(session, "member.create") == []
 
 
+def test_the_page_names_the_member_who_holds_a_registry_number_already(
+    admin: FlaskClient, session: Session
+) -> None:
+    make_member(session, member_no="K-0002", medical_registry_no="123456")
+    session.commit()
+    response = _post(admin, "/admin/members/new", NEW_MEMBER)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Member K-0002 has this number already" in page
+    taken = _post(
+        admin, "/admin/members/new", {**NEW_MEMBER, "member_no": "K-0002", "medical_registry_no": ""}
+    )
+    assert "There is a member with this number already." in taken.get_data(as_text=True)
+
+
+def test_an_edit_without_the_version_it_was_made_against_is_refused(
+    admin: FlaskClient, session: Session
+) -> None:
+    member = make_member(session, email="kept@example.jp")
+    session.commit()
+    form = _form_of(member, email="lost@example.jp")
+    del form["version"]
+    assert _post(admin, f"/admin/members/{member.member_no}/edit", form).status_code == 422
+    session.refresh(member)
+    assert member.email == "kept@example.jp"
+
+
 def test_a_registry_number_already_on_file_is_refused_as_a_duplicate(session: Session) -> None:
     make_member(session, member_no="K-0001", medical_registry_no="123456")
     with pytest.raises(Conflict) as refused:
