@@ -30,6 +30,7 @@ from cme_tracker.jobs import views as job_views
 from cme_tracker.jobs.web import JOB_KINDS_EXTENSION
 from cme_tracker.mail import views as mail_views
 from cme_tracker.members import views as member_views
+from cme_tracker.ops import views as ops_views
 from cme_tracker.transcripts import views as transcript_views
 from cme_tracker.web import setup
 from cme_tracker.web.setup import NavLink
@@ -67,3 +68,4 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(blueprint)
     app.register_blueprint(job_views.blueprint)
     app.register_blueprint(mail_views.blueprint)
+    ops_views.init_app(app)
