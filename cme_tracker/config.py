@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
@@ -29,6 +30,11 @@ LOG_FORMATS = ("text", "json")
 
 DEFAULT_MAX_REQUEST_BYTES = 16 * 1024 * 1024
 """Room for the largest import file a society office sends (a few thousand rows), far from a memory risk."""
+
+
+DEFAULT_MAIL_FROM = "IMSJ CME <cme-tracker@localhost>"
+DEFAULT_METRICS_ALLOW = ("127.0.0.0/8", "::1/128")
+"""Who may read /metrics without a token: the machine itself (a Prometheus agent beside the app)."""
 
 
 def log_format() -> str:
@@ -100,6 +106,14 @@ class Settings:
     """``CME_JOB_WORKERS``: how many workers the web runs at once (default: the CPUs); other jobs wait."""
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     """``CME_MAX_REQUEST_BYTES``: the largest request body accepted; a larger one answers 413."""
+    mail_url: str | None = None
+    """``CME_MAIL_URL``: the SMTP server mail goes to; None: ``.eml`` files in ``<instance>/outbox/``."""
+    mail_from: str = DEFAULT_MAIL_FROM
+    """``CME_MAIL_FROM``: the sender of every message."""
+    metrics_token: str | None = None
+    """``CME_METRICS_TOKEN``: a bearer token that may read ``/metrics`` from any address."""
+    metrics_allow: tuple[str, ...] = DEFAULT_METRICS_ALLOW
+    """``CME_METRICS_ALLOW``: the address ranges (CIDR, comma-separated) that may read ``/metrics``."""
     audit_key_unsaved: bool = False
     """The audit key is new and not yet saved: :func:`cme_tracker.keys.ensure_instance_keys` saves it for a
     fresh database and refuses one with data, rather than replace a lost key."""
@@ -136,6 +150,10 @@ class Settings:
                 or os.environ.get("CME_MAX_REQUEST_BYTES")
                 or DEFAULT_MAX_REQUEST_BYTES
             ),
+            mail_url=overrides.get("MAIL_URL") or os.environ.get("CME_MAIL_URL") or None,
+            mail_from=overrides.get("MAIL_FROM") or os.environ.get("CME_MAIL_FROM") or DEFAULT_MAIL_FROM,
+            metrics_token=overrides.get("METRICS_TOKEN") or os.environ.get("CME_METRICS_TOKEN") or None,
+            metrics_allow=_networks(overrides.get("METRICS_ALLOW") or os.environ.get("CME_METRICS_ALLOW")),
         )
 
 
@@ -150,6 +168,19 @@ def _job_workers(value: str | int | None) -> int:
     if workers < 1:
         raise ValueError(f"CME_JOB_WORKERS must be a whole number of at least 1, not {value!r}")
     return workers
+
+
+def _networks(value: str | None) -> tuple[str, ...]:
+    """``CME_METRICS_ALLOW`` checked: comma-separated CIDR ranges, or the loopback ranges when unset."""
+    if value is None or not value.strip():
+        return DEFAULT_METRICS_ALLOW
+    ranges = tuple(part.strip() for part in value.split(",") if part.strip())
+    for network in ranges:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ValueError(f"CME_METRICS_ALLOW holds {network!r}, which is not an address range") from None
+    return ranges
 
 
 def _optional_path(value: str | Path | None) -> Path | None:

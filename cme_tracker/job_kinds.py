@@ -19,6 +19,7 @@ from cme_tracker.documents.setup import DocumentSetup
 from cme_tracker.exports.store import EXPORT_TRANSCRIPTS, ExportRequest, write_requested_export
 from cme_tracker.jobs.commands import worker_command
 from cme_tracker.jobs.service import JobKind, JobProgress, JobRunner, SubjectPage
+from cme_tracker.mail.service import DELIVER_MAIL, deliver_due, mail_due
 
 
 def _document_runner(kind: DocumentKind[Any]) -> JobRunner:
@@ -62,9 +63,22 @@ def _export_transcripts(
 _SUBJECT_PAGES = {ISSUE_CERTIFICATES: SubjectPage("certificate_admin.symposium", "symposium_code")}
 """The pages a job's page links back to: the symposium whose certificates the job issues."""
 
+
+def _deliver_mail(
+    database: Database,
+    settings: Settings,
+    _job_id: int,
+    _parameters: dict[str, Any],
+    _actor: str,
+    _processes: int,
+) -> tuple[str, list[dict[str, Any]]]:
+    return deliver_due(database, settings).summary(), []
+
+
 JOB_KINDS: dict[str, JobKind] = {
     **{kind.job: JobKind(_document_runner(kind), _SUBJECT_PAGES.get(kind.job)) for kind in KINDS},
     EXPORT_TRANSCRIPTS: JobKind(_export_transcripts),
+    DELIVER_MAIL: JobKind(_deliver_mail, due=mail_due),
 }
 
 worker = worker_command(JOB_KINDS)

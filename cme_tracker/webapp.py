@@ -29,7 +29,9 @@ from cme_tracker.exports import views as export_views
 from cme_tracker.job_kinds import JOB_KINDS
 from cme_tracker.jobs import views as job_views
 from cme_tracker.jobs.web import JOB_KINDS_EXTENSION
+from cme_tracker.mail import views as mail_views
 from cme_tracker.members import views as member_views
+from cme_tracker.ops import views as ops_views
 from cme_tracker.transcripts import views as transcript_views
 from cme_tracker.web import setup
 from cme_tracker.web.setup import NavLink
@@ -43,6 +45,7 @@ NAVIGATION = (
     NavLink("admin.walk_ins", lazy_gettext("Walk-ins")),
     NavLink("admin.card_sheets", lazy_gettext("Card sheets")),
     NavLink("certificate_admin.index", lazy_gettext("Certificates")),
+    NavLink("outbox.index", lazy_gettext("Mail")),
     NavLink("desk.page", lazy_gettext("Attendance desk")),
     NavLink("auditing.index", lazy_gettext("Audit")),
 )
@@ -65,3 +68,5 @@ def init_app(app: Flask) -> None:
     for blueprint in (*document_views.BLUEPRINTS, *certificate_views.BLUEPRINTS, transcript_views.blueprint):
         app.register_blueprint(blueprint)
     app.register_blueprint(job_views.blueprint)
+    app.register_blueprint(mail_views.blueprint)
+    ops_views.init_app(app)

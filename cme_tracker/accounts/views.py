@@ -27,6 +27,7 @@ from cme_tracker.accounts import throttle
 from cme_tracker.accounts.models import User
 from cme_tracker.accounts.services import authenticate
 from cme_tracker.audit import chain
+from cme_tracker.counters import LOGIN_FAILURES
 from cme_tracker.vocabulary import Role
 from cme_tracker.web import clock
 from cme_tracker.web.security import may_access, public, roles_required, safe_redirect_target
@@ -148,6 +149,7 @@ def _log_failure(session: Session, login: str) -> None:
         reason, target = "unknown_login", None
     else:
         reason, target = ("wrong_password" if known.active else "inactive"), f"user:{login}"
+    LOGIN_FAILURES.inc()
     # an unknown login is not named: it may be a password typed into the wrong field
     log.warning("login failed (%s) for %s from %s", reason, target or "an unknown login", request.remote_addr)
 
