@@ -115,7 +115,7 @@ class CreateUserForm(FlaskForm):  # type: ignore[misc]
         lazy_gettext("Initial password"),
         description=lazy_gettext(
             "Staff logins only: at least 12 characters, not one character repeated, not a common password. "
-            "Tell it to the person in person; they should change it."
+            "Tell it to the person in person."
         ),
         validators=[Optional(), Length(max=1024)],
     )
