@@ -1,4 +1,4 @@
-"""The office in Chromium: an admin creates a desk login that then logs in, and creates and revokes a token."""
+"""The office in Chromium: an admin creates a desk login that then logs in, creates and revokes a token."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``/api/v1/users`` and ``/api/v1/tokens``: the office's automation manages logins and tokens, admins only."""
+"""``/api/v1/users`` and ``/api/v1/tokens``: the office's automation manages logins and tokens (admins)."""
 
 from __future__ import annotations
 

@@ -86,7 +86,10 @@ def test_users_list_disable_enable_and_roles_commands(cli: CommandLine, session:
     assert cli("users", "create", "chief", "--role", "admin", input="a long password\n").exit_code == 0
     assert cli("users", "create", "sato", "--role", "desk", input="a long password\n").exit_code == 0
     listed = [line.split("\t") for line in cli("users", "list").stdout.splitlines()]
-    assert [line[:4] for line in listed] == [["chief", "admin", "-", "active"], ["sato", "desk", "-", "active"]]
+    assert [line[:4] for line in listed] == [
+        ["chief", "admin", "-", "active"],
+        ["sato", "desk", "-", "active"],
+    ]
     assert listed[1][4:] == ["never logged in", "not locked"]
     assert cli("users", "roles", "sato", "--role", "desk", "--role", "auditor").exit_code == 0
     assert cli("users", "disable", "sato").exit_code == 0
