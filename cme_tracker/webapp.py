@@ -12,7 +12,9 @@ from flask_babel import lazy_gettext
 
 from cme_tracker.accounts import authentication
 from cme_tracker.accounts import views as account_views
+from cme_tracker.admin import accounts as admin_accounts
 from cme_tracker.admin import views as admin_views
+from cme_tracker.api import accounts as _api_accounts  # noqa: F401  (adds its routes to api)
 from cme_tracker.api import certificates as _api_certificates  # noqa: F401  (adds its route to api)
 from cme_tracker.api import openapi as _api_openapi  # noqa: F401  (adds its route to api)
 from cme_tracker.api import views as _api_views  # noqa: F401  (adds its routes to api)
@@ -45,6 +47,7 @@ NAVIGATION = (
     NavLink("admin.card_sheets", lazy_gettext("Card sheets")),
     NavLink("certificate_admin.index", lazy_gettext("Certificates")),
     NavLink("outbox.index", lazy_gettext("Mail")),
+    NavLink("admin_accounts.users", lazy_gettext("Users")),
     NavLink("desk.page", lazy_gettext("Attendance desk")),
     NavLink("auditing.index", lazy_gettext("Audit")),
 )
@@ -61,6 +64,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(credit_views.blueprint)
     app.register_blueprint(desk_views.blueprint)
     app.register_blueprint(admin_views.blueprint)
+    app.register_blueprint(admin_accounts.blueprint)
     app.register_blueprint(api_blueprint)
     app.register_blueprint(auditing_views.blueprint)
     app.register_blueprint(export_views.blueprint)
