@@ -28,6 +28,8 @@ LOG_FORMATS = ("text", "json")
 
 
 DEFAULT_MAX_REQUEST_BYTES = 16 * 1024 * 1024
+DEFAULT_IMPORT_JOB_BYTES = 256 * 1024
+"""An import file larger than this (about 2,000 rows of members) is checked and imported by a job."""
 """Room for the largest import file a society office sends (a few thousand rows), far from a memory risk."""
 
 
@@ -100,6 +102,8 @@ class Settings:
     """``CME_JOB_WORKERS``: how many workers the web runs at once (default: the CPUs); other jobs wait."""
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     """``CME_MAX_REQUEST_BYTES``: the largest request body accepted; a larger one answers 413."""
+    import_job_bytes: int = DEFAULT_IMPORT_JOB_BYTES
+    """``CME_IMPORT_JOB_BYTES``: an uploaded import file larger than this is checked and imported by a job."""
     audit_key_unsaved: bool = False
     """The audit key is new and not yet saved: :func:`cme_tracker.keys.ensure_instance_keys` saves it for a
     fresh database and refuses one with data, rather than replace a lost key."""
@@ -135,6 +139,11 @@ class Settings:
                 overrides.get("MAX_REQUEST_BYTES")
                 or os.environ.get("CME_MAX_REQUEST_BYTES")
                 or DEFAULT_MAX_REQUEST_BYTES
+            ),
+            import_job_bytes=int(
+                overrides.get("IMPORT_JOB_BYTES")
+                or os.environ.get("CME_IMPORT_JOB_BYTES")
+                or DEFAULT_IMPORT_JOB_BYTES
             ),
         )
 

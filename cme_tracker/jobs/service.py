@@ -39,18 +39,22 @@ JobRunner = Callable[[Database, Settings, int, dict[str, Any], str, int], tuple[
 
 
 class SubjectPage(NamedTuple):
-    """The page of what a job works on: an endpoint, and the job parameter that fills its one URL argument."""
+    """The page of what a job works on: an endpoint, the job parameter that fills its one URL argument, and
+    the link's text (a translated string; None: back to the certificates)."""
 
     endpoint: str
     parameter: str
+    label: object | None = None
 
 
 @dataclass(frozen=True)
 class JobKind:
-    """A kind of job: how a worker runs it, and the page its job page links back to, if any."""
+    """A kind of job: how a worker runs it, the page its job page links back to, if any, and the job page's
+    heading (a translated string; None: issuing certificates)."""
 
     run: JobRunner
     subject_page: SubjectPage | None = None
+    title: object | None = None
 
 
 JobKinds = Mapping[str, JobKind]
