@@ -46,13 +46,17 @@ class ImportUploadQuerySchema(ApiSchema):
 
     dry_run = fields.Boolean(
         load_default=True,
-        metadata={"description": "`true` (default): check only, and confirm later; `false`: import at once "
-                  "if the file passes."},
+        metadata={
+            "description": "`true` (default): check only, and confirm later; `false`: import at once "
+            "if the file passes."
+        },
     )
     file_name = Text(
         max_length=200,
-        metadata={"description": "The file's name (its suffix `.csv`, `.xlsx` says how it is read); default "
-                  "`KIND.csv` or `KIND.xlsx` after the media type. A multipart part's own name is used."},
+        metadata={
+            "description": "The file's name (its suffix `.csv`, `.xlsx` says how it is read); default "
+            "`KIND.csv` or `KIND.xlsx` after the media type. A multipart part's own name is used."
+        },
     )
 
 
@@ -65,7 +69,8 @@ def _kind(kind: str) -> ImportKind:
         return ImportKind(kind)
     except ValueError:
         raise NotFound(
-            f"no kind of import {kind!r}; the kinds are members, program, attendance", code="unknown_import_kind"
+            f"no kind of import {kind!r}; the kinds are members, program, attendance",
+            code="unknown_import_kind",
         ) from None
 
 
@@ -108,9 +113,7 @@ def upload_import(kind: str) -> ResponseReturnValue:
     """Upload a file and check it; with ``dry_run=false``, import it too when it passes."""
     import_kind = _kind(kind)
     query = load(ImportUploadQuerySchema(), request.args.to_dict())
-    run = upload_and_check(
-        _upload(import_kind, query.get("file_name")), then_import=not query["dry_run"]
-    )
+    run = upload_and_check(_upload(import_kind, query.get("file_name")), then_import=not query["dry_run"])
     return _answer(run, 201)
 
 
@@ -199,7 +202,9 @@ OPERATIONS = (
         import_run,
         "An import run: its counts and problems",
         versioned=True,
-        replies={200: Reply(ImportRunSchema, "The run; its `ETag` is what a confirmation's `If-Match` sends.")},
+        replies={
+            200: Reply(ImportRunSchema, "The run; its `ETag` is what a confirmation's `If-Match` sends.")
+        },
         errors={404: ("unknown_import_run",)},
     ),
 )

@@ -231,8 +231,10 @@ def _error_replies(operation: Operation, *, protected: bool) -> dict[str, Any]:
 
 
 def _file_body(media_types: tuple[str, ...]) -> dict[str, Any]:
-    """A body that is a file: as the body itself, in one of ``media_types``, or as a multipart ``file`` part."""
-    content: dict[str, Any] = {media: {"schema": {"type": "string", "contentMediaType": media}} for media in media_types}
+    """A body that is a file: the body itself, in one of ``media_types``, or a multipart ``file`` part."""
+    content: dict[str, Any] = {
+        media: {"schema": {"type": "string", "contentMediaType": media}} for media in media_types
+    }
     content["multipart/form-data"] = {
         "schema": {
             "type": "object",

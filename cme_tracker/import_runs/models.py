@@ -36,7 +36,8 @@ class ImportRun(Base):
     ``added``, ``changed`` and ``unchanged`` count the file's rows (lectures for a program, whose symposia are
     counted in ``related``): as the dry run found them, and once imported as the import did. ``errors`` are
     the problems of the last check (the first :data:`~cme_tracker.import_runs.services.MAX_KEPT_ERRORS`
-    of ``error_count``), each with its line, column, reason and the command line's ``FILE:LINE:COLUMN: reason``.
+    of ``error_count``), each with its line, column, reason and the command line's
+    ``FILE:LINE:COLUMN: reason``.
     """
 
     __tablename__ = "import_runs"

@@ -19,7 +19,9 @@ class CountsSchema(Answer):
 class ImportProblemSchema(Answer):
     """One problem of the file, as ``cme-tracker import`` reports it."""
 
-    line = fields.Integer(allow_none=True, metadata={"description": "Physical line (XLSX: row); null: the file."})
+    line = fields.Integer(
+        allow_none=True, metadata={"description": "Physical line (XLSX: row); null: the file."}
+    )
     column = fields.String(allow_none=True, metadata={"description": "Header name; null: the whole row."})
     reason = fields.String()
     message = fields.String(metadata={"description": "`FILE:LINE:COLUMN: reason`, as the command prints it."})

@@ -18,7 +18,7 @@ import secrets
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sqlalchemy import select
@@ -57,7 +57,7 @@ def clean_file_name(name: str | None, kind: ImportKind) -> str:
     """The file's own name without any folder, control or path characters, at most 120 characters; its
     suffix (which says CSV or XLSX) is kept. An empty name becomes ``KIND.csv``."""
     text = unicodedata.normalize("NFC", name or "")
-    text = PureWindowsPath(PurePosixPath(text.replace("\\", "/")).name).name
+    text = PurePosixPath(text.replace("\\", "/")).name
     text = "".join(char for char in text if unicodedata.category(char)[0] != "C")
     text = _UNSAFE_NAME.sub("_", text).strip().lstrip(".").strip()
     if not text:
@@ -145,9 +145,7 @@ def check_run(session: Session, instance_path: Path, run: ImportRun, *, actor: s
 def start_import(run: ImportRun, expected_version: int | None) -> None:
     """Refuse a run that cannot be imported (now): its dry run failed, it is imported, or it is underway."""
     if run.status is ImportRunStatus.IMPORTED:
-        raise Conflict(
-            f"import run {run.id} ({run.file_name}) was already imported", code="already_imported"
-        )
+        raise Conflict(f"import run {run.id} ({run.file_name}) was already imported", code="already_imported")
     if run.in_progress:
         raise Conflict(
             f"import run {run.id} ({run.file_name}) is being checked or imported; wait for its job",
@@ -155,7 +153,8 @@ def start_import(run: ImportRun, expected_version: int | None) -> None:
         )
     if not run.confirmable:
         raise Conflict(
-            f"import run {run.id} ({run.file_name}) did not pass its dry run; fix the file and upload it again",
+            f"import run {run.id} ({run.file_name}) did not pass its dry run; "
+            "fix the file and upload it again",
             code="not_confirmable",
         )
     check_version(run.row_version, expected_version)
@@ -234,7 +233,9 @@ def _run_importer(
     except OSError:
         return _refused(run, "the uploaded file is no longer kept on the server; upload it again")
     if hashlib.sha256(data).hexdigest() != run.sha256:
-        return _refused(run, "the uploaded file was changed on the server since it was uploaded; upload it again")
+        return _refused(
+            run, "the uploaded file was changed on the server since it was uploaded; upload it again"
+        )
     importer = IMPORTERS[run.kind.value]
     return importer(session, path, actor=actor, dry_run=dry_run, name=run.file_name)
 
@@ -251,7 +252,7 @@ def _storable(text: str) -> str:
 
 
 def error_rows(errors: Iterable[RowError]) -> list[dict[str, Any]]:
-    """Each problem as the page's table and the API show it, with the CLI's line ``FILE:LINE:COLUMN: reason``."""
+    """Each problem as the page's table and the API show it, with the CLI's ``FILE:LINE:COLUMN: reason``."""
     return [
         {
             "line": error.line,

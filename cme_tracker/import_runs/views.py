@@ -18,8 +18,8 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
-from wtforms import HiddenField, IntegerField, RadioField
-from wtforms.validators import InputRequired, NumberRange, Optional
+from wtforms import HiddenField, IntegerField, StringField
+from wtforms.validators import AnyOf, InputRequired, NumberRange, Optional
 
 from cme_tracker.errors import Conflict, StaleVersion
 from cme_tracker.import_runs.models import ImportKind, ImportRun, ImportRunStatus
@@ -50,10 +50,13 @@ STATUS_LABELS = {
 
 
 class UploadForm(FlaskForm):  # type: ignore[misc]
-    kind = RadioField(
+    """The kind is a radio group written in the template (plain values, no widget), as on the card sheets."""
+
+    kind = StringField(
         lazy_gettext("Kind of file"),
-        choices=[(kind.value, label) for kind, label in KIND_LABELS.items()],
-        validators=[InputRequired(message=lazy_gettext("Choose the kind of file."))],
+        validators=[
+            AnyOf([kind.value for kind in ImportKind], message=lazy_gettext("Choose the kind of file."))
+        ],
     )
     file = FileField(
         lazy_gettext("File (CSV in UTF-8, or XLSX)"),
@@ -81,12 +84,13 @@ def _runs_page() -> RunPage:
     if not form.validate():
         abort(400, gettext("Choose a page from 1 to %(last)d.", last=MAX_PAGE))
     page: int = form.page.data or 1
-    rows = db_session().scalars(
-        select(ImportRun)
-        .order_by(ImportRun.id.desc())
-        .offset((page - 1) * PER_PAGE)
-        .limit(PER_PAGE + 1)
-    ).all()
+    rows = (
+        db_session()
+        .scalars(
+            select(ImportRun).order_by(ImportRun.id.desc()).offset((page - 1) * PER_PAGE).limit(PER_PAGE + 1)
+        )
+        .all()
+    )
     return RunPage(rows[:PER_PAGE], page, len(rows) > PER_PAGE)
 
 
@@ -162,13 +166,19 @@ def confirm(run_id: int) -> ResponseReturnValue:
     if found.status is ImportRunStatus.IMPORTED:
         flash(gettext("Imported: %(summary)s", summary=found.summary or ""))
     else:
-        flash(gettext("The records changed since the dry run, and the file no longer passes: nothing was imported."))
+        flash(
+            gettext(
+                "The records changed since the dry run, and the file no longer passes: nothing was imported."
+            )
+        )
     return redirect(url_for("import_runs.run", run_id=run_id), 303)
 
 
 def _refusal_message(code: str) -> str:
     if code == "already_imported":
-        return gettext("This file was already imported; it was not imported again.")
+        return str(gettext("This file was already imported; it was not imported again."))
     if code == "import_in_progress":
-        return gettext("This file is being checked or imported right now; follow its job.")
-    return gettext("This file did not pass its check and cannot be imported. Fix it and upload it again.")
+        return str(gettext("This file is being checked or imported right now; follow its job."))
+    return str(
+        gettext("This file did not pass its check and cannot be imported. Fix it and upload it again.")
+    )
