@@ -8,7 +8,7 @@ from cme_tracker.dumps import Answer
 from cme_tracker.import_runs.models import ImportKind, ImportRunStatus
 
 
-class CountsSchema(Answer):
+class ImportCountsSchema(Answer):
     """Rows (or a program's symposia) the import adds, changes and leaves as they are."""
 
     added = fields.Integer()
@@ -43,12 +43,12 @@ class ImportRunSchema(Answer):
     size = fields.Integer()
     sha256 = fields.String()
     rows = fields.Nested(
-        CountsSchema,
+        ImportCountsSchema,
         attribute="counts",
         metadata={"description": "Rows to add, change and leave unchanged (a program's: its lectures)."},
     )
     symposia = fields.Nested(
-        CountsSchema,
+        ImportCountsSchema,
         attribute="symposium_counts",
         allow_none=True,
         metadata={"description": "A program's symposia; null for other kinds."},
