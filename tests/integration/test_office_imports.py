@@ -150,7 +150,7 @@ def test_a_bad_row_is_shown_by_line_and_column_as_the_cli_reports_it_and_nothing
         }
     ]
     page = page_text(admin, f"/admin/imports/{run.id}")
-    assert "1 problem: nothing was imported" in page
+    assert "Problems: 1. Nothing was imported." in page
     assert re.search(r"<td>members\.csv</td>\s*<td[^>]*>4</td>\s*<td[^>]*>efn</td>", page)
     assert "members.csv:4:efn: an EFN has 15 digits, not 3" in page
     assert "Import this file" not in page
