@@ -1,4 +1,4 @@
-"""The office's Imports page: upload, dry run with every problem by line and column, confirm once, runs kept."""
+"""The office's Imports page: upload, a dry run listing every problem by line and column, confirm once."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import dataclasses
 import html
 import io
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +22,25 @@ from cme_tracker.attendance.models import Attendance
 from cme_tracker.audit import chain
 from cme_tracker.audit.models import AuditEvent
 from cme_tracker.db import Database
+from cme_tracker.errors import DomainError
+from cme_tracker.import_runs import services
 from cme_tracker.import_runs.models import ImportKind, ImportRun, ImportRunStatus
-from cme_tracker.import_runs.services import UPLOADS, clean_file_name
+from cme_tracker.import_runs.services import (
+    UPLOADS,
+    Upload,
+    check_run,
+    clean_file_name,
+    get_run,
+    import_run,
+    record_upload,
+)
 from cme_tracker.job_kinds import JOB_KINDS
 from cme_tracker.jobs.models import Job, JobStatus
 from cme_tracker.jobs.service import run_queued_jobs
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Lecture, Symposium
 from cme_tracker.vocabulary import Role
+from tests.conftest import migrated_database
 from tests.factories import make_member
 from tests.integration.web_login import csrf_token, log_in, make_login
 
@@ -373,3 +385,64 @@ def test_a_queued_run_is_not_confirmed_before_its_check_ends(
     response = confirm(admin, run)
     assert "being checked or imported right now" in page_text(admin, response.headers["Location"])
     assert count(session, Member) == 0
+
+
+def test_two_confirmations_at_the_same_moment_import_once(fresh_database_url: str, tmp_path: Path) -> None:
+    """Two requests racing on a committed database of their own: the run's row lock lets one import."""
+    database = migrated_database(fresh_database_url)
+    folder = tmp_path / "instance"
+    with database.write_unit() as session:
+        run = record_upload(
+            session, folder, Upload(ImportKind.MEMBERS, "members.csv", members_csv()), actor="user:office"
+        )
+        check_run(session, folder, run, actor="user:office")
+        run_id, version = run.id, run.row_version
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def confirm_once() -> None:
+        start.wait()
+        try:
+            with database.write_unit() as session:
+                found = get_run(session, run_id, lock=True)
+                import_run(session, folder, found, actor="user:office", expected_version=version)
+            outcomes.append("imported")
+        except DomainError as refusal:
+            outcomes.append(refusal.code)
+
+    threads = [threading.Thread(target=confirm_once) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["already_imported", "imported"]
+    with database.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Member)) == 5
+        assert len(events(session, "import.members")) == 1
+    database.engine.dispose()
+
+
+def test_a_body_over_the_request_limit_is_refused_and_records_nothing(
+    admin: FlaskClient, session: Session, app: Flask
+) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = 2000
+    data = members_csv() * 10
+    assert upload(admin, "members", "members.csv", data).status_code == 413
+    assert count(session, ImportRun) == 0
+
+
+def test_a_job_that_stops_records_its_run_as_failed(
+    admin: FlaskClient, session: Session, app: Flask, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setitem(services.IMPORTERS, "members", broken)
+    app.extensions["cme_settings"] = dataclasses.replace(app.extensions["cme_settings"], import_job_bytes=100)
+    app.config["JOB_LAUNCHER"] = lambda launched: run_queued_jobs(db, launched, JOB_KINDS)
+    upload(admin, "members", "members.csv", members_csv())
+    run = last_run(session)
+    assert run.status is ImportRunStatus.DRY_RUN_FAILED
+    assert run.errors[0]["reason"] == "the job stopped: RuntimeError"
+    job = session.get(Job, run.job_id)
+    assert job is not None and job.status is JobStatus.FAILED
