@@ -41,6 +41,7 @@ COMMANDS: dict[str, LazyCommand] = {
         "cme_tracker.imports:import_files",
         "Import members, the program or attendance from CSV (UTF-8) or XLSX; all or nothing.",
     ),
+    "mail": LazyCommand("cme_tracker.mail.commands:mail", "Outgoing mail."),
     "serve": LazyCommand(
         "cme_tracker.server:serve",
         "Serve the app with gunicorn (put a reverse proxy with HTTPS in front in production).",

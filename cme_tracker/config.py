@@ -33,6 +33,9 @@ DEFAULT_IMPORT_JOB_BYTES = 256 * 1024
 """Room for the largest import file a society office sends (a few thousand rows), far from a memory risk."""
 
 
+DEFAULT_MAIL_FROM = "IMSJ CME <cme-tracker@localhost>"
+
+
 def log_format() -> str:
     """``CME_LOG_FORMAT``, checked; read apart from :class:`Settings`, which creates the instance folder and
     secrets, so that every command can configure its logging first."""
@@ -104,6 +107,10 @@ class Settings:
     """``CME_MAX_REQUEST_BYTES``: the largest request body accepted; a larger one answers 413."""
     import_job_bytes: int = DEFAULT_IMPORT_JOB_BYTES
     """``CME_IMPORT_JOB_BYTES``: an uploaded import file larger than this is checked and imported by a job."""
+    mail_url: str | None = None
+    """``CME_MAIL_URL``: the SMTP server mail goes to; None: ``.eml`` files in ``<instance>/outbox/``."""
+    mail_from: str = DEFAULT_MAIL_FROM
+    """``CME_MAIL_FROM``: the sender of every message."""
     audit_key_unsaved: bool = False
     """The audit key is new and not yet saved: :func:`cme_tracker.keys.ensure_instance_keys` saves it for a
     fresh database and refuses one with data, rather than replace a lost key."""
@@ -145,6 +152,8 @@ class Settings:
                 or os.environ.get("CME_IMPORT_JOB_BYTES")
                 or DEFAULT_IMPORT_JOB_BYTES
             ),
+            mail_url=overrides.get("MAIL_URL") or os.environ.get("CME_MAIL_URL") or None,
+            mail_from=overrides.get("MAIL_FROM") or os.environ.get("CME_MAIL_FROM") or DEFAULT_MAIL_FROM,
         )
 
 

@@ -23,6 +23,7 @@ from cme_tracker.exports.store import EXPORT_TRANSCRIPTS, ExportRequest, write_r
 from cme_tracker.import_runs.jobs import CHECK_IMPORT, RUN_IMPORT, check_import_job, run_import_job
 from cme_tracker.jobs.commands import worker_command
 from cme_tracker.jobs.service import JobKind, JobProgress, JobRunner, SubjectPage
+from cme_tracker.mail.service import DELIVER_MAIL, deliver_due, mail_due
 
 
 def _document_runner(kind: DocumentKind[Any]) -> JobRunner:
@@ -68,11 +69,24 @@ _SUBJECT_PAGES = {ISSUE_CERTIFICATES: SubjectPage("certificate_admin.symposium",
 _IMPORT_RUN_PAGE = SubjectPage("import_runs.run", "run_id", lazy_gettext("Back to the import"))
 """An import's job links back to its run, the page of its result."""
 
+
+def _deliver_mail(
+    database: Database,
+    settings: Settings,
+    _job_id: int,
+    _parameters: dict[str, Any],
+    _actor: str,
+    _processes: int,
+) -> tuple[str, list[dict[str, Any]]]:
+    return deliver_due(database, settings).summary(), []
+
+
 JOB_KINDS: dict[str, JobKind] = {
     **{kind.job: JobKind(_document_runner(kind), _SUBJECT_PAGES.get(kind.job)) for kind in KINDS},
     EXPORT_TRANSCRIPTS: JobKind(_export_transcripts),
-    CHECK_IMPORT: JobKind(check_import_job, _IMPORT_RUN_PAGE, lazy_gettext("Checking an import file")),
-    RUN_IMPORT: JobKind(run_import_job, _IMPORT_RUN_PAGE, lazy_gettext("Importing a file")),
+    DELIVER_MAIL: JobKind(_deliver_mail, due=mail_due),
+    CHECK_IMPORT: JobKind(check_import_job, _IMPORT_RUN_PAGE, title=lazy_gettext("Checking an import file")),
+    RUN_IMPORT: JobKind(run_import_job, _IMPORT_RUN_PAGE, title=lazy_gettext("Importing a file")),
 }
 
 worker = worker_command(JOB_KINDS)

@@ -30,6 +30,7 @@ from cme_tracker.import_runs import views as import_views
 from cme_tracker.job_kinds import JOB_KINDS
 from cme_tracker.jobs import views as job_views
 from cme_tracker.jobs.web import JOB_KINDS_EXTENSION
+from cme_tracker.mail import views as mail_views
 from cme_tracker.members import views as member_views
 from cme_tracker.transcripts import views as transcript_views
 from cme_tracker.web import setup
@@ -45,6 +46,7 @@ NAVIGATION = (
     NavLink("admin.card_sheets", lazy_gettext("Card sheets")),
     NavLink("import_runs.index", lazy_gettext("Imports")),
     NavLink("certificate_admin.index", lazy_gettext("Certificates")),
+    NavLink("outbox.index", lazy_gettext("Mail")),
     NavLink("desk.page", lazy_gettext("Attendance desk")),
     NavLink("auditing.index", lazy_gettext("Audit")),
 )
@@ -68,3 +70,4 @@ def init_app(app: Flask) -> None:
     for blueprint in (*document_views.BLUEPRINTS, *certificate_views.BLUEPRINTS, transcript_views.blueprint):
         app.register_blueprint(blueprint)
     app.register_blueprint(job_views.blueprint)
+    app.register_blueprint(mail_views.blueprint)

@@ -50,10 +50,15 @@ class SubjectPage(NamedTuple):
 @dataclass(frozen=True)
 class JobKind:
     """A kind of job: how a worker runs it, the page its job page links back to, if any, and the job page's
-    heading (a translated string; None: issuing certificates)."""
+    heading (a translated string; None: issuing certificates).
+
+    ``due`` is for work that comes due by itself (mail to retry): when it answers True, a worker queues a job
+    of the kind (without parameters) before it looks for queued jobs.
+    """
 
     run: JobRunner
     subject_page: SubjectPage | None = None
+    due: Callable[[Database], bool] | None = None
     title: object | None = None
 
 
@@ -207,12 +212,20 @@ def run_job(
 
 
 def run_queued_jobs(database: Database, settings: Settings, kinds: JobKinds, *, processes: int = 1) -> int:
-    """Run jobs until none is queued; return how many ran."""
+    """Queue the work that came due, then run jobs until none is queued; return how many ran."""
+    _queue_due_work(database, kinds)
     ran = 0
     while (job_id := claim_next_job(database)) is not None:
         run_job(database, settings, job_id, kinds, processes=processes)
         ran += 1
     return ran
+
+
+def _queue_due_work(database: Database, kinds: JobKinds) -> None:
+    for name, kind in kinds.items():
+        if kind.due is not None and kind.due(database):
+            with database.unit_of_work() as session:
+                submit_job(session, kinds, kind=name, parameters={}, actor="cme-tracker worker")
 
 
 def run_in_slot(

@@ -1,7 +1,7 @@
 """import runs
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0015
 Create Date: 2026-12-01
 
 Import files uploaded from the office's pages and the API: the file kept in the instance folder, its dry run
@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql
 import cme_tracker.db
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
