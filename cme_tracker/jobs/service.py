@@ -40,15 +40,18 @@ JobRunner = Callable[[Database, Settings, int, dict[str, Any], str, int], tuple[
 
 
 class SubjectPage(NamedTuple):
-    """The page of what a job works on: an endpoint, and the job parameter that fills its one URL argument."""
+    """The page of what a job works on: an endpoint, the job parameter that fills its one URL argument, and
+    the link's text (a translated string; None: back to the certificates)."""
 
     endpoint: str
     parameter: str
+    label: object | None = None
 
 
 @dataclass(frozen=True)
 class JobKind:
-    """A kind of job: how a worker runs it, and the page its job page links back to, if any.
+    """A kind of job: how a worker runs it, the page its job page links back to, if any, and the job page's
+    heading (a translated string; None: issuing certificates).
 
     ``due`` is for work that comes due by itself (mail to retry): when it answers True, a worker queues a job
     of the kind (without parameters) before it looks for queued jobs.
@@ -57,6 +60,7 @@ class JobKind:
     run: JobRunner
     subject_page: SubjectPage | None = None
     due: Callable[[Database], bool] | None = None
+    title: object | None = None
 
 
 JobKinds = Mapping[str, JobKind]

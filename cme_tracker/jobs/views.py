@@ -31,6 +31,7 @@ def page(job_id: int) -> ResponseReturnValue:
         reload_seconds=RELOAD_SECONDS,
         status_labels=JOB_STATUS_LABELS,
         back=_subject_url(job),
+        kind=job_kinds().get(job.kind),
     )
 
 
@@ -54,7 +55,7 @@ def _subject_url(job: Job) -> str | None:
     kind = job_kinds().get(job.kind)
     page = kind.subject_page if kind is not None else None
     value = job.parameters.get(page.parameter) if page is not None else None
-    if page is None or not isinstance(value, str):
+    if page is None or not isinstance(value, str | int) or isinstance(value, bool):
         return None
     arguments: dict[str, Any] = {page.parameter: value}
     return url_for(page.endpoint, **arguments)
