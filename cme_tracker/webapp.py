@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext
 
 from cme_tracker.accounts import authentication
 from cme_tracker.accounts import views as account_views
+from cme_tracker.admin import policies as policy_views
 from cme_tracker.admin import views as admin_views
 from cme_tracker.api import certificates as _api_certificates  # noqa: F401  (adds its route to api)
 from cme_tracker.api import openapi as _api_openapi  # noqa: F401  (adds its route to api)
@@ -41,6 +42,7 @@ NAVIGATION = (
     NavLink("admin.members", lazy_gettext("Members")),
     NavLink("admin.walk_ins", lazy_gettext("Walk-ins")),
     NavLink("admin.card_sheets", lazy_gettext("Card sheets")),
+    NavLink("policies.index", lazy_gettext("Credit policies")),
     NavLink("certificate_admin.index", lazy_gettext("Certificates")),
     NavLink("desk.page", lazy_gettext("Attendance desk")),
     NavLink("auditing.index", lazy_gettext("Audit")),
@@ -58,6 +60,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(credit_views.blueprint)
     app.register_blueprint(desk_views.blueprint)
     app.register_blueprint(admin_views.blueprint)
+    app.register_blueprint(policy_views.blueprint)
     app.register_blueprint(api_blueprint)
     app.register_blueprint(auditing_views.blueprint)
     app.register_blueprint(export_views.blueprint)
