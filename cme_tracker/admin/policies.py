@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -28,6 +29,7 @@ from wtforms import (
     StringField,
 )
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from cme_tracker.accounts.authentication import current_actor
@@ -73,6 +75,11 @@ _MINUTES = NumberRange(0, 24 * 60)
 ACTIONS = ("preview", "csv", "save")
 
 
+def _choices(values: Iterable[str]) -> list[SelectChoice]:
+    """The values of a choice; the template writes their words (:func:`_choice_labels`)."""
+    return [SelectChoice(str(value), str(value)) for value in values]
+
+
 class _Checkboxes(SelectMultipleField):  # type: ignore[misc]
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
@@ -109,20 +116,14 @@ class VersionForm(FlaskForm):  # type: ignore[misc]
     enabled = BooleanField(lazy_gettext("Enabled"), default=True)
     name_ja = StringField(lazy_gettext("Name (Japanese)"), validators=[DataRequired(), Length(max=200)])
     name_en = StringField(lazy_gettext("Name (English)"), validators=[DataRequired(), Length(max=200)])
-    unit_name = SelectField(lazy_gettext("Counted in"), choices=[(name, name) for name in UNIT_NAMES])
-    professions = _Checkboxes(
-        lazy_gettext("Professions"), choices=[(value.value, value.value) for value in Profession]
-    )
+    unit_name = SelectField(lazy_gettext("Counted in"), choices=_choices(UNIT_NAMES))
+    professions = _Checkboxes(lazy_gettext("Professions"), choices=_choices(Profession))
     registry_number = SelectField(
         lazy_gettext("Registry number required"),
-        choices=[(value.value, value.value) for value in RegistryNumber],
+        choices=_choices(RegistryNumber),
     )
-    fields = _Checkboxes(
-        lazy_gettext("Eligible fields"), choices=[(value.value, value.value) for value in CmeField]
-    )
-    basis = SelectField(
-        lazy_gettext("Units count"), choices=[(value.value, value.value) for value in UnitBasis]
-    )
+    fields = _Checkboxes(lazy_gettext("Eligible fields"), choices=_choices(CmeField))
+    basis = SelectField(lazy_gettext("Units count"), choices=_choices(UnitBasis))
     minutes_per_unit = IntegerField(
         lazy_gettext("Minutes per unit"), validators=[InputRequired(), NumberRange(1, 24 * 60)]
     )
@@ -140,7 +141,7 @@ class VersionForm(FlaskForm):  # type: ignore[misc]
     cap_per_year = _amount_field(lazy_gettext("At most per year"))
     lecture_code = SelectField(
         lazy_gettext("Scheme code of the lecture"),
-        choices=[("", "")] + [(value.value, value.value) for value in LectureCode],
+        choices=_choices(["", *LectureCode]),
         validators=[Optional()],
     )
     lecture_code_required = BooleanField(lazy_gettext("Only lectures with that code count"))
@@ -148,9 +149,7 @@ class VersionForm(FlaskForm):  # type: ignore[misc]
         lazy_gettext("Preview year"),
         validators=[InputRequired(), NumberRange(FIRST_REPORT_YEAR, LAST_REPORT_YEAR)],
     )
-    preview_basis = SelectField(
-        lazy_gettext("Year basis"), choices=[(value.value, value.value) for value in YearBasis]
-    )
+    preview_basis = SelectField(lazy_gettext("Year basis"), choices=_choices(YearBasis))
     page = IntegerField(validators=[Optional(), NumberRange(1, MAX_PAGE)])
     action = StringField(default="preview", validators=[AnyOf(ACTIONS)])
 
