@@ -47,10 +47,15 @@ class SubjectPage(NamedTuple):
 
 @dataclass(frozen=True)
 class JobKind:
-    """A kind of job: how a worker runs it, and the page its job page links back to, if any."""
+    """A kind of job: how a worker runs it, the page its job page links back to and the file it offers, if
+    any."""
 
     run: JobRunner
     subject_page: SubjectPage | None = None
+    title: object = None
+    """The heading of the job's page, a (lazy) translation; None for the certificates' heading."""
+    download: str | None = None
+    """The endpoint (taking ``job_id``) of the file a succeeded job wrote, linked from the job's page."""
 
 
 JobKinds = Mapping[str, JobKind]
