@@ -14,8 +14,11 @@ from cme_tracker.accounts import authentication
 from cme_tracker.accounts import views as account_views
 from cme_tracker.admin import policies as policy_views
 from cme_tracker.admin import views as admin_views
+from cme_tracker.api import attendance as _api_attendance  # noqa: F401  (adds its routes to api)
 from cme_tracker.api import certificates as _api_certificates  # noqa: F401  (adds its route to api)
+from cme_tracker.api import jobs as _api_jobs  # noqa: F401  (adds its routes to api)
 from cme_tracker.api import openapi as _api_openapi  # noqa: F401  (adds its route to api)
+from cme_tracker.api import policies as _api_policies  # noqa: F401  (adds its routes to api)
 from cme_tracker.api import views as _api_views  # noqa: F401  (adds its routes to api)
 from cme_tracker.api.blueprint import blueprint as api_blueprint
 from cme_tracker.auditing import views as auditing_views

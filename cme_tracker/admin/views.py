@@ -46,11 +46,12 @@ from cme_tracker.members.card_jobs import (
     PRINT_CARD_SHEETS,
     PRINTED_FOR_ALL,
     CardSheetRequest,
+    select_for_cards,
     stored_sheet,
 )
 from cme_tracker.members.cards import card_face, card_qr_data_uri, issue_new_card
 from cme_tracker.members.models import Member
-from cme_tracker.members.services import members_by_number, search_members
+from cme_tracker.members.services import search_members
 from cme_tracker.members.web import card_sheet_response
 from cme_tracker.society import SOCIETY_ZONE
 from cme_tracker.vocabulary import Role
@@ -260,9 +261,8 @@ def _selection(session: Session, form: CardSheetForm) -> list[Member] | None:
     if not numbers:
         form.numbers.errors.append(gettext("Enter or tick at least one member number."))
         return None
-    found = members_by_number(session, numbers)
-    unknown = [number for number in numbers if number not in found]
-    inactive = [number for number in numbers if number in found and not found[number].active]
+    selection = select_for_cards(session, numbers)
+    unknown, inactive = selection.unknown, selection.inactive
     if unknown:
         form.numbers.errors.append(
             gettext("No member has these numbers: %(numbers)s", numbers=", ".join(unknown))
@@ -273,7 +273,7 @@ def _selection(session: Session, form: CardSheetForm) -> list[Member] | None:
         )
     if unknown or inactive:
         return None
-    return [found[number] for number in numbers]
+    return selection.members
 
 
 def _active_count(session: Session) -> int:

@@ -96,7 +96,8 @@ def get_version(session: Session, code: str, version: str) -> CreditPolicyVersio
     return row
 
 
-def _known_code(session: Session, code: str) -> None:
+def require_policy(session: Session, code: str) -> None:
+    """Refuse an unknown policy code (404 ``unknown_policy``)."""
     found = session.scalar(select(CreditPolicyVersion.id).where(CreditPolicyVersion.code == code).limit(1))
     if found is None:
         raise NotFound(f"no policy {code}", code="unknown_policy")
@@ -143,9 +144,39 @@ def candidate_policy(
             details={"version": ["letters, digits, '.', '_' or '-', at most 32"]},
         )
     try:
-        return CreditPolicy.from_parameters(code, version, effective_from, parameters)
+        policy = CreditPolicy.from_parameters(code, version, effective_from, parameters)
     except ValueError as error:
         raise InvalidPolicy(str(error), details={"parameters": [str(error)]}) from None
+    _check_bounds(policy)
+    return policy
+
+
+MAX_MINUTES = 24 * 60
+MAX_AMOUNT = Decimal(10_000)
+
+
+def _check_bounds(policy: CreditPolicy) -> None:
+    """Minutes within a day and amounts under 10,000 with at most 4 decimals: the rules accept any whole or
+    decimal number, but a typing slip (``1e9``) would only make every total absurd."""
+    minutes = {
+        "minutes_per_unit": policy.minutes_per_unit,
+        "minimum_minutes": policy.minimum_minutes,
+        "full_attendance_tolerance": policy.full_attendance_tolerance,
+        "remainder.from_minutes": policy.remainder.from_minutes if policy.remainder else None,
+    }
+    amounts = {
+        "unit_value": policy.unit_value,
+        "remainder.value": policy.remainder.value if policy.remainder else None,
+        "caps.per_lecture": policy.caps.per_lecture,
+        "caps.per_day": policy.caps.per_day,
+        "caps.per_year": policy.caps.per_year,
+    }
+    for key, value in minutes.items():
+        if value is not None and value > MAX_MINUTES:
+            raise InvalidPolicy(f"{policy.label}: {key} must be at most {MAX_MINUTES} minutes")
+    for key, amount in amounts.items():
+        if amount is not None and (amount >= MAX_AMOUNT or amount != amount.quantize(Decimal("0.0001"))):
+            raise InvalidPolicy(f"{policy.label}: {key} must be under {MAX_AMOUNT} with at most 4 decimals")
 
 
 def add_version(
@@ -163,7 +194,7 @@ def add_version(
     Years ending on or after ``effective_from`` are computed with it (a year takes the versions in force on
     its last day); results issued before keep naming the version they were computed with.
     """
-    _known_code(session, code)
+    require_policy(session, code)
     policy = candidate_policy(code, version, effective_from, parameters)
     exists = session.scalar(
         select(CreditPolicyVersion.id).where(

@@ -68,6 +68,26 @@ class CardSheetRequest:
         return f"imsj-member-cards-{label}.pdf"
 
 
+@dataclass(frozen=True)
+class CardSelection:
+    """The members whose numbers were asked for, in that order, and the numbers that cannot be printed."""
+
+    members: list[Member]
+    unknown: list[str]
+    inactive: list[str]
+
+
+def select_for_cards(session: Session, numbers: Sequence[str]) -> CardSelection:
+    """The members of ``numbers`` (each once, in order), and the unknown and inactive numbers among them."""
+    wanted = list(dict.fromkeys(numbers))
+    found = members_by_number(session, wanted)
+    return CardSelection(
+        [found[number] for number in wanted if number in found and found[number].active],
+        [number for number in wanted if number not in found],
+        [number for number in wanted if number in found and not found[number].active],
+    )
+
+
 def members_for_all(session: Session) -> list[Member]:
     """Every member whose card "all active members" prints, by number."""
     return list(session.scalars(select(Member).where(*PRINTED_FOR_ALL).order_by(Member.member_no)))
@@ -82,10 +102,9 @@ def _faces(session: Session, secret: str, request: CardSheetRequest) -> tuple[li
     """The cards to print, and the numbers left out (gone, or no longer active, since the request)."""
     if request.member_nos is None:
         return [card_face(secret, member) for member in members_for_all(session)], []
-    found = members_by_number(session, list(request.member_nos))
-    printed = [found[number] for number in request.member_nos if number in found and found[number].active]
-    left_out = [number for number in request.member_nos if number not in found or not found[number].active]
-    return [card_face(secret, member) for member in printed], left_out
+    selection = select_for_cards(session, request.member_nos)
+    left_out = [*selection.unknown, *selection.inactive]
+    return [card_face(secret, member) for member in selection.members], left_out
 
 
 def _joined(parts: Sequence[bytes]) -> bytes:
