@@ -50,7 +50,11 @@ class AttendanceSchema(Answer):
     member_no = fields.String(attribute="member.member_no")
     member_name = fields.String(attribute="member.name")
     symposium_code = fields.String(attribute="symposium.code")
-    lecture_code = fields.String(attribute="lecture.code", allow_none=True)
+    lecture_code = fields.Function(
+        lambda attendance: attendance.lecture.code if attendance.lecture is not None else None,
+        allow_none=True,
+        metadata={"type": ["string", "null"], "description": "null: the whole day."},
+    )
     check_in_at = fields.DateTime()
     check_out_at = fields.DateTime(allow_none=True)
     check_in_local = LocalTime(attribute="check_in_at")

@@ -29,8 +29,13 @@ MAX_LIMIT = 200
 class Cursor(fields.String):
     """The opaque cursor: base64url of the JSON list ``[last_key]``; anything else is refused."""
 
+    MAX_LENGTH = 400
+    """Checked on the text: the decoded key may be an int, which a length validator cannot measure."""
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         text = super()._deserialize(value, attr, data, **kwargs)
+        if len(text) > self.MAX_LENGTH:
+            raise ValidationError("not a cursor of this list")
         try:
             decoded = json.loads(base64.urlsafe_b64decode(text.encode("ascii") + b"=="))
         except (ValueError, binascii.Error, UnicodeError):
@@ -46,7 +51,7 @@ class PageQuerySchema(ApiSchema):
     """``cursor`` and ``limit``; a list's own query schema extends it with its filters."""
 
     cursor = Cursor(
-        validate=validate.Length(max=400), metadata={"description": "`next_cursor` of the page before."}
+        metadata={"description": "`next_cursor` of the page before.", "maxLength": Cursor.MAX_LENGTH}
     )
     limit = fields.Integer(
         load_default=DEFAULT_LIMIT,

@@ -19,7 +19,7 @@ from cme_tracker.accounts.authentication import current_actor
 from cme_tracker.amounts import format_amount
 from cme_tracker.api.blueprint import blueprint, json_body, load
 from cme_tracker.api.operations import Operation, Reply
-from cme_tracker.api.pages import Cursor, PageQuerySchema, encode_cursor
+from cme_tracker.api.pages import PageQuerySchema, encode_cursor
 from cme_tracker.api.schemas import ApiSchema
 from cme_tracker.api.versions import expected_version, tagged
 from cme_tracker.credits.models import CreditPolicyVersion
@@ -115,13 +115,12 @@ class PreviewSchema(Answer):
 class PreviewQuerySchema(PageQuerySchema):
     """The preview's year and a page of its members (``cursor``: ``next_cursor`` of the page before)."""
 
-    cursor = Cursor(validate=validate.Length(max=400))
     year = fields.Integer(validate=validate.Range(FIRST_REPORT_YEAR, LAST_REPORT_YEAR))
     basis = Choice(tuple(YearBasis), load_default=YearBasis.CALENDAR.value)
 
 
 class PreviewPageQuerySchema(PageQuerySchema):
-    cursor = Cursor(validate=validate.Length(max=400))
+    """A page of a dry run's members."""
 
 
 class NewVersionSchema(ApiSchema):
@@ -157,18 +156,20 @@ def _signed(amount: Any) -> str:
     return f"-{format_amount(-amount)}" if amount < 0 else format_amount(amount)
 
 
+def _version_values(row: CreditPolicyVersion, in_force: bool) -> dict[str, Any]:
+    return {
+        "code": row.code,
+        "version": row.version,
+        "effective_from": row.effective_from,
+        "enabled": row.enabled,
+        "in_force": in_force,
+        "row_version": row.row_version,
+        "parameters": row.parameters,
+    }
+
+
 def version_json(row: CreditPolicyVersion, in_force: bool) -> dict[str, Any]:
-    dumped: dict[str, Any] = _VERSION.dump(
-        {
-            "code": row.code,
-            "version": row.version,
-            "effective_from": row.effective_from,
-            "enabled": row.enabled,
-            "in_force": in_force,
-            "row_version": row.row_version,
-            "parameters": row.parameters,
-        }
-    )
+    dumped: dict[str, Any] = _VERSION.dump(_version_values(row, in_force))
     return dumped
 
 
@@ -228,7 +229,7 @@ def policies() -> ResponseReturnValue:
                 "name_ja": latest.name_ja,
                 "name_en": latest.name_en,
                 "society_own": entry.code == SOCIETY_POLICY,
-                "versions": [version_json(row, row is entry.in_force) for row in entry.versions],
+                "versions": [_version_values(row, row is entry.in_force) for row in entry.versions],
             }
         )
     return jsonify(_POLICIES.dump({"items": items}))

@@ -1,5 +1,5 @@
-"""The office's credit policy pages: every preset's rule in words (ja and en), enabling and disabling a version
-with a stale edit refused, and a new version previewed on a year (its list and CSV) before it is saved."""
+"""The office's credit policy pages: every preset's rule in words (ja and en), enabling and disabling a
+version with a stale edit refused, and a new version previewed on a year (its list and CSV) before saving."""
 
 from __future__ import annotations
 
