@@ -53,7 +53,7 @@ class AttendanceSchema(Answer):
     lecture_code = fields.Function(
         lambda attendance: attendance.lecture.code if attendance.lecture is not None else None,
         allow_none=True,
-        metadata={"type": ["string", "null"], "description": "null: the whole day."},
+        metadata={"type": "string", "description": "null: the whole day."},
     )
     check_in_at = fields.DateTime()
     check_out_at = fields.DateTime(allow_none=True)
