@@ -298,7 +298,13 @@ def card_sheets() -> ResponseReturnValue:
             label = "all" if form.scope.data == "all" else f"{len(chosen)}"
             return card_sheet_response(chosen, f"imsj-member-cards-{label}-{_today()}.pdf")
     status = 422 if any(field.errors for field in form) else 200
-    page = render_template("admin/cards.html", form=form, scopes=SCOPES, active_count=_active_count(session))
+    page = render_template(
+        "admin/cards.html",
+        form=form,
+        scopes=SCOPES,
+        active_count=_active_count(session),
+        immediate_limit=IMMEDIATE_LIMIT,
+    )
     return page, status
 
 
