@@ -3,7 +3,7 @@
 The job machinery (:mod:`cme_tracker.jobs`) knows no kind of job. The worker command below, the pages that
 submit a job and the job's own page are handed :data:`JOB_KINDS` (the web app through its extensions). Each
 kind of document (:data:`~cme_tracker.document_kinds.KINDS`) is a kind of job, and so are a requested export
-and the dry run and import of a large import file.
+the dry run and import of a large import file, and a large card sheet.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from cme_tracker.import_runs.jobs import CHECK_IMPORT, RUN_IMPORT, check_import_
 from cme_tracker.jobs.commands import worker_command
 from cme_tracker.jobs.service import JobKind, JobProgress, JobRunner, SubjectPage
 from cme_tracker.mail.service import DELIVER_MAIL, deliver_due, mail_due
+from cme_tracker.members.card_jobs import PRINT_CARD_SHEETS, print_card_sheets
 
 
 def _document_runner(kind: DocumentKind[Any]) -> JobRunner:
@@ -87,6 +88,9 @@ JOB_KINDS: dict[str, JobKind] = {
     DELIVER_MAIL: JobKind(_deliver_mail, due=mail_due),
     CHECK_IMPORT: JobKind(check_import_job, _IMPORT_RUN_PAGE, title=lazy_gettext("Checking an import file")),
     RUN_IMPORT: JobKind(run_import_job, _IMPORT_RUN_PAGE, title=lazy_gettext("Importing a file")),
+    PRINT_CARD_SHEETS: JobKind(
+        print_card_sheets, title=lazy_gettext("Printing card sheets"), download="admin.card_sheet_file"
+    ),
 }
 
 worker = worker_command(JOB_KINDS)

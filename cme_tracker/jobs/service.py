@@ -50,8 +50,8 @@ class SubjectPage(NamedTuple):
 
 @dataclass(frozen=True)
 class JobKind:
-    """A kind of job: how a worker runs it, the page its job page links back to, if any, and the job page's
-    heading (a translated string; None: issuing certificates).
+    """A kind of job: how a worker runs it, the page its job page links back to and the file it offers, if
+    any, and the job page's heading.
 
     ``due`` is for work that comes due by itself (mail to retry): when it answers True, a worker queues a job
     of the kind (without parameters) before it looks for queued jobs.
@@ -61,6 +61,9 @@ class JobKind:
     subject_page: SubjectPage | None = None
     due: Callable[[Database], bool] | None = None
     title: object | None = None
+    """The heading of the job's page, a (lazy) translation; None for the certificates' heading."""
+    download: str | None = None
+    """The endpoint (taking ``job_id``) of the file a succeeded job wrote, linked from the job's page."""
 
 
 JobKinds = Mapping[str, JobKind]

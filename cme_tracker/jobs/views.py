@@ -24,6 +24,7 @@ blueprint = Blueprint("jobs", __name__, url_prefix="/admin/jobs")
 @roles_required(Role.ADMIN)
 def page(job_id: int) -> ResponseReturnValue:
     job = _job_or_404(job_id)
+    kind = job_kinds().get(job.kind)
     return render_template(
         "jobs/job.html",
         job=job,
@@ -31,7 +32,8 @@ def page(job_id: int) -> ResponseReturnValue:
         reload_seconds=RELOAD_SECONDS,
         status_labels=JOB_STATUS_LABELS,
         back=_subject_url(job),
-        kind=job_kinds().get(job.kind),
+        kind=kind,
+        download=url_for(kind.download, job_id=job.id) if kind is not None and kind.download else None,
     )
 
 
