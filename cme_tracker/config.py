@@ -29,6 +29,8 @@ LOG_FORMATS = ("text", "json")
 
 
 DEFAULT_MAX_REQUEST_BYTES = 16 * 1024 * 1024
+DEFAULT_IMPORT_JOB_BYTES = 256 * 1024
+"""An import file larger than this (about 2,000 rows of members) is checked and imported by a job."""
 """Room for the largest import file a society office sends (a few thousand rows), far from a memory risk."""
 
 
@@ -106,6 +108,8 @@ class Settings:
     """``CME_JOB_WORKERS``: how many workers the web runs at once (default: the CPUs); other jobs wait."""
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     """``CME_MAX_REQUEST_BYTES``: the largest request body accepted; a larger one answers 413."""
+    import_job_bytes: int = DEFAULT_IMPORT_JOB_BYTES
+    """``CME_IMPORT_JOB_BYTES``: an uploaded import file larger than this is checked and imported by a job."""
     mail_url: str | None = None
     """``CME_MAIL_URL``: the SMTP server mail goes to; None: ``.eml`` files in ``<instance>/outbox/``."""
     mail_from: str = DEFAULT_MAIL_FROM
@@ -149,6 +153,11 @@ class Settings:
                 overrides.get("MAX_REQUEST_BYTES")
                 or os.environ.get("CME_MAX_REQUEST_BYTES")
                 or DEFAULT_MAX_REQUEST_BYTES
+            ),
+            import_job_bytes=int(
+                overrides.get("IMPORT_JOB_BYTES")
+                or os.environ.get("CME_IMPORT_JOB_BYTES")
+                or DEFAULT_IMPORT_JOB_BYTES
             ),
             mail_url=overrides.get("MAIL_URL") or os.environ.get("CME_MAIL_URL") or None,
             mail_from=overrides.get("MAIL_FROM") or os.environ.get("CME_MAIL_FROM") or DEFAULT_MAIL_FROM,

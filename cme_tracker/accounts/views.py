@@ -24,6 +24,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from cme_tracker.accounts import throttle
+from cme_tracker.accounts.labels import ROLE_LABELS
 from cme_tracker.accounts.models import User
 from cme_tracker.accounts.services import authenticate
 from cme_tracker.audit import chain
@@ -36,13 +37,6 @@ from cme_tracker.web.session import db_session
 blueprint = Blueprint("accounts", __name__)
 
 log = logging.getLogger(__name__)
-
-ROLE_LABELS: dict[Role, LazyString] = {
-    Role.ADMIN: lazy_gettext("Administrator"),
-    Role.DESK: lazy_gettext("Desk staff"),
-    Role.AUDITOR: lazy_gettext("Auditor"),
-    Role.MEMBER: lazy_gettext("Member"),
-}
 
 
 @dataclass(frozen=True)
@@ -115,12 +109,14 @@ TASKS = (
         Role.ADMIN,
         lazy_gettext("API tokens for desk devices"),
         lazy_gettext("A token for a desk device or an auditor's script, shown once."),
+        endpoint="admin_accounts.tokens",
         how="cme-tracker tokens create NAME --role desk",
     ),
     Task(
         Role.ADMIN,
         lazy_gettext("Create logins"),
         lazy_gettext("Logins for desk staff, auditors, administrators and members."),
+        endpoint="admin_accounts.users",
         how="cme-tracker users create LOGIN --role ROLE",
     ),
 )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from pathlib import Path
 
 import click
@@ -14,6 +13,7 @@ from cme_tracker.config import Settings
 from cme_tracker.console import open_database, reports_domain_errors
 from cme_tracker.jobs.service import JobKinds, run_in_slot, run_queued_jobs
 from cme_tracker.jobs.slots import WorkerSlot
+from cme_tracker.jobs.stopping import STOP, stop_on_signals
 
 POLL_SECONDS = 2.0
 
@@ -45,6 +45,7 @@ def worker_command(kinds: JobKinds) -> click.Command:
     @reports_domain_errors
     def worker(once: bool, processes: int, log_file: Path | None, slot_fd: int | None) -> None:
         """Run queued jobs; without --once, keep waiting for new ones until interrupted."""
+        stop_on_signals()
         if log_file is not None:
             logs.configure_logging(config.log_format(), log_file)
         database = open_database()
@@ -53,9 +54,11 @@ def worker_command(kinds: JobKinds) -> click.Command:
             slot = None if slot_fd is None else WorkerSlot(slot_fd)
             _report(run_in_slot(database, settings, kinds, slot, processes=processes))
             return
-        while True:
+        log.info("worker waiting for jobs (%s processes a job)", processes)
+        while not STOP.is_set():
             _report(run_queued_jobs(database, settings, kinds, processes=processes))
-            time.sleep(POLL_SECONDS)
+            STOP.wait(POLL_SECONDS)
+        log.info("worker stopped")
 
     return worker
 

@@ -35,6 +35,7 @@ GET_ROUTES = (
     "/admin/members/{member_no}/edit",
     "/admin/members/{member_no}/merge",
     "/admin/members/{member_no}/merge/{target_no}",
+    "/admin/cards/{job_id}.pdf",
 )
 POST_ROUTES = (
     "/admin/members/new",
@@ -85,7 +86,7 @@ def test_every_admin_route_refuses_other_roles_and_changes_nothing(
     make_login(session, "someone", role, member=member if role is Role.MEMBER else None)
     log_in(client, "someone")
     token = csrf_token(client, "/")
-    numbers = {"member_no": member.member_no, "target_no": other.member_no}
+    numbers = {"member_no": member.member_no, "target_no": other.member_no, "job_id": 1}
     for path in GET_ROUTES:
         assert client.get(path.format(**numbers)).status_code == 403, path
     for path in POST_ROUTES:
