@@ -154,13 +154,12 @@ def _move(
     source: Member,
     target: Member,
 ) -> int:
-    """Point the source's rows of ``model`` at the target; how many moved."""
-    result = cast(
-        CursorResult[tuple[()]],
-        session.execute(
-            update(model).where(model.member_id == source.id).values(member_id=target.id),
-        ),
-    )
+    """Point the source's rows of ``model`` at the target; how many moved. A login's member is part of what
+    the office edits on it, so its version rises (an open edit of the login is then stale)."""
+    statement = update(model).where(model.member_id == source.id).values(member_id=target.id)
+    if model is User:
+        statement = statement.values(row_version=User.row_version + 1)
+    result = cast(CursorResult[tuple[()]], session.execute(statement))
     return result.rowcount
 
 

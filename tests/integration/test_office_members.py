@@ -393,7 +393,8 @@ def test_admin_merges_a_walk_in_and_everything_moves_and_the_source_points_at_th
         session.scalar(select(Certificate.member_id).where(Certificate.serial == "A26-WALK-0001"))
         == target.id
     )
-    assert session.scalar(select(User.member_id).where(User.login == "walkin-login")) == target.id
+    login = session.scalar(select(User).where(User.login == "walkin-login"))
+    assert login is not None and (login.member_id, login.row_version) == (target.id, 2)
     walk_in = session.get(Member, walk_in.id)
     assert (walk_in.merged_into_id, walk_in.active, walk_in.needs_review) == (target.id, False, False)
     [merge] = _events(session, "member.merge")
