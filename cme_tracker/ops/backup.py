@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import make_url, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from cme_tracker.config import AUDIT_KEY_FILE, SECRET_KEY_FILE, Settings
 from cme_tracker.db import create_db_engine
@@ -272,7 +273,7 @@ def _postgres_dump(url: str, workdir: Path) -> Iterator[DatabaseCopy]:
             connection = connection.execution_options(isolation_level="REPEATABLE READ")
             with connection.begin():
                 snapshot = connection.scalar(text("SELECT pg_export_snapshot()"))
-                revision, counts = _describe(lambda sql: list(connection.execute(text(sql)).tuples()))
+                revision, counts = _describe(lambda sql: list(connection.execute(text(sql)).all()))
                 dump_url, environment = libpq_url(url)
                 run_pg_tool(
                     [
@@ -311,7 +312,7 @@ def _describe(query: Any) -> tuple[str, dict[str, int]]:
     """The database's migration revision and the manifest's counts, read with ``query(sql) -> rows``."""
     try:
         revisions = sorted(str(row[0]) for row in query("SELECT version_num FROM alembic_version"))
-    except Exception as error:  # no such table: sqlite3 and SQLAlchemy raise different classes
+    except (sqlite3.Error, SQLAlchemyError) as error:  # no such table
         raise BackupError(
             "the database has no migration revision (no alembic_version table): it is not a cme-tracker "
             "database, or it was never migrated (cme-tracker db upgrade)"
