@@ -250,7 +250,8 @@ def read_members(path: Path, handle_member: Callable[[str, Readable], None] | No
         ) from error
     if manifest_data is None:
         raise ArchiveError(
-            f"{path.name} holds no {MANIFEST}: it is not a cme-tracker backup, or it was cut short."
+            f"{path.name} holds no readable {MANIFEST}: it is damaged, cut short, or not a cme-tracker backup"
+            + (f" (readable up to {list(seen)[-1]})." if seen else ".")
         )
     checked = CheckedArchive(path, _parse_manifest(manifest_data, path))
     problems = []

@@ -317,3 +317,17 @@ def test_an_archive_of_an_older_revision_is_migrated_to_the_head(
     assert "migrated the database from revision 0007 to" in restored.output
     assert target.run("db", "check").exit_code == 0
     assert target.run("audit", "verify").exit_code == 0
+
+
+def test_a_failed_backup_leaves_no_archive_behind(tmp_path: Path, database_factory: DatabaseFactory) -> None:
+    unmigrated = Instance(tmp_path / "unmigrated", database_factory.create("backup_unmigrated"))
+    if unmigrated.url.startswith("sqlite"):
+        Path(unmigrated.url.removeprefix("sqlite:///")).touch()
+    out = tmp_path / "out" / "backup.tar.gz"
+
+    failed = unmigrated.run("backup", "--out", str(out))
+
+    assert failed.exit_code == 1
+    assert "no migration revision" in failed.output
+    assert not out.exists() and list(out.parent.iterdir()) == []
+    assert not list(unmigrated.folder.glob(".*")), "no database copy is left in the instance folder"
