@@ -78,9 +78,9 @@ def read_or_create_secret(folder: Path, name: str, env_var: str) -> str:
     return read_secret(folder, name, env_var) or write_secret(folder, name, secrets.token_hex(32))
 
 
-SECRET_KEY_FILE = "secret_key"
-"""The secret key's file in the instance folder, when ``CME_SECRET_KEY`` does not give it: it signs sessions and
-the QR codes of printed member cards."""
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+"""The secret key's file in the instance folder, when ``CME_SECRET_KEY`` does not give it: it signs sessions
+and the QR codes of printed member cards."""
 
 
 def database_url(folder: Path) -> str:
