@@ -9,6 +9,7 @@ file; a newer file without a row is swept by the next issuing run).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -199,7 +200,7 @@ def _add_data(
     left_out = []
     for name, path in keys.files:
         data = path.read_bytes()
-        left_out.append(Entry(name, _sha256(data), len(data)).__dict__)
+        left_out.append(dataclasses.asdict(Entry(name, _sha256(data), len(data))))
     return left_out
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from cme_tracker import config
-from cme_tracker.db import create_db_engine
+from cme_tracker.db import Database, create_db_engine
 from cme_tracker.errors import DomainError
 from cme_tracker.ops.archive import (
     ANCHOR,
@@ -33,7 +33,14 @@ from cme_tracker.ops.archive import (
     Readable,
     read_members,
 )
-from cme_tracker.ops.backup import BackupError, Contents, libpq_url, run_pg_tool, sqlite_path
+from cme_tracker.ops.backup import (
+    BackupError,
+    Contents,
+    copy_file_privately,
+    libpq_url,
+    run_pg_tool,
+    sqlite_path,
+)
 
 _CHUNK = 1024 * 1024
 KEY_NAMES = {
@@ -362,8 +369,6 @@ def _extract(archive: CheckedArchive, target: Target, workdir: Path) -> None:
 
 def _restore_database(target: Target, copy: Path) -> None:
     if target.database_kind == "sqlite":
-        from cme_tracker.ops.backup import copy_file_privately
-
         path = sqlite_path(target.database_url)
         _private_folder(path.parent)
         for suffix in ("-wal", "-shm", "-journal"):  # of an empty database file: stale once it is replaced
@@ -389,7 +394,6 @@ def _restore_database(target: Target, copy: Path) -> None:
 def _migrate_and_check(target: Target, revision: str, head: str, report: RestoreReport) -> None:
     """Migrate an archive of an older revision to the head, then check the chain and every issued file."""
     from cme_tracker.audit.chain import verify
-    from cme_tracker.db import Database
     from cme_tracker.keys import ensure_instance_keys
 
     settings = ensure_instance_keys(config.Settings.from_environment())
@@ -414,7 +418,7 @@ def _migrate_and_check(target: Target, revision: str, head: str, report: Restore
         database.engine.dispose()
 
 
-def _check_documents(settings: config.Settings, database: Any, report: RestoreReport) -> None:
+def _check_documents(settings: config.Settings, database: Database, report: RestoreReport) -> None:
     """Every issued document's file against its recorded SHA-256; the newest valid one's signature against
     the restored signing identity."""
     from cme_tracker.documents.identity import load_signing_identity
