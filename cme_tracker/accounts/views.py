@@ -101,7 +101,7 @@ TASKS = (
     Task(
         Role.ADMIN,
         lazy_gettext("Credit policies"),
-        lazy_gettext("Each policy's rules in words; enable or disable a version, or add one after a preview."),
+        lazy_gettext("Each policy's rules in words; enable, disable or add a version after a preview."),
         endpoint="policies.index",
     ),
     Task(
