@@ -2,12 +2,15 @@
 
 The job machinery (:mod:`cme_tracker.jobs`) knows no kind of job. The worker command below, the pages that
 submit a job and the job's own page are handed :data:`JOB_KINDS` (the web app through its extensions). Each
-kind of document (:data:`~cme_tracker.document_kinds.KINDS`) is a kind of job, and so is a requested export.
+kind of document (:data:`~cme_tracker.document_kinds.KINDS`) is a kind of job, and so are a requested export
+and the reissue of the documents a program change affects.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from flask_babel import lazy_gettext
 
 from cme_tracker.certificates.issue import ISSUE_CERTIFICATES
 from cme_tracker.config import Settings
@@ -19,6 +22,7 @@ from cme_tracker.documents.setup import DocumentSetup
 from cme_tracker.exports.store import EXPORT_TRANSCRIPTS, ExportRequest, write_requested_export
 from cme_tracker.jobs.commands import worker_command
 from cme_tracker.jobs.service import JobKind, JobProgress, JobRunner, SubjectPage
+from cme_tracker.program_office.reissue import REISSUE_DOCUMENTS, reissue_runner
 
 
 def _document_runner(kind: DocumentKind[Any]) -> JobRunner:
@@ -65,6 +69,9 @@ _SUBJECT_PAGES = {ISSUE_CERTIFICATES: SubjectPage("certificate_admin.symposium",
 JOB_KINDS: dict[str, JobKind] = {
     **{kind.job: JobKind(_document_runner(kind), _SUBJECT_PAGES.get(kind.job)) for kind in KINDS},
     EXPORT_TRANSCRIPTS: JobKind(_export_transcripts),
+    REISSUE_DOCUMENTS: JobKind(
+        reissue_runner(KINDS), title=lazy_gettext("Reissuing the documents a program change affects")
+    ),
 }
 
 worker = worker_command(JOB_KINDS)

@@ -51,6 +51,8 @@ class JobKind:
 
     run: JobRunner
     subject_page: SubjectPage | None = None
+    title: str | None = None
+    """The job page's heading (a lazy translation); None: "Issuing certificates"."""
 
 
 JobKinds = Mapping[str, JobKind]

@@ -31,6 +31,7 @@ def page(job_id: int) -> ResponseReturnValue:
         reload_seconds=RELOAD_SECONDS,
         status_labels=JOB_STATUS_LABELS,
         back=_subject_url(job),
+        title=_title(job),
     )
 
 
@@ -47,6 +48,11 @@ def _job_or_404(job_id: int) -> Job:
     if job is None:
         abort(404)
     return job
+
+
+def _title(job: Job) -> str | None:
+    kind = job_kinds().get(job.kind)
+    return str(kind.title) if kind is not None and kind.title is not None else None
 
 
 def _subject_url(job: Job) -> str | None:
