@@ -184,7 +184,7 @@ def parse_symposium(text: Mapping[str, Any], current: SymposiumValues | None = N
 
 
 def parse_lecture(text: Mapping[str, Any], current: LectureValues | None = None) -> LectureValues:
-    """As :func:`parse_symposium`, for a lecture; ``excluded`` is ``HH:MM-HH:MM`` intervals joined by ``;``."""
+    """As :func:`parse_symposium`, for a lecture; ``excluded`` is ``HH:MM-HH:MM`` intervals, ``;`` between."""
     merged = {**(current.as_text() if current is not None else {}), **text}
     return LectureValues.loaded(LectureSchema().load(merged))
 

@@ -1,11 +1,11 @@
 """What a change of the program would change: members' credits and the valid documents whose frozen content
 would no longer match, computed before the change is saved.
 
-The change is applied in a savepoint (the editing services' ``write_*`` functions, which neither check versions
-nor audit), the credits are computed by the credit services and the documents' content by their own kinds,
-exactly as an issue would compute it, and the savepoint is rolled back: nothing is written. After a saved
-change, :func:`affected_documents` lists the documents whose content differs from what they froze, for
-reissuing them.
+The change is applied in a savepoint (the editing services' ``write_*`` functions, which neither check
+versions nor audit), the credits are computed by the credit services and the documents' content by their
+own kinds, exactly as an issue would compute it, and the savepoint is rolled back: nothing is written. After
+a saved change, :func:`affected_documents` lists the documents whose content differs from what they froze,
+for reissuing them.
 """
 
 from __future__ import annotations
