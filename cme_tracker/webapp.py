@@ -15,6 +15,7 @@ from cme_tracker.accounts import views as account_views
 from cme_tracker.admin import views as admin_views
 from cme_tracker.api import certificates as _api_certificates  # noqa: F401  (adds its route to api)
 from cme_tracker.api import openapi as _api_openapi  # noqa: F401  (adds its route to api)
+from cme_tracker.api import program as _api_program  # noqa: F401  (adds its routes to api)
 from cme_tracker.api import views as _api_views  # noqa: F401  (adds its routes to api)
 from cme_tracker.api.blueprint import blueprint as api_blueprint
 from cme_tracker.auditing import views as auditing_views
@@ -29,6 +30,7 @@ from cme_tracker.job_kinds import JOB_KINDS
 from cme_tracker.jobs import views as job_views
 from cme_tracker.jobs.web import JOB_KINDS_EXTENSION
 from cme_tracker.members import views as member_views
+from cme_tracker.program_office import views as program_views
 from cme_tracker.transcripts import views as transcript_views
 from cme_tracker.web import setup
 from cme_tracker.web.setup import NavLink
@@ -39,6 +41,7 @@ NAVIGATION = (
     NavLink("certificates.mine", lazy_gettext("My certificates")),
     NavLink("accounts.home", lazy_gettext("Overview")),
     NavLink("admin.members", lazy_gettext("Members")),
+    NavLink("program_admin.index", lazy_gettext("Program")),
     NavLink("admin.walk_ins", lazy_gettext("Walk-ins")),
     NavLink("admin.card_sheets", lazy_gettext("Card sheets")),
     NavLink("certificate_admin.index", lazy_gettext("Certificates")),
@@ -58,6 +61,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(credit_views.blueprint)
     app.register_blueprint(desk_views.blueprint)
     app.register_blueprint(admin_views.blueprint)
+    app.register_blueprint(program_views.blueprint)
     app.register_blueprint(api_blueprint)
     app.register_blueprint(auditing_views.blueprint)
     app.register_blueprint(export_views.blueprint)

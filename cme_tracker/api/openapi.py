@@ -20,7 +20,7 @@ from apispec.ext.marshmallow.openapi import OpenAPIConverter
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema, fields
 
-from cme_tracker.api import certificates
+from cme_tracker.api import certificates, program
 from cme_tracker.api.blueprint import blueprint
 from cme_tracker.api.operations import Operation, Reply
 from cme_tracker.api.responses import (
@@ -152,7 +152,7 @@ CORE_OPERATIONS = (
     ),
 )
 
-OPERATIONS: tuple[Operation, ...] = (*CORE_OPERATIONS,)
+OPERATIONS: tuple[Operation, ...] = (*CORE_OPERATIONS, *program.OPERATIONS)
 """Every operation of the document: an API module adds its own ``OPERATIONS`` here."""
 
 _PARAMETER = re.compile(r"<(?:(?P<converter>[a-z]+):)?(?P<name>[a-z_]+)>")
