@@ -119,8 +119,8 @@ class ProgramSymposiumSchema(Answer):
     kind = fields.String(validate=validate.OneOf([value.value for value in SymposiumKind]))
     status = fields.String(validate=validate.OneOf([value.value for value in SymposiumStatus]))
     version = fields.Integer(attribute="row_version")
-    lectures = fields.Integer(metadata={"description": "How many lectures it has."})
-    attendances = fields.Integer(metadata={"description": "Attendances recorded (not voided)."})
+    lecture_count = fields.Integer(metadata={"description": "How many lectures it has."})
+    attendance_count = fields.Integer(metadata={"description": "Attendances recorded (not voided)."})
 
 
 class SymposiumListSchema(Answer):
@@ -220,24 +220,29 @@ def _parsed(parse: Any, text: Mapping[str, Any], current: Any = None) -> Any:
 
 def _symposium_json(session: Session, symposia: Sequence[Symposium]) -> list[dict[str, Any]]:
     ids = [symposium.id for symposium in symposia]
-    lectures = dict(
-        session.execute(
+    lectures: dict[int, int] = {
+        key: count
+        for key, count in session.execute(
             select(Lecture.symposium_id, func.count())
             .where(Lecture.symposium_id.in_(ids))
             .group_by(Lecture.symposium_id)
-        ).tuples()
-    )
-    attendances = dict(
-        session.execute(
+        )
+    }
+    attendances: dict[int, int] = {
+        key: count
+        for key, count in session.execute(
             select(Attendance.symposium_id, func.count())
             .where(Attendance.symposium_id.in_(ids), Attendance.voided_at.is_(None))
             .group_by(Attendance.symposium_id)
-        ).tuples()
-    )
+        )
+    }
     schema = ProgramSymposiumSchema()
     return [
         schema.dump(symposium)
-        | {"lectures": lectures.get(symposium.id, 0), "attendances": attendances.get(symposium.id, 0)}
+        | {
+            "lecture_count": lectures.get(symposium.id, 0),
+            "attendance_count": attendances.get(symposium.id, 0),
+        }
         for symposium in symposia
     ]
 

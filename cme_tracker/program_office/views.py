@@ -232,16 +232,20 @@ def _fill(form: FlaskForm, text: Mapping[str, str], version: int) -> None:
 
 def _rows(session: Session) -> list[SymposiumRow]:
     symposia = session.scalars(select(Symposium).order_by(Symposium.held_on.desc(), Symposium.code)).all()
-    lectures = dict(
-        session.execute(select(Lecture.symposium_id, func.count()).group_by(Lecture.symposium_id)).tuples()
-    )
-    attendances = dict(
-        session.execute(
+    lectures: dict[int, int] = {
+        key: count
+        for key, count in session.execute(
+            select(Lecture.symposium_id, func.count()).group_by(Lecture.symposium_id)
+        )
+    }
+    attendances: dict[int, int] = {
+        key: count
+        for key, count in session.execute(
             select(Attendance.symposium_id, func.count())
             .where(Attendance.voided_at.is_(None))
             .group_by(Attendance.symposium_id)
-        ).tuples()
-    )
+        )
+    }
     return [
         SymposiumRow(symposium, lectures.get(symposium.id, 0), attendances.get(symposium.id, 0))
         for symposium in symposia
