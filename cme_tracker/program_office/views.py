@@ -24,6 +24,7 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from wtforms import Field, HiddenField, IntegerField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 
 from cme_tracker.accounts.authentication import current_actor
@@ -106,7 +107,7 @@ class SymposiumForm(FlaskForm):  # type: ignore[misc]
     title_en = StringField(lazy_gettext("Title (English)"))
     venue = StringField(lazy_gettext("Venue"))
     kind = SelectField(
-        lazy_gettext("Kind"), choices=[(kind.value, label) for kind, label in KIND_LABELS.items()]
+        lazy_gettext("Kind"), choices=[SelectChoice(kind.value, label) for kind, label in KIND_LABELS.items()]
     )
     version = HiddenField()
     confirmed = HiddenField()
@@ -183,7 +184,7 @@ def _actor() -> str:
 def _field_choices(form: LectureForm) -> None:
     from cme_tracker.web.i18n import label
 
-    form.field.choices = [(field.value, label(field)) for field in CmeField]
+    form.field.choices = [SelectChoice(field.value, label(field)) for field in CmeField]
 
 
 def _symposium_or_404(session: Session, code: str, *, for_update: bool = False) -> Symposium:
