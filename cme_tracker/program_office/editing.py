@@ -300,13 +300,16 @@ def add_lecture(session: Session, symposium: Symposium, values: LectureValues, *
     if session.scalar(select(Lecture.id).where(Lecture.code == values.code)) is not None:
         raise Conflict(f"a lecture with code {values.code} exists already", code="lecture_exists")
     ordered = sorted(symposium.lectures, key=lambda lecture: lecture.position)
-    lecture = Lecture(code=values.code, position=-1, symposium=symposium)
+    lecture = Lecture(code=values.code, position=-1)
     _write_lecture(lecture, symposium, values)
-    session.add(lecture)
-    session.flush()
     before = [other for other in ordered if lecture_order(other) <= lecture_order(lecture)]
     place = ordered.index(before[-1]) + 1 if before else 0
-    set_lecture_order(session, [*ordered[:place], lecture, *ordered[place:]])
+    if place == len(ordered):
+        lecture.position = len(ordered) + 1
+    symposium.lectures.append(lecture)
+    session.flush()
+    if place < len(ordered):
+        set_lecture_order(session, [*ordered[:place], lecture, *ordered[place:]])
     chain.record(
         session,
         actor=actor,
