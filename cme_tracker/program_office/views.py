@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from wtforms import Field, HiddenField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, NumberRange, Optional
+from wtforms.validators import NumberRange
 
 from cme_tracker.accounts.authentication import current_actor
 from cme_tracker.amounts import format_amount
@@ -145,7 +145,7 @@ class VersionForm(FlaskForm):  # type: ignore[misc]
 
 
 class ReissueForm(FlaskForm):  # type: ignore[misc]
-    lecture = StringField(validators=[Optional(), Length(max=40)])
+    """The reissue button: its CSRF token only; what to reissue is computed when it is pressed."""
 
 
 SYMPOSIUM_TEXT = ("code", "date", "timezone", "title_ja", "title_en", "venue", "kind")
