@@ -11,6 +11,8 @@ is saved only when confirmed; the documents it left behind can then be reissued 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -201,6 +203,13 @@ def _lecture_or_404(session: Session, code: str, *, for_update: bool = False) ->
         abort(404, gettext("There is no lecture %(code)s.", code=code))
 
 
+def _fingerprint(values: SymposiumValues | LectureValues) -> str:
+    """What the preview showed the impact of: a save is confirmed only for exactly these values, so a form
+    changed again after its preview is previewed again."""
+    text = json.dumps(values.as_text(), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 def _version(form: Any) -> int | None:
     """The version the form was made from; a missing or mangled one is stale by definition (0)."""
     text = (form.version.data or "").strip()
@@ -328,7 +337,7 @@ def edit_symposium(code: str) -> ResponseReturnValue:
         else:
             changed = editing.changed_fields(current, values)
             needs_preview = SYMPOSIUM_CREDIT_FIELDS & set(changed) and touches_records(session, found)
-            if needs_preview and form.confirmed.data != "1":
+            if needs_preview and form.confirmed.data != _fingerprint(values):
                 begin_write(session)
                 found = _symposium_or_404(session, code)
                 impact = preview(
@@ -340,7 +349,7 @@ def edit_symposium(code: str) -> ResponseReturnValue:
                 )
                 session.rollback()
                 found = _symposium_or_404(session, code)
-                form.confirmed.data = "1"
+                form.confirmed.data = _fingerprint(values)
             else:
                 return _save_symposium(session, code, form, values, bool(needs_preview), current.held_on)
     else:
@@ -470,7 +479,7 @@ def edit_lecture(code: str) -> ResponseReturnValue:
         else:
             changed = editing.changed_fields(current, values)
             needs_preview = LECTURE_CREDIT_FIELDS & set(changed) and touches_records(session, found.symposium)
-            if needs_preview and form.confirmed.data != "1":
+            if needs_preview and form.confirmed.data != _fingerprint(values):
                 begin_write(session)
                 found = _lecture_or_404(session, code)
                 lecture = found
@@ -484,7 +493,7 @@ def edit_lecture(code: str) -> ResponseReturnValue:
                 )
                 session.rollback()
                 found = _lecture_or_404(session, code)
-                form.confirmed.data = "1"
+                form.confirmed.data = _fingerprint(values)
             else:
                 return _save_lecture(session, code, form, values, bool(needs_preview))
     else:

@@ -3,6 +3,7 @@ reorder, remove, open and close symposia and lectures, in Japanese and English; 
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -43,6 +44,15 @@ def office(client: FlaskClient, session: Session) -> FlaskClient:
 def _post(client: FlaskClient, path: str, data: dict[str, str], form_page: str | None = None) -> object:
     token = csrf_token(client, form_page or path)
     return client.post(path, data={"csrf_token": token, **data}, headers=ENGLISH)
+
+
+def _confirmation(page: str) -> str:
+    """The hidden field by which the preview's page confirms the values it previewed."""
+    match = re.search(r'name="confirmed"[^>]*value="([0-9a-f]+)"', page) or re.search(
+        r'value="([0-9a-f]+)"[^>]*name="confirmed"', page
+    )
+    assert match is not None, "the preview carries no confirmation"
+    return match.group(1)
 
 
 def _day_with_attendance(session: Session) -> Lecture:
@@ -151,10 +161,16 @@ def test_an_edit_of_an_attended_lecture_shows_its_impact_before_saving(
     assert "0.5 credits" in credits
     session.expire_all()
     assert session.scalar(select(Lecture.row_version).where(Lecture.code == lecture.code)) == 1
+    changed_again = _post(
+        office, path, as_made | {"version": "1", "ends_at": "10:40", "confirmed": _confirmation(text)}
+    )
+    assert "What this change would change" in changed_again.get_data(as_text=True)  # type: ignore[attr-defined]
+    session.expire_all()
+    assert session.scalar(select(Lecture.row_version).where(Lecture.code == lecture.code)) == 1
     saved = _post(
         office,
         path,
-        as_made | {"version": "1", "ends_at": "10:45", "confirmed": "1"},
+        as_made | {"version": "1", "ends_at": "10:45", "confirmed": _confirmation(text)},
     )
     assert saved.status_code == 303  # type: ignore[attr-defined]
     assert "/admin/program/2026-05/documents" in saved.headers["Location"]  # type: ignore[attr-defined]
