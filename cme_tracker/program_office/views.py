@@ -33,6 +33,7 @@ from cme_tracker.accounts.authentication import current_actor
 from cme_tracker.amounts import format_amount
 from cme_tracker.attendance.models import Attendance
 from cme_tracker.db import begin_write
+from cme_tracker.documents.labels import UNIT_LABELS
 from cme_tracker.documents.web import document_kinds
 from cme_tracker.errors import DomainError, NotFound, StaleVersion
 from cme_tracker.jobs.web import job_kinds, start_worker
@@ -169,7 +170,7 @@ LECTURE_TEXT = (
 
 @blueprint.context_processor
 def _helpers() -> dict[str, Any]:
-    return {"amount": format_amount}
+    return {"amount": format_amount, "units": UNIT_LABELS}
 
 
 @dataclass(frozen=True)

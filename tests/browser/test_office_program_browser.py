@@ -107,3 +107,9 @@ def test_an_admin_builds_a_symposium_and_previews_an_earlier_end_of_an_attended_
         saved = session.scalar(select(Lecture).where(Lecture.code == "2026-11-L2"))
         assert saved is not None
         assert saved.row_version == (version or 0) + 1
+
+    page.get_by_role("link", name="日本語").click()
+    page.goto("/admin/program/2026-11")
+    expect(page.get_by_role("link", name="講演を追加する")).to_be_visible()
+    expect(page.locator("[data-lecture='2026-11-L2']")).to_contain_text("11:15–12:00")
+    screenshot(page, "7-symposium-in-japanese")
