@@ -83,6 +83,21 @@ def read_or_create_secret(folder: Path, name: str, env_var: str) -> str:
     return read_secret(folder, name, env_var) or write_secret(folder, name, secrets.token_hex(32))
 
 
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+"""The secret key's file in the instance folder, when ``CME_SECRET_KEY`` does not give it: it signs sessions
+and the QR codes of printed member cards."""
+
+
+def database_url(folder: Path) -> str:
+    """``CME_DATABASE_URL``, else the SQLite file in the instance folder ``folder``."""
+    return os.environ.get("CME_DATABASE_URL") or f"sqlite:///{folder / 'cme-tracker.sqlite3'}"
+
+
+def audit_anchor_path(folder: Path) -> Path:
+    """``CME_AUDIT_ANCHOR``, else ``audit_anchor.json`` in the instance folder ``folder``."""
+    return _optional_path(os.environ.get("CME_AUDIT_ANCHOR")) or folder / "audit_anchor.json"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the app, the CLI and the workers need to know about their environment."""
@@ -127,15 +142,13 @@ class Settings:
         overrides = overrides or {}
         folder = Path(overrides.get("INSTANCE_PATH") or instance_path())
         folder.mkdir(parents=True, exist_ok=True)
-        database_url = overrides.get("DATABASE_URL") or os.environ.get(
-            "CME_DATABASE_URL", f"sqlite:///{folder / 'cme-tracker.sqlite3'}"
-        )
+        url = overrides.get("DATABASE_URL") or database_url(folder)
         audit_key = overrides.get("AUDIT_KEY") or read_secret(folder, AUDIT_KEY_FILE, "CME_AUDIT_KEY")
         return cls(
             instance_path=folder,
-            database_url=database_url,
+            database_url=url,
             secret_key=overrides.get("SECRET_KEY")
-            or read_or_create_secret(folder, "secret_key", "CME_SECRET_KEY"),
+            or read_or_create_secret(folder, SECRET_KEY_FILE, "CME_SECRET_KEY"),
             audit_key=audit_key or secrets.token_hex(32),
             audit_key_unsaved=audit_key is None,
             public_url=(
@@ -146,8 +159,7 @@ class Settings:
             proxy_hops=int(overrides.get("PROXY_HOPS") or os.environ.get("CME_PROXY_HOPS") or 0),
             log_format=overrides.get("LOG_FORMAT") or log_format(),
             idle_minutes=int(overrides.get("IDLE_MINUTES") or os.environ.get("CME_IDLE_MINUTES") or 30),
-            audit_anchor=_optional_path(overrides.get("AUDIT_ANCHOR") or os.environ.get("CME_AUDIT_ANCHOR"))
-            or folder / "audit_anchor.json",
+            audit_anchor=_optional_path(overrides.get("AUDIT_ANCHOR")) or audit_anchor_path(folder),
             job_workers=_job_workers(overrides.get("JOB_WORKERS") or os.environ.get("CME_JOB_WORKERS")),
             max_request_bytes=int(
                 overrides.get("MAX_REQUEST_BYTES")

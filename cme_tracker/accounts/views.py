@@ -41,13 +41,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Task:
-    """Something a role can do: a page of the app (linked when it exists), or the command or call for it."""
+    """Something a role can do, and the page where it is done."""
 
     role: Role
     title: LazyString
     description: LazyString
-    endpoint: str | None = None
-    how: str | None = None
+    endpoint: str
 
 
 TASKS = (
@@ -91,13 +90,31 @@ TASKS = (
         Role.ADMIN,
         lazy_gettext("Import members, the programme and attendance"),
         lazy_gettext("CSV or XLSX files; a file with an invalid row is rejected whole, every error listed."),
-        how="cme-tracker import members|program|attendance FILE --dry-run",
+        endpoint="import_runs.index",
     ),
     Task(
         Role.ADMIN,
         lazy_gettext("Members and cards"),
         lazy_gettext("Find members, issue a new card, print card sheets."),
         endpoint="admin.members",
+    ),
+    Task(
+        Role.ADMIN,
+        lazy_gettext("The program"),
+        lazy_gettext("Symposia and their lectures: create, edit, reorder, open and close them."),
+        endpoint="program_admin.index",
+    ),
+    Task(
+        Role.ADMIN,
+        lazy_gettext("Credit policies"),
+        lazy_gettext("Each policy's rules in words; enable, disable or add a version after a preview."),
+        endpoint="policies.index",
+    ),
+    Task(
+        Role.ADMIN,
+        lazy_gettext("Outgoing mail"),
+        lazy_gettext("What was sent to members, what waits for a retry, and what failed and why."),
+        endpoint="outbox.index",
     ),
     Task(
         Role.ADMIN,
@@ -110,14 +127,12 @@ TASKS = (
         lazy_gettext("API tokens for desk devices"),
         lazy_gettext("A token for a desk device or an auditor's script, shown once."),
         endpoint="admin_accounts.tokens",
-        how="cme-tracker tokens create NAME --role desk",
     ),
     Task(
         Role.ADMIN,
         lazy_gettext("Create logins"),
         lazy_gettext("Logins for desk staff, auditors, administrators and members."),
         endpoint="admin_accounts.users",
-        how="cme-tracker users create LOGIN --role ROLE",
     ),
 )
 """What the landing page lists; a task gets a link as soon as its endpoint exists and the user may open it."""
@@ -228,11 +243,11 @@ def logout() -> ResponseReturnValue:
 @blueprint.get("/home")
 @roles_required(Role.ADMIN, Role.DESK, Role.AUDITOR)
 def home() -> ResponseReturnValue:
-    """Staff land here: what each of their roles can do, linked where the app has a page for it."""
+    """Staff land here: what each of their roles can do, each linked to its page."""
     user: User = current_user._get_current_object()
     roles = [role for role in Role if role in user.roles]
     tasks = [
-        (task, url_for(task.endpoint) if task.endpoint and may_access(task.endpoint) else None)
+        (task, url_for(task.endpoint) if may_access(task.endpoint) else None)
         for role in roles
         for task in TASKS
         if task.role == role

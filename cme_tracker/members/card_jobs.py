@@ -17,7 +17,6 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-import pikepdf
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -111,6 +110,8 @@ def _joined(parts: Sequence[bytes]) -> bytes:
     """The pages of several PDFs as one."""
     if len(parts) == 1:
         return parts[0]
+    import pikepdf  # qpdf: loaded by the worker that joins, not with every page that imports this module
+
     with pikepdf.new() as joined:
         sources = [pikepdf.open(BytesIO(part)) for part in parts]
         try:

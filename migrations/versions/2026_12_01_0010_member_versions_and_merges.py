@@ -1,7 +1,7 @@
 """member versions and merges
 
 Revision ID: 0010
-Revises: 0013
+Revises: 0009
 Create Date: 2026-12-01
 
 Members become editable records: ``row_version`` counts their saves (the office's forms and the API's
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0013"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
