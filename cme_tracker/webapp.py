@@ -20,6 +20,7 @@ from cme_tracker.api import attendance as _api_attendance  # noqa: F401  (adds i
 from cme_tracker.api import certificates as _api_certificates  # noqa: F401  (adds its route to api)
 from cme_tracker.api import imports as _api_imports  # noqa: F401  (adds its routes to api)
 from cme_tracker.api import jobs as _api_jobs  # noqa: F401  (adds its routes to api)
+from cme_tracker.api import members as _api_members  # noqa: F401  (adds its routes to api)
 from cme_tracker.api import openapi as _api_openapi  # noqa: F401  (adds its route to api)
 from cme_tracker.api import policies as _api_policies  # noqa: F401  (adds its routes to api)
 from cme_tracker.api import program as _api_program  # noqa: F401  (adds its routes to api)

@@ -20,7 +20,7 @@ from apispec.ext.marshmallow.openapi import OpenAPIConverter
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema, fields
 
-from cme_tracker.api import accounts, attendance, certificates, imports, jobs, policies, program
+from cme_tracker.api import accounts, attendance, certificates, imports, jobs, members, policies, program
 from cme_tracker.api.blueprint import blueprint
 from cme_tracker.api.operations import Operation, Reply
 from cme_tracker.api.responses import (
@@ -160,6 +160,7 @@ OPERATIONS: tuple[Operation, ...] = (
     *policies.OPERATIONS,
     *attendance.OPERATIONS,
     *jobs.OPERATIONS,
+    *members.OPERATIONS,
 )
 """Every operation of the document: an API module adds its own ``OPERATIONS`` here."""
 
