@@ -40,7 +40,7 @@ def test_an_admin_adds_a_policy_version_after_seeing_its_preview(
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
 
-    page.get_by_role("link", name="Credit policies").click()
+    page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Credit policies").click()
     imsj = page.locator("#policy-imsj")
     expect(imsj).to_contain_text("0.5 credit per full 30 minutes attended")
     expect(page.locator("#policy-de-cme")).to_contain_text("at most 8 points a day")

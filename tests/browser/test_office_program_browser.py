@@ -48,7 +48,7 @@ def test_an_admin_builds_a_symposium_and_previews_an_earlier_end_of_an_attended_
     open_page: Callable[[str], Page], live_database: Database, screenshot: Callable[[Page, str], Path]
 ) -> None:
     page = _logged_in(open_page("en"), live_database)
-    page.get_by_role("link", name="Program").click()
+    page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Program").click()
     page.get_by_role("link", name="New symposium").click()
     page.fill("#code", "2026-11")
     page.fill("#date", "2026-11-21")

@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 from alembic import command
-from sqlalchemy import select
+from sqlalchemy import Boolean, Date, String, column, insert, select, table
 
 from cme_tracker.credits.models import CreditPolicyVersion
 from cme_tracker.credits.presets import JMA, PRESETS
-from cme_tracker.db import Database
+from cme_tracker.db import Database, JSONDocument, UTCDateTime, utcnow
 from cme_tracker.migrate import alembic_config, differences, upgrade
 
 BEFORE = "0003"
+OLD_POLICIES = table(
+    "credit_policies",
+    column("code", String),
+    column("version", String),
+    column("effective_from", Date),
+    column("enabled", Boolean),
+    column("parameters", JSONDocument),
+    column("created_at", UTCDateTime),
+)
 
 
 def _parameters(database: Database) -> dict[str, dict[str, object]]:
     with database.sessions() as session:
-        return {row.code: dict(row.parameters) for row in session.scalars(select(CreditPolicyVersion))}
+        rows = session.execute(select(CreditPolicyVersion.code, CreditPolicyVersion.parameters))
+        return {code: dict(parameters) for code, parameters in rows}
 
 
 def test_the_jma_preset_row_gains_its_requirement_and_loses_it_on_downgrade(fresh_database_url: str) -> None:
@@ -25,12 +35,14 @@ def test_the_jma_preset_row_gains_its_requirement_and_loses_it_on_downgrade(fres
         for preset in PRESETS:  # as install_presets stored them before requirements existed
             parameters = preset.to_parameters()
             parameters.pop("requirement", None)
-            session.add(
-                CreditPolicyVersion(
+            session.execute(  # the table's columns of that revision only
+                insert(OLD_POLICIES).values(
                     code=preset.code,
                     version=preset.version,
                     effective_from=preset.effective_from,
+                    enabled=True,
                     parameters=parameters,
+                    created_at=utcnow(),
                 )
             )
     before = _parameters(database)
