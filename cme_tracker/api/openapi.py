@@ -42,6 +42,7 @@ from cme_tracker.credits.schemas import MemberCreditsSchema
 from cme_tracker.dumps import Amount, Answer, LocalTime
 from cme_tracker.tabular.cells import Choice, Text
 from cme_tracker.web.errors import ErrorSchema
+from cme_tracker.web.hygiene import MAX_PATH_INTEGER
 from cme_tracker.web.security import CLIENT_ACCESS_ATTRIBUTE, PUBLIC, declared_access, public
 
 JSON = "application/json"
@@ -155,6 +156,8 @@ CORE_OPERATIONS = (
 OPERATIONS: tuple[Operation, ...] = (*CORE_OPERATIONS,)
 """Every operation of the document: an API module adds its own ``OPERATIONS`` here."""
 
+_PATH_INTEGER = {"type": "integer", "minimum": 0, "maximum": MAX_PATH_INTEGER}
+"""An ``<int:...>`` matches digits only, up to what an INTEGER column holds; any other is no such path."""
 _PARAMETER = re.compile(r"<(?:(?P<converter>[a-z]+):)?(?P<name>[a-z_]+)>")
 
 
@@ -196,7 +199,7 @@ def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
             "name": match["name"],
             "in": "path",
             "required": True,
-            "schema": {"type": "integer" if match["converter"] == "int" else "string"},
+            "schema": _PATH_INTEGER if match["converter"] == "int" else {"type": "string"},
         }
         for match in _PARAMETER.finditer(rule)
     ]
@@ -211,6 +214,8 @@ def _error_replies(operation: Operation, *, protected: bool) -> dict[str, Any]:
     """Each error status with the codes it may carry; the schema names them, so an undocumented code fails
     the suite's check of the answers."""
     codes: dict[int, tuple[str, ...]] = {400: ("refused_input",)}
+    if _PARAMETER.search(operation.path):
+        codes[404] = ("not_found",)  # a path parameter the route does not match (a slash, an id out of range)
     writes = operation.method != "get"
     if writes:
         codes[413] = ("too_large",)
