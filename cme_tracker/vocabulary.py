@@ -53,8 +53,8 @@ class Role(StrEnum):
     MEMBER = "member"
 
 
-TOKEN_ROLES = (Role.DESK, Role.AUDITOR)
-"""The roles an API client (a desk device, an auditor's script) may hold."""
+TOKEN_ROLES = (Role.DESK, Role.AUDITOR, Role.ADMIN)
+"""The roles an API client (a desk device, an auditor's script, the office's automation) may hold."""
 
 
 class SymposiumKind(StrEnum):

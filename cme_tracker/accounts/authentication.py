@@ -7,16 +7,21 @@ The access check in :mod:`cme_tracker.web.security` knows no account: this modul
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from datetime import datetime
 
-from flask import Flask, abort, flash, redirect, request, url_for
+from flask import Flask, Response, abort, flash, g, redirect, request, url_for
 from flask import session as cookie_session
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from cme_tracker.accounts.models import User
-from cme_tracker.accounts.statements import live_client
+from cme_tracker.accounts.statements import live_client, note_use
+from cme_tracker.accounts.tokens import LAST_USE_RESOLUTION
+from cme_tracker.db import begin_write
 from cme_tracker.members.models import Member
 from cme_tracker.vocabulary import Role
 from cme_tracker.web import clock
@@ -28,7 +33,9 @@ from cme_tracker.web.security import (
     request_client,
     safe_redirect_target,
 )
-from cme_tracker.web.session import db_session, settings
+from cme_tracker.web.session import database, db_session, settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -64,9 +71,33 @@ def own_member() -> Member:
 
 
 def _live_client(token: str) -> Client | None:
-    """The client holding ``token``, looked up in the request's transaction: a revoked token fails at once."""
-    found = live_client(db_session().connection(), token)
-    return None if found is None else Client(found[0], Role(found[1]))
+    """The client holding ``token``, looked up in the request's transaction: a revoked or expired token fails
+    at once."""
+    found = live_client(db_session().connection(), token, clock.now())
+    if found is None:
+        return None
+    g.client_use = (found.id, found.last_used_at)
+    return Client(found.name, Role(found.role))
+
+
+def _note_client_use(response: Response) -> Response:
+    """Note when a client last used its token, at most once per resolution, in a short transaction of its own
+    (a GET commits nothing); the answer never depends on it."""
+    seen: tuple[int, datetime | None] | None = g.pop("client_use", None)
+    if seen is None:
+        return response
+    client_id, last_used_at = seen
+    now = clock.now()
+    if last_used_at is not None and now - last_used_at < LAST_USE_RESOLUTION:
+        return response
+    try:
+        with database().sessions() as session:
+            begin_write(session)
+            note_use(session.connection(), client_id, now)
+            session.commit()
+    except SQLAlchemyError:
+        log.warning("could not note the last use of API client %d", client_id, exc_info=True)
+    return response
 
 
 def _unauthorized() -> ResponseReturnValue:
@@ -108,3 +139,4 @@ def init_app(app: Flask) -> None:
     login_manager.user_loader(_load_user)
     login_manager.unauthorized_handler(_unauthorized)
     app.extensions[CLIENT_LOOKUP] = _live_client
+    app.after_request(_note_client_use)

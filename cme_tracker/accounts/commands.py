@@ -2,14 +2,16 @@ from __future__ import annotations
 
 import re
 import sys
+from datetime import UTC, datetime, timedelta
 
 import click
 from sqlalchemy import select
 
 from cme_tracker.accounts.services import create_user, set_password
 from cme_tracker.accounts.throttle import unlock
-from cme_tracker.accounts.tokens import ApiClient, create_client, revoke_client
+from cme_tracker.accounts.tokens import ADMIN_TOKEN_DAYS, ApiClient, create_client, revoke_client
 from cme_tracker.console import open_database, reports_domain_errors
+from cme_tracker.society import SOCIETY_ZONE
 from cme_tracker.vocabulary import TOKEN_ROLES, Role
 
 
@@ -89,11 +91,22 @@ def _token_name(_context: click.Context, _parameter: click.Parameter, name: str)
 @tokens.command("create")
 @click.argument("name", callback=_token_name)
 @click.option("--role", required=True, type=click.Choice([role.value for role in TOKEN_ROLES]))
+@click.option(
+    "--expires",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help=f"The last day the token works (default: none; {ADMIN_TOKEN_DAYS} days for an admin token).",
+)
 @reports_domain_errors
-def create_token_command(name: str, role: str) -> None:
+def create_token_command(name: str, role: str, expires: datetime | None) -> None:
     """Create the API client NAME and print its token, alone on stdout: it is shown this once only."""
     with open_database().unit_of_work() as session:
-        _client, token = create_client(session, name=name, role=Role(role), actor="cme-tracker tokens create")
+        _client, token = create_client(
+            session,
+            name=name,
+            role=Role(role),
+            actor="cme-tracker tokens create",
+            valid_through=expires.date() if expires else None,
+        )
     click.echo(token)
 
 
@@ -109,9 +122,17 @@ def revoke_token_command(name: str) -> None:
 
 @tokens.command("list")
 def list_tokens_command() -> None:
-    """Every API client: name, role, created, and revoked (or active)."""
+    """Every API client: name, role, created, state (active, expires, expired or revoked), last use."""
+    now = datetime.now(UTC)
     with open_database().unit_of_work() as session:
         clients = session.scalars(select(ApiClient).order_by(ApiClient.name)).all()
     for client in clients:
-        state = f"revoked {client.revoked_at:%Y-%m-%d %H:%M} UTC" if client.revoked_at else "active"
-        click.echo(f"{client.name}\t{client.role}\t{client.created_at:%Y-%m-%d %H:%M} UTC\t{state}")
+        if client.revoked_at:
+            state = f"revoked {client.revoked_at:%Y-%m-%d %H:%M} UTC"
+        elif client.expires_at is not None:
+            last_day = (client.expires_at.astimezone(SOCIETY_ZONE) - timedelta(days=1)).date()
+            state = f"expired after {last_day}" if client.expires_at <= now else f"active through {last_day}"
+        else:
+            state = "active"
+        used = f"{client.last_used_at:%Y-%m-%d %H:%M} UTC" if client.last_used_at else "never used"
+        click.echo(f"{client.name}\t{client.role}\t{client.created_at:%Y-%m-%d %H:%M} UTC\t{state}\t{used}")

@@ -1,7 +1,11 @@
-"""API clients: a desk device or an auditor's script holding one role and a random bearer token.
+"""API clients: a desk device, an auditor's script or the office's automation, holding one role and a random
+bearer token.
 
 The token is shown once and stored as its SHA-256: it is checked on every scan, and 128 random bits need no
-slow hash to resist guessing.
+slow hash to resist guessing. A token may expire (an admin token always does, by default after
+:data:`ADMIN_TOKEN_DAYS` days): it is refused from the start of the day after its last valid date, in the
+society's time zone. Its last use is noted at most once every :data:`LAST_USE_RESOLUTION`, so that a desk
+scanning all day does not write for every scan.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import CheckConstraint, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -17,6 +21,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from cme_tracker.audit import chain
 from cme_tracker.db import Base, utcnow
 from cme_tracker.errors import Conflict, DomainError, NotFound
+from cme_tracker.society import SOCIETY_ZONE, society_today
 from cme_tracker.vocabulary import TOKEN_ROLES, Role
 
 log = logging.getLogger(__name__)
@@ -24,7 +29,7 @@ log = logging.getLogger(__name__)
 
 class ApiClient(Base):
     __tablename__ = "api_clients"
-    __table_args__ = (CheckConstraint("role IN ('desk', 'auditor')", name="role"),)
+    __table_args__ = (CheckConstraint("role IN ('desk', 'auditor', 'admin')", name="role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
@@ -32,26 +37,62 @@ class ApiClient(Base):
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
+ADMIN_TOKEN_DAYS = 90
+"""How long an admin token lives when its creator names no date: office automation gets renewed tokens."""
+LAST_USE_RESOLUTION = timedelta(hours=1)
+
+
+def expiry_instant(last_valid_day: date) -> datetime:
+    """The moment a token valid through ``last_valid_day`` (society time) stops working."""
+    return datetime.combine(last_valid_day + timedelta(days=1), time(), SOCIETY_ZONE)
 
 
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_client(session: Session, *, name: str, role: Role, actor: str) -> tuple[ApiClient, str]:
-    """A new client and its token; the token is returned once and never stored in clear."""
+def create_client(
+    session: Session,
+    *,
+    name: str,
+    role: Role,
+    actor: str,
+    valid_through: date | None = None,
+    today: date | None = None,
+) -> tuple[ApiClient, str]:
+    """A new client and its token; the token is returned once and never stored in clear.
+
+    ``valid_through`` is the token's last valid day; an admin token without one lives :data:`ADMIN_TOKEN_DAYS`
+    after ``today`` (default: the society's today).
+    """
+    today = today or society_today()
     if role not in TOKEN_ROLES:
-        raise DomainError(f"API tokens are for {' and '.join(TOKEN_ROLES)} only", code="bad_role")
+        raise DomainError(f"API tokens are for {', '.join(TOKEN_ROLES)} only", code="bad_role")
+    if valid_through is None and role is Role.ADMIN:
+        valid_through = today + timedelta(days=ADMIN_TOKEN_DAYS)
+    if valid_through is not None and valid_through < today:
+        raise DomainError(
+            f"the token would expire before today ({valid_through.isoformat()})", code="expiry_in_past"
+        )
     if session.scalar(select(ApiClient.id).where(ApiClient.name == name)) is not None:
         raise Conflict(f"an API client named {name!r} exists", code="name_taken")
     token = secrets.token_urlsafe(32)
-    client = ApiClient(name=name, role=role.value, token_sha256=token_digest(token))
+    expires_at = expiry_instant(valid_through) if valid_through is not None else None
+    client = ApiClient(name=name, role=role.value, token_sha256=token_digest(token), expires_at=expires_at)
     session.add(client)
     session.flush()
     chain.record(
-        session, actor=actor, action="token.create", target=f"api_client:{name}", details={"role": role}
+        session,
+        actor=actor,
+        action="token.create",
+        target=f"api_client:{name}",
+        details={"role": role, "valid_through": valid_through.isoformat() if valid_through else None},
     )
-    log.info("API client %s (%s) created by %s", name, role.value, actor)
+    log.info("API client %s (%s) created by %s, valid through %s", name, role.value, actor, valid_through)
     return client, token
 
 
@@ -64,10 +105,3 @@ def revoke_client(session: Session, *, name: str, actor: str) -> ApiClient:
         chain.record(session, actor=actor, action="token.revoke", target=f"api_client:{name}")
         log.info("API client %s revoked by %s", name, actor)
     return client
-
-
-def client_for_token(session: Session, token: str) -> ApiClient | None:
-    """The live client holding ``token``, else None."""
-    return session.scalar(
-        select(ApiClient).where(ApiClient.token_sha256 == token_digest(token), ApiClient.revoked_at.is_(None))
-    )

@@ -255,4 +255,3 @@ def certificate_json(record: PublicRecord, certificate: Certificate) -> dict[str
         }
     )
     return dumped
-
