@@ -5,6 +5,7 @@ Views map them to HTTP statuses and the CLI to exit codes, each in one place.
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 
@@ -43,6 +44,24 @@ class StaleVersion(DomainError):
 
     code = "version_mismatch"
     http_status = 412
+
+
+class StorageFailed(DomainError):
+    """The instance folder refused a write (a full or read-only disk, a file where a folder belongs).
+
+    The message names the file and the system's reason for the operator; ``details`` carries only the
+    reason's errno name, which pages translate (they never show a server path).
+    """
+
+    code = "storage_failed"
+    http_status = 507
+
+    @classmethod
+    def of(cls, error: OSError) -> StorageFailed:
+        reason = error.strerror or str(error)
+        where = f"{error.filename}" if error.filename is not None else "a file in the instance folder"
+        name = errno.errorcode.get(error.errno, "EIO") if error.errno is not None else "EIO"
+        return cls(f"cannot write {where}: {reason}", details={"errno": name})
 
 
 def check_version(current: int, expected: int | None) -> None:
