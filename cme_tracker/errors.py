@@ -6,7 +6,13 @@ Views map them to HTTP statuses and the CLI to exit codes, each in one place.
 from __future__ import annotations
 
 import errno
+from collections.abc import Callable
 from typing import Any
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalogue where it is only translated later, by whoever shows it."""
+    return message
 
 
 class DomainError(Exception):
@@ -21,6 +27,10 @@ class DomainError(Exception):
         if code is not None:
             self.code = code
         self.details = details
+
+    def localized(self, gettext: Callable[[str], str]) -> str:
+        """The message in the language ``gettext`` translates to; most keep their English ``message``."""
+        return self.message
 
 
 class NotFound(DomainError):
