@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cme_tracker import housekeeping
 from cme_tracker.certificates.issue import ISSUE_CERTIFICATES
 from cme_tracker.config import Settings
 from cme_tracker.db import Database
@@ -67,5 +68,5 @@ JOB_KINDS: dict[str, JobKind] = {
     EXPORT_TRANSCRIPTS: JobKind(_export_transcripts),
 }
 
-worker = worker_command(JOB_KINDS)
+worker = worker_command(JOB_KINDS, housekeeping.prune_database)
 """``cme-tracker worker``: runs the jobs of :data:`JOB_KINDS`."""
