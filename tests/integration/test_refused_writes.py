@@ -119,7 +119,7 @@ def test_an_issuing_job_on_a_full_disk_fails_with_the_reason_in_words(
         app = create_app(
             {"TESTING": True, "DATABASE": db, "INSTANCE_PATH": instance, "AUDIT_KEY": TEST_AUDIT_KEY}
         )
-        with app.test_request_context():
+        with app.test_request_context(headers={"Accept-Language": "en"}):
             assert shown_summary(job) == (
                 "The server could not write a file: the disk is full. Nothing half-written was kept. Ask the "
                 "administrator to free space or fix the instance folder (the server's log names the file), "
