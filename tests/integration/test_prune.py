@@ -84,7 +84,9 @@ def test_db_prune_removes_ended_windows_and_forgotten_failures_but_keeps_live_on
         [
             RateLimitWindow(key="verify-lookup:old", window_start=now - timedelta(hours=1), hits=1),
             RateLimitWindow(key="verify-lookup:live", window_start=now - timedelta(seconds=30), hits=3),
-            LoginFailures(key="ip:old", failures=1, last_failure_at=now - timedelta(days=2), locked_until=None),
+            LoginFailures(
+                key="ip:old", failures=1, last_failure_at=now - timedelta(days=2), locked_until=None
+            ),
             LoginFailures(
                 key="login:locked",
                 failures=30,
