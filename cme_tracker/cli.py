@@ -24,6 +24,10 @@ class LazyCommand(NamedTuple):
 
 COMMANDS: dict[str, LazyCommand] = {
     "audit": LazyCommand("cme_tracker.audit.commands:audit", "The hash-chained audit log."),
+    "backup": LazyCommand(
+        "cme_tracker.ops.commands:backup",
+        "Write one archive of the database, the issued files and the keys, with a manifest of hashes.",
+    ),
     "certificates": LazyCommand(
         "cme_tracker.document_commands:certificate_commands", "Signed PDF certificates of attendance."
     ),
@@ -40,6 +44,11 @@ COMMANDS: dict[str, LazyCommand] = {
     "import": LazyCommand(
         "cme_tracker.imports:import_files",
         "Import members, the program or attendance from CSV (UTF-8) or XLSX; all or nothing.",
+    ),
+    "mail": LazyCommand("cme_tracker.mail.commands:mail", "Outgoing mail."),
+    "restore": LazyCommand(
+        "cme_tracker.ops.commands:restore",
+        "Restore an archive into an empty instance and database, or with --check tell what it holds.",
     ),
     "serve": LazyCommand(
         "cme_tracker.server:serve",

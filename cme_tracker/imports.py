@@ -8,38 +8,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Protocol
 
 import click
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from cme_tracker.attendance.importer import import_attendance
 from cme_tracker.console import open_database, reports_domain_errors
-from cme_tracker.members.importer import import_members
-from cme_tracker.program.importer import import_program
-from cme_tracker.tabular.loading import ImportRejected, ImportResult
-
-
-class Importer(Protocol):
-    def __call__(
-        self,
-        session: Session,
-        path: Path | str,
-        *,
-        actor: str,
-        dry_run: bool = False,
-        name: str | None = None,
-    ) -> ImportResult: ...
-
+from cme_tracker.import_runs.importers import IMPORTERS
+from cme_tracker.tabular.loading import ImportRejected
 
 log = logging.getLogger(__name__)
-
-IMPORTERS: dict[str, Importer] = {
-    "members": import_members,
-    "program": import_program,
-    "attendance": import_attendance,
-}
 
 
 @click.group("import")

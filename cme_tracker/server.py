@@ -1,7 +1,14 @@
-"""`cme-tracker serve`: the app behind gunicorn, the production server."""
+"""`cme-tracker serve`: the app behind gunicorn, the production server.
+
+Each worker process serves with a pool of threads (gunicorn's ``gthread`` class), so that a few clients that
+send their requests slowly hold a thread each, not the whole process: with the sync workers, two such clients
+stopped the site. Put nginx in front in production: it buffers whole requests before passing them on.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
 from typing import Any
 
 import click
@@ -30,11 +37,36 @@ ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss "%(a)s" 
 verification code (``/verify/SERIAL?c=CODE``), and with the request id the app answered with."""
 
 
-def run_gunicorn(host: str, port: int, workers: int) -> None:
+THREADS = 8
+"""Threads per worker process: the requests one process serves at once."""
+
+
+def _metrics_folder() -> None:
+    """Give the workers a fresh folder for their metrics files, before any of them starts counting."""
+    from cme_tracker import config
+
+    folder = config.instance_path() / "metrics"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+
+
+def _worker_exited(_server: Any, worker: Any) -> None:
+    """A worker's live gauges no longer count once it is gone (the client library's multiprocess mode)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+def run_gunicorn(host: str, port: int, workers: int, threads: int = THREADS) -> None:
+    _metrics_folder()
     _Gunicorn(
         {
             "bind": f"{host}:{port}",
             "workers": workers,
+            "worker_class": "gthread",
+            "threads": threads,
+            "child_exit": _worker_exited,
             "accesslog": "-",
             "access_log_format": ACCESS_LOG_FORMAT,
             "forwarded_allow_ips": "127.0.0.1",
@@ -47,6 +79,13 @@ def run_gunicorn(host: str, port: int, workers: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
-def serve(host: str, port: int, workers: int) -> None:
+@click.option(
+    "--threads",
+    default=THREADS,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Threads per worker: how many requests each worker serves at once.",
+)
+def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Serve the app with gunicorn (put a reverse proxy with HTTPS in front in production)."""
-    run_gunicorn(host, port, workers)
+    run_gunicorn(host, port, workers, threads)

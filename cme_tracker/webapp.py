@@ -12,9 +12,16 @@ from flask_babel import lazy_gettext
 
 from cme_tracker.accounts import authentication
 from cme_tracker.accounts import views as account_views
+from cme_tracker.admin import accounts as admin_accounts
+from cme_tracker.admin import policies as policy_views
 from cme_tracker.admin import views as admin_views
+from cme_tracker.api import accounts as _api_accounts  # noqa: F401  (adds its routes to api)
+from cme_tracker.api import attendance as _api_attendance  # noqa: F401  (adds its routes to api)
 from cme_tracker.api import certificates as _api_certificates  # noqa: F401  (adds its route to api)
+from cme_tracker.api import imports as _api_imports  # noqa: F401  (adds its routes to api)
+from cme_tracker.api import jobs as _api_jobs  # noqa: F401  (adds its routes to api)
 from cme_tracker.api import openapi as _api_openapi  # noqa: F401  (adds its route to api)
+from cme_tracker.api import policies as _api_policies  # noqa: F401  (adds its routes to api)
 from cme_tracker.api import views as _api_views  # noqa: F401  (adds its routes to api)
 from cme_tracker.api.blueprint import blueprint as api_blueprint
 from cme_tracker.auditing import views as auditing_views
@@ -25,10 +32,13 @@ from cme_tracker.document_kinds import KINDS
 from cme_tracker.documents import views as document_views
 from cme_tracker.documents.web import KINDS_EXTENSION
 from cme_tracker.exports import views as export_views
+from cme_tracker.import_runs import views as import_views
 from cme_tracker.job_kinds import JOB_KINDS
 from cme_tracker.jobs import views as job_views
 from cme_tracker.jobs.web import JOB_KINDS_EXTENSION
+from cme_tracker.mail import views as mail_views
 from cme_tracker.members import views as member_views
+from cme_tracker.ops import views as ops_views
 from cme_tracker.transcripts import views as transcript_views
 from cme_tracker.web import setup
 from cme_tracker.web.setup import NavLink
@@ -41,7 +51,11 @@ NAVIGATION = (
     NavLink("admin.members", lazy_gettext("Members")),
     NavLink("admin.walk_ins", lazy_gettext("Walk-ins")),
     NavLink("admin.card_sheets", lazy_gettext("Card sheets")),
+    NavLink("import_runs.index", lazy_gettext("Imports")),
+    NavLink("policies.index", lazy_gettext("Credit policies")),
     NavLink("certificate_admin.index", lazy_gettext("Certificates")),
+    NavLink("outbox.index", lazy_gettext("Mail")),
+    NavLink("admin_accounts.users", lazy_gettext("Users")),
     NavLink("desk.page", lazy_gettext("Attendance desk")),
     NavLink("auditing.index", lazy_gettext("Audit")),
 )
@@ -58,9 +72,14 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(credit_views.blueprint)
     app.register_blueprint(desk_views.blueprint)
     app.register_blueprint(admin_views.blueprint)
+    app.register_blueprint(admin_accounts.blueprint)
+    app.register_blueprint(policy_views.blueprint)
     app.register_blueprint(api_blueprint)
     app.register_blueprint(auditing_views.blueprint)
     app.register_blueprint(export_views.blueprint)
+    app.register_blueprint(import_views.blueprint)
     for blueprint in (*document_views.BLUEPRINTS, *certificate_views.BLUEPRINTS, transcript_views.blueprint):
         app.register_blueprint(blueprint)
     app.register_blueprint(job_views.blueprint)
+    app.register_blueprint(mail_views.blueprint)
+    ops_views.init_app(app)

@@ -28,6 +28,9 @@ from cme_tracker.db import Database, create_db_engine, session_factory
 from cme_tracker.migrate import upgrade
 from tests.api_contract import ContractClient
 
+pytest_plugins = ["tests.smtp_server"]
+"""Fixtures of their own modules: the SMTP server of the mail tests."""
+
 TEST_AUDIT_KEY = "test-audit-key"
 POSTGRES_URL = os.environ.get("CME_TEST_DATABASE_URL", "")
 

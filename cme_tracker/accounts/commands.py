@@ -1,15 +1,27 @@
 from __future__ import annotations
 
-import re
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import click
-from sqlalchemy import select
 
-from cme_tracker.accounts.services import create_user, set_password
-from cme_tracker.accounts.throttle import unlock
-from cme_tracker.accounts.tokens import ADMIN_TOKEN_DAYS, ApiClient, create_client, revoke_client
+from cme_tracker.accounts.services import (
+    create_user,
+    list_users,
+    set_password,
+    update_user,
+    user_by_login,
+)
+from cme_tracker.accounts.throttle import locked_logins, unlock
+from cme_tracker.accounts.tokens import (
+    ADMIN_TOKEN_DAYS,
+    TOKEN_NAME,
+    TOKEN_NAME_RULE,
+    create_client,
+    last_valid_day,
+    list_clients,
+    revoke_client,
+)
 from cme_tracker.console import (
     cli_gettext,
     cli_language,
@@ -17,7 +29,7 @@ from cme_tracker.console import (
     open_database,
     reports_domain_errors,
 )
-from cme_tracker.society import SOCIETY_ZONE
+from cme_tracker.db import begin_write
 from cme_tracker.vocabulary import TOKEN_ROLES, Role
 
 
@@ -84,8 +96,68 @@ def unlock_command(login: str) -> None:
     click.echo(f"unlocked {login}")
 
 
-TOKEN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,49}")
-"""Short and plain: scans and audit events name their actor ``token:NAME``."""
+@users.command("list")
+def list_users_command() -> None:
+    """Every login: login, roles, member, active or disabled, last login, locked by failed logins."""
+    now = datetime.now(UTC)
+    with open_database().unit_of_work() as session:
+        users = list_users(session, limit=1_000_000).users
+        locked = locked_logins(session, [user.login for user in users], now)
+        for user in users:
+            roles = ",".join(sorted(role.value for role in user.roles))
+            member = user.member.member_no if user.member else "-"
+            state = "active" if user.active else "disabled"
+            if not user.has_password:
+                state += ", no password yet"
+            seen = f"{user.last_login_at:%Y-%m-%d %H:%M} UTC" if user.last_login_at else "never logged in"
+            lock = f"locked until {locked[user.login]:%H:%M} UTC" if user.login in locked else "not locked"
+            click.echo(f"{user.login}\t{roles}\t{member}\t{state}\t{seen}\t{lock}")
+
+
+def _edit(login: str, command: str, *, roles: list[Role] | None = None, active: bool | None = None) -> None:
+    """One edit of LOGIN's current version, with the write lock from the start (as the office's pages)."""
+    with open_database().sessions() as session:
+        begin_write(session)
+        current = user_by_login(session, login).row_version
+        update_user(
+            session,
+            login,
+            expected_version=current,
+            actor=f"cme-tracker users {command}",
+            roles=roles,
+            active=active,
+        )
+        session.commit()
+
+
+@users.command("disable")
+@click.argument("login")
+@reports_domain_errors
+def disable_command(login: str) -> None:
+    """Disable LOGIN and end its sessions; the last active administrator cannot be disabled."""
+    _edit(login, "disable", active=False)
+    click.echo(f"disabled {login}")
+
+
+@users.command("enable")
+@click.argument("login")
+@reports_domain_errors
+def enable_command(login: str) -> None:
+    """Let a disabled LOGIN log in again."""
+    _edit(login, "enable", active=True)
+    click.echo(f"enabled {login}")
+
+
+@users.command("roles")
+@click.argument("login")
+@click.option(
+    "--role", "roles", multiple=True, required=True, type=click.Choice([role.value for role in Role])
+)
+@reports_domain_errors
+def roles_command(login: str, roles: tuple[str, ...]) -> None:
+    """Give LOGIN exactly these roles; the last active administrator keeps the admin role."""
+    _edit(login, "roles", roles=[Role(role) for role in roles])
+    click.echo(f"{login}: {', '.join(sorted(set(roles)))}")
 
 
 @click.group("tokens")
@@ -95,9 +167,7 @@ def tokens() -> None:
 
 def _token_name(_context: click.Context, _parameter: click.Parameter, name: str) -> str:
     if not TOKEN_NAME.fullmatch(name):
-        raise click.BadParameter(
-            "use up to 50 letters, digits, '.', '_' or '-', starting with a letter or digit"
-        )
+        raise click.BadParameter(f"use {TOKEN_NAME_RULE}")
     return name
 
 
@@ -138,12 +208,12 @@ def list_tokens_command() -> None:
     """Every API client: name, role, created, state (active, expires, expired or revoked), last use."""
     now = datetime.now(UTC)
     with open_database().unit_of_work() as session:
-        clients = session.scalars(select(ApiClient).order_by(ApiClient.name)).all()
+        clients = list_clients(session)
     for client in clients:
+        last_day = last_valid_day(client)
         if client.revoked_at:
             state = f"revoked {client.revoked_at:%Y-%m-%d %H:%M} UTC"
         elif client.expires_at is not None:
-            last_day = (client.expires_at.astimezone(SOCIETY_ZONE) - timedelta(days=1)).date()
             state = f"expired after {last_day}" if client.expires_at <= now else f"active through {last_day}"
         else:
             state = "active"

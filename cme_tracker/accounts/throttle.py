@@ -62,6 +62,17 @@ def locked_until(session: Session, login: str, address: str | None, now: datetim
     return max((end for end in ends if end is not None), default=None)
 
 
+def locked_logins(session: Session, logins: list[str], now: datetime) -> dict[str, datetime]:
+    """Which of ``logins`` are locked now by their own failures, and until when (the office's users list)."""
+    rows = session.execute(
+        select(LoginFailures.key, LoginFailures.locked_until).where(
+            LoginFailures.key.in_([keys(login, None)[0] for login in logins]),
+            LoginFailures.locked_until > now,
+        )
+    ).all()
+    return {key.removeprefix("login:"): until for key, until in rows if until is not None}
+
+
 def record_failure(session: Session, login: str, address: str | None, now: datetime) -> None:
     """Count one failed login of ``login`` from ``address``; lock each key that reached its threshold.
 

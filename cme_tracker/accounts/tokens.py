@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import secrets
 from datetime import date, datetime, time, timedelta
 
@@ -44,6 +45,9 @@ class ApiClient(Base):
 ADMIN_TOKEN_DAYS = 90
 """How long an admin token lives when its creator names no date: office automation gets renewed tokens."""
 LAST_USE_RESOLUTION = timedelta(hours=1)
+TOKEN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,49}")
+"""Short and plain: scans and audit events name their actor ``token:NAME``."""
+TOKEN_NAME_RULE = "up to 50 letters, digits, '.', '_' or '-', starting with a letter or digit"  # noqa: S105 (a rule, no password)
 
 
 def expiry_instant(last_valid_day: date) -> datetime:
@@ -70,10 +74,12 @@ def create_client(
     after ``today`` (default: the society's today).
     """
     today = today or society_today()
+    if not TOKEN_NAME.fullmatch(name):
+        raise DomainError(f"a token's name is {TOKEN_NAME_RULE}", code="invalid_name")
     if role not in TOKEN_ROLES:
         raise DomainError(f"API tokens are for {', '.join(TOKEN_ROLES)} only", code="bad_role")
-    if valid_through is None and role is Role.ADMIN:
-        valid_through = today + timedelta(days=ADMIN_TOKEN_DAYS)
+    if valid_through is None:
+        valid_through = default_valid_through(role, today)
     if valid_through is not None and valid_through < today:
         raise DomainError(
             f"the token would expire before today ({valid_through.isoformat()})", code="expiry_in_past"
@@ -96,10 +102,33 @@ def create_client(
     return client, token
 
 
-def revoke_client(session: Session, *, name: str, actor: str) -> ApiClient:
+def default_valid_through(role: Role, today: date | None = None) -> date | None:
+    """The last valid day a new token of ``role`` gets when its creator names none."""
+    return (today or society_today()) + timedelta(days=ADMIN_TOKEN_DAYS) if role is Role.ADMIN else None
+
+
+def last_valid_day(client: ApiClient) -> date | None:
+    """The last day (society time) the client's token works; None when it does not expire."""
+    if client.expires_at is None:
+        return None
+    return (client.expires_at.astimezone(SOCIETY_ZONE) - timedelta(days=1)).date()
+
+
+def list_clients(session: Session) -> list[ApiClient]:
+    """Every API client by name, revoked and expired ones too: the office sees what was handed out."""
+    return list(session.scalars(select(ApiClient).order_by(ApiClient.name)))
+
+
+def client_by_name(session: Session, name: str) -> ApiClient:
     client = session.scalar(select(ApiClient).where(ApiClient.name == name))
     if client is None:
         raise NotFound(f"no API client named {name!r}", code="unknown_client")
+    return client
+
+
+def revoke_client(session: Session, *, name: str, actor: str) -> ApiClient:
+    """Revoke the client's token (once: revoking again changes nothing and is not audited again)."""
+    client = client_by_name(session, name)
     if client.revoked_at is None:
         client.revoked_at = utcnow()
         chain.record(session, actor=actor, action="token.revoke", target=f"api_client:{name}")

@@ -24,9 +24,11 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from cme_tracker.accounts import throttle
+from cme_tracker.accounts.labels import ROLE_LABELS
 from cme_tracker.accounts.models import User
 from cme_tracker.accounts.services import authenticate
 from cme_tracker.audit import chain
+from cme_tracker.counters import LOGIN_FAILURES
 from cme_tracker.vocabulary import Role
 from cme_tracker.web import clock
 from cme_tracker.web.security import may_access, public, roles_required, safe_redirect_target
@@ -36,23 +38,15 @@ blueprint = Blueprint("accounts", __name__)
 
 log = logging.getLogger(__name__)
 
-ROLE_LABELS: dict[Role, LazyString] = {
-    Role.ADMIN: lazy_gettext("Administrator"),
-    Role.DESK: lazy_gettext("Desk staff"),
-    Role.AUDITOR: lazy_gettext("Auditor"),
-    Role.MEMBER: lazy_gettext("Member"),
-}
-
 
 @dataclass(frozen=True)
 class Task:
-    """Something a role can do: a page of the app (linked when it exists), or the command or call for it."""
+    """Something a role can do, and the page where it is done."""
 
     role: Role
     title: LazyString
     description: LazyString
-    endpoint: str | None = None
-    how: str | None = None
+    endpoint: str
 
 
 TASKS = (
@@ -96,13 +90,25 @@ TASKS = (
         Role.ADMIN,
         lazy_gettext("Import members, the programme and attendance"),
         lazy_gettext("CSV or XLSX files; a file with an invalid row is rejected whole, every error listed."),
-        how="cme-tracker import members|program|attendance FILE --dry-run",
+        endpoint="import_runs.index",
     ),
     Task(
         Role.ADMIN,
         lazy_gettext("Members and cards"),
         lazy_gettext("Find members, issue a new card, print card sheets."),
         endpoint="admin.members",
+    ),
+    Task(
+        Role.ADMIN,
+        lazy_gettext("Credit policies"),
+        lazy_gettext("Each policy's rules in words; enable, disable or add a version after a preview."),
+        endpoint="policies.index",
+    ),
+    Task(
+        Role.ADMIN,
+        lazy_gettext("Outgoing mail"),
+        lazy_gettext("What was sent to members, what waits for a retry, and what failed and why."),
+        endpoint="outbox.index",
     ),
     Task(
         Role.ADMIN,
@@ -114,13 +120,13 @@ TASKS = (
         Role.ADMIN,
         lazy_gettext("API tokens for desk devices"),
         lazy_gettext("A token for a desk device or an auditor's script, shown once."),
-        how="cme-tracker tokens create NAME --role desk",
+        endpoint="admin_accounts.tokens",
     ),
     Task(
         Role.ADMIN,
         lazy_gettext("Create logins"),
         lazy_gettext("Logins for desk staff, auditors, administrators and members."),
-        how="cme-tracker users create LOGIN --role ROLE",
+        endpoint="admin_accounts.users",
     ),
 )
 """What the landing page lists; a task gets a link as soon as its endpoint exists and the user may open it."""
@@ -148,6 +154,7 @@ def _log_failure(session: Session, login: str) -> None:
         reason, target = "unknown_login", None
     else:
         reason, target = ("wrong_password" if known.active else "inactive"), f"user:{login}"
+    LOGIN_FAILURES.inc()
     # an unknown login is not named: it may be a password typed into the wrong field
     log.warning("login failed (%s) for %s from %s", reason, target or "an unknown login", request.remote_addr)
 
@@ -230,11 +237,11 @@ def logout() -> ResponseReturnValue:
 @blueprint.get("/home")
 @roles_required(Role.ADMIN, Role.DESK, Role.AUDITOR)
 def home() -> ResponseReturnValue:
-    """Staff land here: what each of their roles can do, linked where the app has a page for it."""
+    """Staff land here: what each of their roles can do, each linked to its page."""
     user: User = current_user._get_current_object()
     roles = [role for role in Role if role in user.roles]
     tasks = [
-        (task, url_for(task.endpoint) if task.endpoint and may_access(task.endpoint) else None)
+        (task, url_for(task.endpoint) if may_access(task.endpoint) else None)
         for role in roles
         for task in TASKS
         if task.role == role

@@ -21,6 +21,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -32,16 +33,30 @@ from sqlalchemy.orm import Session
 from wtforms import IntegerField, StringField, TextAreaField
 from wtforms.validators import AnyOf, Length, NumberRange, Optional
 
+from cme_tracker.accounts.authentication import current_actor
 from cme_tracker.accounts.models import User
 from cme_tracker.admin.review import confirm_walk_in
+from cme_tracker.audit import chain
+from cme_tracker.db import begin_write
+from cme_tracker.jobs.models import Job, JobStatus
+from cme_tracker.jobs.service import submit_job
+from cme_tracker.jobs.web import job_kinds, start_worker
+from cme_tracker.members.card_jobs import (
+    IMMEDIATE_LIMIT,
+    PRINT_CARD_SHEETS,
+    PRINTED_FOR_ALL,
+    CardSheetRequest,
+    select_for_cards,
+    stored_sheet,
+)
 from cme_tracker.members.cards import card_face, card_qr_data_uri, issue_new_card
 from cme_tracker.members.models import Member
-from cme_tracker.members.services import members_by_number, search_members
+from cme_tracker.members.services import search_members
 from cme_tracker.members.web import card_sheet_response
 from cme_tracker.society import SOCIETY_ZONE
 from cme_tracker.vocabulary import Role
 from cme_tracker.web.security import roles_required, safe_redirect_target
-from cme_tracker.web.session import db_session
+from cme_tracker.web.session import db_session, settings
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -53,8 +68,7 @@ SCOPES = {
 }
 """The choices of the card sheet form (radio buttons written in the template: plain values, no widget)."""
 _NUMBER_SEPARATORS = re.compile(r"[\s,;、，；]+")
-_PRINTED_FOR_ALL = (Member.active.is_(True), Member.needs_review.is_(False))
-"""Whose cards "all active members" prints: a walk-in gets one once an administrator confirmed them."""
+_PRINTED_FOR_ALL = PRINTED_FOR_ALL
 
 
 class MemberSearchForm(FlaskForm):  # type: ignore[misc]
@@ -247,9 +261,8 @@ def _selection(session: Session, form: CardSheetForm) -> list[Member] | None:
     if not numbers:
         form.numbers.errors.append(gettext("Enter or tick at least one member number."))
         return None
-    found = members_by_number(session, numbers)
-    unknown = [number for number in numbers if number not in found]
-    inactive = [number for number in numbers if number in found and not found[number].active]
+    selection = select_for_cards(session, numbers)
+    unknown, inactive = selection.unknown, selection.inactive
     if unknown:
         form.numbers.errors.append(
             gettext("No member has these numbers: %(numbers)s", numbers=", ".join(unknown))
@@ -260,7 +273,7 @@ def _selection(session: Session, form: CardSheetForm) -> list[Member] | None:
         )
     if unknown or inactive:
         return None
-    return [found[number] for number in numbers]
+    return selection.members
 
 
 def _active_count(session: Session) -> int:
@@ -271,14 +284,72 @@ def _active_count(session: Session) -> int:
 @blueprint.route("/cards", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def card_sheets() -> ResponseReturnValue:
-    """Card sheets as one PDF: of every active member, or of the members typed or ticked in the list."""
+    """Card sheets as one PDF: of every active member, or of the members typed or ticked in the list.
+
+    More than :data:`IMMEDIATE_LIMIT` cards are printed by a job, followed on its page, which offers the PDF.
+    """
     session = db_session()
     form = CardSheetForm()
     if form.validate_on_submit():
         chosen = _selection(session, form)
+        if chosen is not None and len(chosen) > IMMEDIATE_LIMIT:
+            return _queue_card_sheet(session, form, chosen)
         if chosen is not None:
             label = "all" if form.scope.data == "all" else f"{len(chosen)}"
             return card_sheet_response(chosen, f"imsj-member-cards-{label}-{_today()}.pdf")
     status = 422 if any(field.errors for field in form) else 200
-    page = render_template("admin/cards.html", form=form, scopes=SCOPES, active_count=_active_count(session))
+    page = render_template(
+        "admin/cards.html",
+        form=form,
+        scopes=SCOPES,
+        active_count=_active_count(session),
+        immediate_limit=IMMEDIATE_LIMIT,
+    )
     return page, status
+
+
+def _queue_card_sheet(session: Session, form: CardSheetForm, chosen: Sequence[Member]) -> ResponseReturnValue:
+    wanted = CardSheetRequest(
+        None if form.scope.data == "all" else tuple(member.member_no for member in chosen),
+        current_actor().name,
+    )
+    begin_write(session)
+    job = submit_job(
+        session,
+        job_kinds(),
+        kind=PRINT_CARD_SHEETS,
+        parameters=wanted.parameters(),
+        actor=wanted.requested_by,
+    )
+    session.commit()
+    start_worker()
+    return redirect(url_for("jobs.page", job_id=job.id), 303)
+
+
+@blueprint.get("/cards/<int:job_id>.pdf")
+@roles_required(Role.ADMIN)
+def card_sheet_file(job_id: int) -> ResponseReturnValue:
+    """The card sheet a job wrote, for an administrator; each download is recorded in the audit log."""
+    session = db_session()
+    job = session.get(Job, job_id)
+    if job is None or job.kind != PRINT_CARD_SHEETS:
+        abort(404)
+    wanted = CardSheetRequest.from_parameters(job.parameters)
+    path = stored_sheet(settings().instance_path, job.id, wanted)
+    if job.status != JobStatus.SUCCEEDED or not path.is_file():
+        abort(404, gettext("This card sheet is not written yet."))
+    handle = path.open("rb")  # closed by the response
+    begin_write(session)
+    chain.record(
+        session,
+        actor=current_actor().name,
+        action="cards.sheet_download",
+        target=f"job:{job.id}",
+        details={"file": wanted.file_name},
+    )
+    session.commit()
+    response = send_file(
+        handle, mimetype="application/pdf", as_attachment=True, download_name=f"{path.stem}-{_today()}.pdf"
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

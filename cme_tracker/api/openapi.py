@@ -20,7 +20,7 @@ from apispec.ext.marshmallow.openapi import OpenAPIConverter
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema, fields
 
-from cme_tracker.api import certificates
+from cme_tracker.api import accounts, attendance, certificates, imports, jobs, policies
 from cme_tracker.api.blueprint import blueprint
 from cme_tracker.api.operations import Operation, Reply
 from cme_tracker.api.responses import (
@@ -153,7 +153,14 @@ CORE_OPERATIONS = (
     ),
 )
 
-OPERATIONS: tuple[Operation, ...] = (*CORE_OPERATIONS,)
+OPERATIONS: tuple[Operation, ...] = (
+    *CORE_OPERATIONS,
+    *accounts.OPERATIONS,
+    *imports.OPERATIONS,
+    *policies.OPERATIONS,
+    *attendance.OPERATIONS,
+    *jobs.OPERATIONS,
+)
 """Every operation of the document: an API module adds its own ``OPERATIONS`` here."""
 
 _PATH_INTEGER = {"type": "integer", "minimum": 0, "maximum": MAX_PATH_INTEGER}
@@ -235,6 +242,21 @@ def _error_replies(operation: Operation, *, protected: bool) -> dict[str, Any]:
     return replies
 
 
+def _file_body(media_types: tuple[str, ...]) -> dict[str, Any]:
+    """A body that is a file: the body itself, in one of ``media_types``, or a multipart ``file`` part."""
+    content: dict[str, Any] = {
+        media: {"schema": {"type": "string", "contentMediaType": media}} for media in media_types
+    }
+    content["multipart/form-data"] = {
+        "schema": {
+            "type": "object",
+            "properties": {"file": {"type": "string", "contentMediaType": "application/octet-stream"}},
+            "required": ["file"],
+        }
+    }
+    return {"required": True, "content": content}
+
+
 def _operation(operation: Operation) -> dict[str, Any]:
     """The operation object, marked with the roles its view admits (users and API clients)."""
     _, parameters = _path(operation.path)
@@ -262,6 +284,8 @@ def _operation(operation: Operation) -> dict[str, Any]:
         described["parameters"] = parameters
     if operation.body is not None:
         described["requestBody"] = {"required": True, "content": {JSON: {"schema": operation.body}}}
+    if operation.files:
+        described["requestBody"] = _file_body(operation.files)
     described["responses"] = {
         str(status): _reply(reply.schema or {"type": "object"}, reply.description)
         for status, reply in operation.replies.items()

@@ -27,7 +27,9 @@ class Reply:
 class Operation:
     """One operation of the document. ``path`` is the view's rule (``<int:id>`` types its parameter);
     ``errors`` are the codes each error status may carry, besides those every operation of its kind has.
-    ``versioned``: an edit that needs ``If-Match`` (412, 428), or a read that answers an ``ETag``."""
+    ``versioned``: an edit that needs ``If-Match`` (412, 428), or a read that answers an ``ETag``.
+    ``files``: the media types of a body that is a file (also accepted as the ``file`` part of a
+    ``multipart/form-data`` body), instead of a JSON ``body``."""
 
     method: str
     path: str
@@ -39,3 +41,4 @@ class Operation:
     query: type[ApiSchema] | None = None
     description: str | None = None
     versioned: bool = False
+    files: tuple[str, ...] = ()

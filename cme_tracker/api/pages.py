@@ -24,13 +24,18 @@ from cme_tracker.errors import DomainError
 Row = TypeVar("Row")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+MAX_CURSOR = 400
 
 
 class Cursor(fields.String):
-    """The opaque cursor: base64url of the JSON list ``[last_key]``; anything else is refused."""
+    """The opaque cursor: base64url of the JSON list ``[last_key]``, at most :data:`MAX_CURSOR` characters;
+    anything else is refused. (The length is checked here: a validator would see the decoded key, maybe an
+    integer.)"""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         text = super()._deserialize(value, attr, data, **kwargs)
+        if len(text) > MAX_CURSOR:
+            raise ValidationError(f"longer than {MAX_CURSOR} characters")
         try:
             decoded = json.loads(base64.urlsafe_b64decode(text.encode("ascii") + b"=="))
         except (ValueError, binascii.Error, UnicodeError):
@@ -45,9 +50,7 @@ class Cursor(fields.String):
 class PageQuerySchema(ApiSchema):
     """``cursor`` and ``limit``; a list's own query schema extends it with its filters."""
 
-    cursor = Cursor(
-        validate=validate.Length(max=400), metadata={"description": "`next_cursor` of the page before."}
-    )
+    cursor = Cursor(metadata={"description": "`next_cursor` of the page before.", "maxLength": MAX_CURSOR})
     limit = fields.Integer(
         load_default=DEFAULT_LIMIT,
         validate=validate.Range(1, MAX_LIMIT),

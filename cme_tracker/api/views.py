@@ -32,6 +32,7 @@ from cme_tracker.attendance.checkin.rules import (
 from cme_tracker.attendance.checkin.service import record_scan, void_attendance
 from cme_tracker.attendance.counts import symposium_counts
 from cme_tracker.attendance.models import Attendance
+from cme_tracker.counters import CHECKINS
 from cme_tracker.credits.schemas import member_credits_json
 from cme_tracker.credits.services import member_credits
 from cme_tracker.db import begin_write
@@ -69,10 +70,12 @@ def checkins() -> ResponseReturnValue:
             before_write=begin_write,
         )
     except DomainError as error:
+        CHECKINS.labels(error.code).inc()
         if isinstance(error.details, Refusal):  # the member it names, for the desk to show
             error.details = refusal_json(error.details)
         raise
     session.commit()
+    CHECKINS.labels(result.status).inc()
     # The profession in the desk's language: Flask-Babel's own selector, asked directly, as the babel
     # ``Locale`` that its ``get_locale`` builds on the way costs more than the rest of the answer.
     body = scan_result_json(result, select_locale())

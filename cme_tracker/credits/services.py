@@ -6,7 +6,7 @@ return plain frozen values; the bulk path streams all attendances of the year in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol, TypeVar
@@ -25,6 +25,7 @@ from cme_tracker.credits.engine import (
     RenderedLine,
 )
 from cme_tracker.credits.minutes import LectureSlot
+from cme_tracker.credits.policy import CreditPolicy
 from cme_tracker.credits.presets import policies_in_force
 from cme_tracker.errors import NotFound
 from cme_tracker.members.models import Member
@@ -78,7 +79,10 @@ class YearProgram:
     the version it was computed with until an officer adds one effective inside that year.
     """
 
-    def __init__(self, session: Session, year: int, basis: YearBasis) -> None:
+    def __init__(
+        self, session: Session, year: int, basis: YearBasis, *, policies: Sequence[CreditPolicy] | None = None
+    ) -> None:
+        """``policies`` replaces those in force (a preview of a new version computes with it)."""
         self.year = year
         self.basis = basis
         first, after = year_period(year, basis)
@@ -91,7 +95,7 @@ class YearProgram:
         self.symposium_ids = sorted({lecture.symposium.id for lecture in lectures})
         self.engine = CreditEngine(
             (_lecture_slot(lecture) for lecture in lectures),
-            policies_in_force(session, after - timedelta(days=1)),
+            policies_in_force(session, after - timedelta(days=1)) if policies is None else policies,
             lecture_aliases={lecture.id: lecture.code for lecture in lectures},
             symposium_aliases={lecture.symposium.id: lecture.symposium.code for lecture in lectures},
         )

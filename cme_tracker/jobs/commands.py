@@ -16,6 +16,7 @@ from cme_tracker.console import open_database, reports_domain_errors
 from cme_tracker.db import Database
 from cme_tracker.jobs.service import JobKinds, run_in_slot, run_queued_jobs
 from cme_tracker.jobs.slots import WorkerSlot
+from cme_tracker.jobs.stopping import STOP, stop_on_signals
 
 POLL_SECONDS = 2.0
 HOUSEKEEPING_SECONDS = 600.0
@@ -54,6 +55,7 @@ def worker_command(
     @reports_domain_errors
     def worker(once: bool, processes: int, log_file: Path | None, slot_fd: int | None) -> None:
         """Run queued jobs; without --once, keep waiting for new ones until interrupted."""
+        stop_on_signals()
         if log_file is not None:
             logs.configure_logging(config.log_format(), log_file)
         database = open_database()
@@ -62,15 +64,17 @@ def worker_command(
             slot = None if slot_fd is None else WorkerSlot(slot_fd)
             _report(run_in_slot(database, settings, kinds, slot, processes=processes))
             return
-        kept_at = None
-        while True:
+        log.info("worker waiting for jobs (%s processes a job)", processes)
+        kept_at: float | None = None
+        while not STOP.is_set():
             if housekeeping is not None and (
                 kept_at is None or time.monotonic() - kept_at >= HOUSEKEEPING_SECONDS
             ):
                 housekeeping(database)
                 kept_at = time.monotonic()
             _report(run_queued_jobs(database, settings, kinds, processes=processes))
-            time.sleep(POLL_SECONDS)
+            STOP.wait(POLL_SECONDS)
+        log.info("worker stopped")
 
     return worker
 

@@ -27,6 +27,7 @@ from cme_tracker.db import Database, utcnow
 from cme_tracker.errors import DomainError, NotFound, StorageFailed
 from cme_tracker.jobs.models import Job, JobStatus
 from cme_tracker.jobs.slots import WorkerSlot
+from cme_tracker.jobs.stopping import STOP, WorkerStopping, stop_between_units
 
 log = logging.getLogger(__name__)
 
@@ -38,18 +39,30 @@ JobRunner = Callable[[Database, Settings, int, dict[str, Any], str, int], tuple[
 
 
 class SubjectPage(NamedTuple):
-    """The page of what a job works on: an endpoint, and the job parameter that fills its one URL argument."""
+    """The page of what a job works on: an endpoint, the job parameter that fills its one URL argument, and
+    the link's text (a translated string; None: back to the certificates)."""
 
     endpoint: str
     parameter: str
+    label: object | None = None
 
 
 @dataclass(frozen=True)
 class JobKind:
-    """A kind of job: how a worker runs it, and the page its job page links back to, if any."""
+    """A kind of job: how a worker runs it, the page its job page links back to and the file it offers, if
+    any, and the job page's heading.
+
+    ``due`` is for work that comes due by itself (mail to retry): when it answers True, a worker queues a job
+    of the kind (without parameters) before it looks for queued jobs.
+    """
 
     run: JobRunner
     subject_page: SubjectPage | None = None
+    due: Callable[[Database], bool] | None = None
+    title: object | None = None
+    """The heading of the job's page, a (lazy) translation; None for the certificates' heading."""
+    download: str | None = None
+    """The endpoint (taking ``job_id``) of the file a succeeded job wrote, linked from the job's page."""
 
 
 JobKinds = Mapping[str, JobKind]
@@ -146,6 +159,7 @@ class JobProgress:
         if tenths > self.logged_tenths:
             self.logged_tenths = tenths
             log.info("job %s: %s of %s done", self.job_id, done, total)
+        stop_between_units()
 
 
 def _finish(
@@ -185,6 +199,17 @@ def _failure(error: DomainError) -> tuple[str, list[dict[str, Any]]]:
     return SERVER_PROBLEM, [entry]
 
 
+def _hand_back(database: Database, job_id: int) -> None:
+    """Put a job this worker was asked to leave back in the queue, for the next worker to take at once."""
+    with database.write_unit() as session:
+        session.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(status=JobStatus.QUEUED, heartbeat_at=None, started_at=None)
+        )
+    log.info("job %s handed back to the queue: the worker was asked to stop", job_id)
+
+
 def run_job(
     database: Database, settings: Settings, job_id: int, kinds: JobKinds, *, processes: int = 1
 ) -> JobStatus:
@@ -195,6 +220,9 @@ def run_job(
     log.info("job %s (%s) started for %s: %s", job_id, kind, actor, parameters)
     try:
         summary, errors = kinds[kind].run(database, settings, job_id, parameters, actor, processes)
+    except WorkerStopping:
+        _hand_back(database, job_id)
+        raise
     except DomainError as error:
         log.warning("job %s (%s) failed: %s", job_id, kind, error.message)
         _finish(database, job_id, JobStatus.FAILED, *_failure(error))
@@ -213,12 +241,24 @@ def run_job(
 
 
 def run_queued_jobs(database: Database, settings: Settings, kinds: JobKinds, *, processes: int = 1) -> int:
-    """Run jobs until none is queued; return how many ran."""
+    """Queue the work that came due, then run jobs until none is queued or the worker is asked to stop;
+    return how many ran to their end."""
+    _queue_due_work(database, kinds)
     ran = 0
-    while (job_id := claim_next_job(database)) is not None:
-        run_job(database, settings, job_id, kinds, processes=processes)
+    while not STOP.is_set() and (job_id := claim_next_job(database)) is not None:
+        try:
+            run_job(database, settings, job_id, kinds, processes=processes)
+        except WorkerStopping:
+            break
         ran += 1
     return ran
+
+
+def _queue_due_work(database: Database, kinds: JobKinds) -> None:
+    for name, kind in kinds.items():
+        if kind.due is not None and kind.due(database):
+            with database.unit_of_work() as session:
+                submit_job(session, kinds, kind=name, parameters={}, actor="cme-tracker worker")
 
 
 def run_in_slot(
@@ -237,7 +277,7 @@ def run_in_slot(
     while slot is not None:
         with slot:
             ran += run_queued_jobs(database, settings, kinds, processes=processes)
-        slot = WorkerSlot.take(settings) if has_waiting_job(database) else None
+        slot = WorkerSlot.take(settings) if not STOP.is_set() and has_waiting_job(database) else None
     return ran
 
 

@@ -32,6 +32,7 @@ blueprint = Blueprint("jobs", __name__, url_prefix="/admin/jobs")
 @roles_required(Role.ADMIN)
 def page(job_id: int) -> ResponseReturnValue:
     job = _job_or_404(job_id)
+    kind = job_kinds().get(job.kind)
     return render_template(
         "jobs/job.html",
         job=job,
@@ -41,6 +42,8 @@ def page(job_id: int) -> ResponseReturnValue:
         reload_seconds=RELOAD_SECONDS,
         status_labels=JOB_STATUS_LABELS,
         back=_subject_url(job),
+        kind=kind,
+        download=url_for(kind.download, job_id=job.id) if kind is not None and kind.download else None,
     )
 
 
@@ -64,7 +67,7 @@ def _subject_url(job: Job) -> str | None:
     kind = job_kinds().get(job.kind)
     page = kind.subject_page if kind is not None else None
     value = job.parameters.get(page.parameter) if page is not None else None
-    if page is None or not isinstance(value, str):
+    if page is None or not isinstance(value, str | int) or isinstance(value, bool):
         return None
     arguments: dict[str, Any] = {page.parameter: value}
     return url_for(page.endpoint, **arguments)

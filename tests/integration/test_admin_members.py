@@ -31,6 +31,7 @@ GET_ROUTES = (
     "/admin/cards",
     "/admin/members/{member_no}",
     "/admin/members/{member_no}/card.pdf",
+    "/admin/cards/{job_id}.pdf",
 )
 POST_ROUTES = (
     "/admin/members/{member_no}/new-card",
@@ -76,7 +77,7 @@ def test_every_admin_route_refuses_other_roles_and_changes_nothing(
     log_in(client, "someone")
     token = csrf_token(client, "/")
     for path in GET_ROUTES:
-        assert client.get(path.format(member_no=member.member_no)).status_code == 403, path
+        assert client.get(path.format(member_no=member.member_no, job_id=1)).status_code == 403, path
     for path in POST_ROUTES:
         data = {"csrf_token": token, "scope": "all"}
         assert client.post(path.format(member_no=member.member_no), data=data).status_code == 403, path

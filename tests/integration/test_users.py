@@ -118,3 +118,31 @@ def test_the_password_policy_speaks_english_by_default_and_in_the_c_locale(db: D
             main, ["users", "create", "x", "--role", "admin"], obj=db, input="elevenchars\n", env=environment
         )
         assert refused.stderr == "error: the password must have at least 12 characters\n"
+
+
+def test_users_list_disable_enable_and_roles_commands(cli: CommandLine, session: Session) -> None:
+    assert cli("users", "create", "chief", "--role", "admin", input="a long password\n").exit_code == 0
+    assert cli("users", "create", "sato", "--role", "desk", input="a long password\n").exit_code == 0
+    listed = [line.split("\t") for line in cli("users", "list").stdout.splitlines()]
+    assert [line[:4] for line in listed] == [
+        ["chief", "admin", "-", "active"],
+        ["sato", "desk", "-", "active"],
+    ]
+    assert listed[1][4:] == ["never logged in", "not locked"]
+    assert cli("users", "roles", "sato", "--role", "desk", "--role", "auditor").exit_code == 0
+    assert cli("users", "disable", "sato").exit_code == 0
+    session.expire_all()
+    sato = session.scalar(select(User).where(User.login == "sato"))
+    assert sato is not None and not sato.active and {role.value for role in sato.roles} == {"desk", "auditor"}
+    assert authenticate(session, "sato", "a long password") is None
+    assert cli("users", "enable", "sato").exit_code == 0
+    assert authenticate(session, "sato", "a long password") is not None
+
+
+def test_the_last_admin_cannot_be_disabled_or_demoted_from_the_command_line(cli: CommandLine) -> None:
+    cli("users", "create", "chief", "--role", "admin", input="a long password\n")
+    disabled = cli("users", "disable", "chief")
+    assert (disabled.exit_code, "last active administrator" in disabled.stderr) == (1, True)
+    demoted = cli("users", "roles", "chief", "--role", "desk")
+    assert (demoted.exit_code, "last active administrator" in demoted.stderr) == (1, True)
+    assert cli("users", "disable", "nobody").exit_code == 1

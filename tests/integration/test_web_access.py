@@ -48,6 +48,7 @@ def test_templates_use_no_inline_scripts_or_styles_the_policy_would_block() -> N
     offenders = [
         str(path.relative_to(TEMPLATES))
         for path in TEMPLATES.rglob("*.html")
-        if inline.search(path.read_text(encoding="utf-8"))
+        if path.parent.name != "mail"  # mail is read by mail programs, which ignore style sheets
+        and inline.search(path.read_text(encoding="utf-8"))
     ]
     assert offenders == []

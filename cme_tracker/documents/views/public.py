@@ -26,6 +26,7 @@ from werkzeug.wrappers import Response
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
+from cme_tracker.counters import VERIFY_LOOKUPS
 from cme_tracker.db import begin_write
 from cme_tracker.documents.labels import CATEGORY_LABELS, PROBLEM_LABELS, STATUS_LABELS, UNIT_LABELS
 from cme_tracker.documents.schemas import verification_json
@@ -141,6 +142,7 @@ def upload() -> ResponseReturnValue:
     from cme_tracker.documents.verify import verify_file  # pyHanko: loaded on first use, not with the app
 
     result = verify_file(db_session(), signing_identity(), data)
+    VERIFY_LOOKUPS.labels(result.verdict.value).inc()
     page = render_template("certificates/verify_result.html", **_result_context(result), uploaded=True)
     return _private(page)
 
@@ -148,7 +150,9 @@ def upload() -> ResponseReturnValue:
 def _look_up(serial: str) -> Verification:
     from cme_tracker.documents.verify import look_up  # pyHanko: loaded on first use, not with the app
 
-    return look_up(db_session(), serial, request.args.get("c", ""))
+    result = look_up(db_session(), serial, request.args.get("c", ""))
+    VERIFY_LOOKUPS.labels(result.verdict.value).inc()
+    return result
 
 
 def _over_limit(kind: str, config_key: str, default: int) -> bool:
