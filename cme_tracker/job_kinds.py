@@ -3,7 +3,8 @@
 The job machinery (:mod:`cme_tracker.jobs`) knows no kind of job. The worker command below, the pages that
 submit a job and the job's own page are handed :data:`JOB_KINDS` (the web app through its extensions). Each
 kind of document (:data:`~cme_tracker.document_kinds.KINDS`) is a kind of job, and so are a requested export
-the dry run and import of a large import file, and a large card sheet.
+the dry run and import of a large import file, a large card sheet, and the reissue of the documents a
+program change affects.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from cme_tracker.jobs.commands import worker_command
 from cme_tracker.jobs.service import JobKind, JobProgress, JobRunner, SubjectPage
 from cme_tracker.mail.service import DELIVER_MAIL, deliver_due, mail_due
 from cme_tracker.members.card_jobs import PRINT_CARD_SHEETS, print_card_sheets
+from cme_tracker.program_office.reissue import REISSUE_DOCUMENTS, reissue_runner
 
 
 def _document_runner(kind: DocumentKind[Any]) -> JobRunner:
@@ -91,6 +93,9 @@ JOB_KINDS: dict[str, JobKind] = {
     RUN_IMPORT: JobKind(run_import_job, _IMPORT_RUN_PAGE, title=lazy_gettext("Importing a file")),
     PRINT_CARD_SHEETS: JobKind(
         print_card_sheets, title=lazy_gettext("Printing card sheets"), download="admin.card_sheet_file"
+    ),
+    REISSUE_DOCUMENTS: JobKind(
+        reissue_runner(KINDS), title=lazy_gettext("Reissuing the documents a program change affects")
     ),
 }
 

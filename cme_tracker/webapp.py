@@ -20,8 +20,10 @@ from cme_tracker.api import attendance as _api_attendance  # noqa: F401  (adds i
 from cme_tracker.api import certificates as _api_certificates  # noqa: F401  (adds its route to api)
 from cme_tracker.api import imports as _api_imports  # noqa: F401  (adds its routes to api)
 from cme_tracker.api import jobs as _api_jobs  # noqa: F401  (adds its routes to api)
+from cme_tracker.api import members as _api_members  # noqa: F401  (adds its routes to api)
 from cme_tracker.api import openapi as _api_openapi  # noqa: F401  (adds its route to api)
 from cme_tracker.api import policies as _api_policies  # noqa: F401  (adds its routes to api)
+from cme_tracker.api import program as _api_program  # noqa: F401  (adds its routes to api)
 from cme_tracker.api import views as _api_views  # noqa: F401  (adds its routes to api)
 from cme_tracker.api.blueprint import blueprint as api_blueprint
 from cme_tracker.auditing import views as auditing_views
@@ -39,6 +41,7 @@ from cme_tracker.jobs.web import JOB_KINDS_EXTENSION
 from cme_tracker.mail import views as mail_views
 from cme_tracker.members import views as member_views
 from cme_tracker.ops import views as ops_views
+from cme_tracker.program_office import views as program_views
 from cme_tracker.transcripts import views as transcript_views
 from cme_tracker.web import setup
 from cme_tracker.web.setup import NavLink
@@ -49,6 +52,7 @@ NAVIGATION = (
     NavLink("certificates.mine", lazy_gettext("My certificates")),
     NavLink("accounts.home", lazy_gettext("Overview")),
     NavLink("admin.members", lazy_gettext("Members")),
+    NavLink("program_admin.index", lazy_gettext("Program")),
     NavLink("admin.walk_ins", lazy_gettext("Walk-ins")),
     NavLink("admin.card_sheets", lazy_gettext("Card sheets")),
     NavLink("import_runs.index", lazy_gettext("Imports")),
@@ -74,6 +78,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(admin_views.blueprint)
     app.register_blueprint(admin_accounts.blueprint)
     app.register_blueprint(policy_views.blueprint)
+    app.register_blueprint(program_views.blueprint)
     app.register_blueprint(api_blueprint)
     app.register_blueprint(auditing_views.blueprint)
     app.register_blueprint(export_views.blueprint)

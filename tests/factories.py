@@ -10,9 +10,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from cme_tracker.attendance.models import Attendance
+from cme_tracker.documents.models import Certificate, CertificateKind
 from cme_tracker.members.models import Member
 from cme_tracker.members.services import member_search_key
 from cme_tracker.program.models import Lecture, LectureExclusion, Symposium
+from cme_tracker.vocabulary import YearBasis
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 _numbers = itertools.count(1)
@@ -121,3 +123,30 @@ def attend(
     session.add(attendance)
     session.flush()
     return attendance
+
+
+def make_certificate(
+    session: Session, member: Member, symposium: Symposium | None = None, **overrides: Any
+) -> Certificate:
+    """A certificate row (no file): of attendance at ``symposium``, or a transcript of ``year`` when none."""
+    number = next(_numbers)
+    values: dict[str, Any] = {
+        "serial": f"A26-TEST-{number:04d}",
+        "kind": CertificateKind.ATTENDANCE if symposium is not None else CertificateKind.TRANSCRIPT,
+        "member_id": member.id,
+        "symposium_id": symposium.id if symposium is not None else None,
+        "year": None if symposium is not None else 2026,
+        "year_basis": None if symposium is not None else YearBasis.CALENDAR,
+        "revision": 1,
+        "content": {},
+        "policy_versions": [],
+        "sha256": "0" * 64,
+        "file_path": f"certificates/test/{number}.pdf",
+        "verification_code": "TESTCODE",
+        "issued_by": "test",
+    }
+    values.update(overrides)
+    certificate = Certificate(**values)
+    session.add(certificate)
+    session.flush()
+    return certificate

@@ -100,6 +100,12 @@ TASKS = (
     ),
     Task(
         Role.ADMIN,
+        lazy_gettext("The program"),
+        lazy_gettext("Symposia and their lectures: create, edit, reorder, open and close them."),
+        endpoint="program_admin.index",
+    ),
+    Task(
+        Role.ADMIN,
         lazy_gettext("Credit policies"),
         lazy_gettext("Each policy's rules in words; enable, disable or add a version after a preview."),
         endpoint="policies.index",

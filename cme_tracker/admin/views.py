@@ -1,4 +1,5 @@
-"""The administrators' pages: find members, see and replace their cards, print card sheets, confirm walk-ins.
+"""The administrators' pages: find, add and edit members, see their records, history and cards, print card
+sheets, confirm walk-ins, deactivate members and merge duplicates.
 
 Every view is for the ``admin`` role only. A POST commits once, after the service succeeded; anything that
 fails before leaves the database as it was (the error handlers roll the request's session back).
@@ -11,6 +12,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -35,9 +37,19 @@ from wtforms.validators import AnyOf, Length, NumberRange, Optional
 
 from cme_tracker.accounts.authentication import current_actor
 from cme_tracker.accounts.models import User
+from cme_tracker.admin.forms import FIELD_LABELS, MemberForm, MergeForm, StateForm, TargetSearchForm
+from cme_tracker.admin.member_page import ACTION_LABELS, history_entries, member_documents, merged_from
+from cme_tracker.admin.merge import member_counts, merge_members, merge_problems
 from cme_tracker.admin.review import confirm_walk_in
+from cme_tracker.attendance.records import member_records
+from cme_tracker.attendance.services import last_symposia
 from cme_tracker.audit import chain
+from cme_tracker.credits.services import member_credits
+from cme_tracker.credits.web import BASIS_LABELS, YearForm, credits_display, years_attended
 from cme_tracker.db import begin_write
+from cme_tracker.documents.labels import STATUS_LABELS
+from cme_tracker.documents.models import CertificateKind
+from cme_tracker.errors import DomainError, StaleVersion
 from cme_tracker.jobs.models import Job, JobStatus
 from cme_tracker.jobs.service import submit_job
 from cme_tracker.jobs.web import job_kinds, start_worker
@@ -50,11 +62,20 @@ from cme_tracker.members.card_jobs import (
     stored_sheet,
 )
 from cme_tracker.members.cards import card_face, card_qr_data_uri, issue_new_card
+from cme_tracker.members.editing import (
+    InvalidMember,
+    create_member,
+    current_values,
+    set_active,
+    update_member,
+)
+from cme_tracker.members.history import member_history
 from cme_tracker.members.models import Member
 from cme_tracker.members.services import search_members
 from cme_tracker.members.web import card_sheet_response
-from cme_tracker.society import SOCIETY_ZONE
-from cme_tracker.vocabulary import Role
+from cme_tracker.society import FIRST_REPORT_YEAR, LAST_REPORT_YEAR, SOCIETY_ZONE, society_today, year_of
+from cme_tracker.vocabulary import Profession, Role, YearBasis
+from cme_tracker.web.i18n import label
 from cme_tracker.web.security import roles_required, safe_redirect_target
 from cme_tracker.web.session import db_session, settings
 
@@ -62,6 +83,9 @@ blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
 PER_PAGE = 50
 MAX_PAGE = 10_000
+HISTORY_LENGTH = 100
+"""Events of the member's history the page shows; the audit log holds them all."""
+MERGE_CANDIDATES = 20
 SCOPES = {
     "selected": lazy_gettext("The members with these numbers"),
     "all": lazy_gettext("All active members"),
@@ -170,6 +194,7 @@ def members() -> ResponseReturnValue:
         form=form,
         query=query,
         result=result,
+        last_symposia=last_symposia(session, [member.id for member in result.members]),
         walk_ins_waiting=_walk_ins_waiting(session),
     )
 
@@ -186,14 +211,57 @@ def walk_ins() -> ResponseReturnValue:
 @blueprint.get("/members/<member_no>")
 @roles_required(Role.ADMIN)
 def member(member_no: str) -> ResponseReturnValue:
-    """One member's records and their current card, with its QR code as the desk reads it."""
-    member = _member_or_404(db_session(), member_no)
+    """One member's records, card, attendance and credits of a year, documents, and change history."""
+    session = db_session()
+    member = _member_or_404(session, member_no)
+    form = YearForm(formdata=request.args, meta={"csrf": False})
+    if not form.validate():
+        abort(
+            400,
+            gettext(
+                "Choose a year from %(first)d to %(last)d, and a calendar or fiscal year.",
+                first=FIRST_REPORT_YEAR,
+                last=LAST_REPORT_YEAR,
+            ),
+        )
+    basis = YearBasis(form.basis.data or YearBasis.CALENDAR)
+    this_year = year_of(society_today(), basis)
+    year: int = form.year.data or this_year
     face = card_face(_secret(), member)
+    merged_into = session.get(Member, member.merged_into_id) if member.merged_into_id is not None else None
     response = make_response(
-        render_template("admin/member.html", member=member, face=face, qr=card_qr_data_uri(face.payload))
+        render_template(
+            "admin/member.html",
+            member=member,
+            face=face,
+            qr=card_qr_data_uri(face.payload),
+            year=year,
+            basis=basis,
+            years=sorted(years_attended(session, member, basis) | {year, this_year}, reverse=True),
+            basis_labels=BASIS_LABELS,
+            records=member_records(session, member, year, basis),
+            display=credits_display(session, member_credits(session, member, year, basis)),
+            documents=member_documents(session, member),
+            status_labels=STATUS_LABELS,
+            attendance_kind=CertificateKind.ATTENDANCE,
+            history=history_entries(member_history(session, member.member_no, limit=HISTORY_LENGTH)),
+            history_length=HISTORY_LENGTH,
+            action_labels=ACTION_LABELS,
+            field_labels=FIELD_LABELS,
+            merged_into=merged_into,
+            merged_from=merged_from(session, member),
+            state_form=StateForm(formdata=None, version=member.row_version),
+            zone=SOCIETY_ZONE,
+            local_time=_local_time,
+        )
     )
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def _local_time(moment: datetime, zone: str) -> str:
+    """A stored UTC time as the clock showed it at the symposium."""
+    return moment.astimezone(ZoneInfo(zone)).strftime("%H:%M")
 
 
 @blueprint.get("/members/<member_no>/card.pdf")
@@ -353,3 +421,260 @@ def card_sheet_file(job_id: int) -> ResponseReturnValue:
     )
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def _profession_choices(form: MemberForm) -> None:
+    form.profession.choices = [(profession.value, label(profession)) for profession in Profession]
+
+
+def _show_refusal(form: MemberForm, error: DomainError) -> None:
+    """A refused save beside the field it is about, in the page's language."""
+    details = error.details if isinstance(error.details, dict) else {}
+    if error.code == "registry_number_taken":
+        message = gettext(
+            "Member %(number)s has this number already: if they are the same person, merge the duplicate "
+            "into that member instead.",
+            number=details.get("member_no", ""),
+        )
+        field = form[details.get("fields", ["medical_registry_no"])[0]]
+    elif error.code == "member_no_taken" and form.member_no is not None:
+        message, field = gettext("There is a member with this number already."), form.member_no
+    else:
+        message, field = error.message, form.profession
+    field.errors = [*field.errors, message]
+
+
+@blueprint.route("/members/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def new_member() -> ResponseReturnValue:
+    """Add a member by hand, checked as the members import checks a row."""
+    form = MemberForm()
+    del form.version
+    _profession_choices(form)
+    if form.validate_on_submit():
+        session = db_session()
+        begin_write(session)
+        try:
+            created = create_member(session, form.values(), actor=current_actor().name)
+        except InvalidMember as error:
+            session.rollback()
+            form.show_problems(error.details)
+        except DomainError as error:
+            session.rollback()
+            _show_refusal(form, error)
+        else:
+            session.commit()
+            flash(gettext("Member %(number)s is added.", number=created.member_no), "success")
+            return redirect(url_for("admin.member", member_no=created.member_no), 303)
+    status = 422 if form.is_submitted() else 200
+    return render_template("admin/member_form.html", form=form, member=None), status
+
+
+@blueprint.route("/members/<member_no>/edit", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def edit_member(member_no: str) -> ResponseReturnValue:
+    """Edit a member's records; the form carries the version it was opened on, so that a save made meanwhile
+    by someone else is not overwritten unnoticed."""
+    session = db_session()
+    member = _member_or_404(session, member_no)
+    if request.method == "GET":
+        form = MemberForm(formdata=None, data={**current_values(member), "version": member.row_version})
+    else:
+        form = MemberForm()
+    del form.member_no
+    _profession_choices(form)
+    stale = False
+    if form.validate_on_submit():
+        begin_write(session)
+        session.refresh(member)
+        try:
+            changes = update_member(
+                session,
+                member,
+                form.values(),
+                actor=current_actor().name,
+                expected_version=form.version.data,
+            )
+        except StaleVersion:
+            session.rollback()
+            session.refresh(member)
+            stale = True
+            form = MemberForm(formdata=None, data={**current_values(member), "version": member.row_version})
+            del form.member_no
+            _profession_choices(form)
+        except InvalidMember as error:
+            session.rollback()
+            form.show_problems(error.details)
+        except DomainError as error:
+            session.rollback()
+            _show_refusal(form, error)
+        else:
+            session.commit()
+            if changes:
+                flash(gettext("The changes to %(number)s are saved.", number=member.member_no), "success")
+            else:
+                flash(gettext("Nothing was changed."), "info")
+            return redirect(url_for("admin.member", member_no=member.member_no), 303)
+    status = 409 if stale else 422 if form.is_submitted() else 200
+    page = render_template("admin/member_form.html", form=form, member=member, stale=stale)
+    return page, status
+
+
+def _change_state(member_no: str, active: bool) -> ResponseReturnValue:
+    session = db_session()
+    member = _member_or_404(session, member_no)
+    form = StateForm()
+    back = redirect(url_for("admin.member", member_no=member.member_no), 303)
+    if not form.validate_on_submit():
+        flash(" ".join(str(error) for field in form for error in field.errors), "error")
+        return back
+    begin_write(session)
+    session.refresh(member)
+    try:
+        set_active(
+            session,
+            member,
+            active,
+            reason=form.reason.data or "",
+            actor=current_actor().name,
+            expected_version=form.version.data,
+        )
+    except StaleVersion:
+        session.rollback()
+        flash(_stale_message(), "error")
+    except DomainError as error:
+        session.rollback()
+        flash(error.message, "error")
+    else:
+        session.commit()
+        if active:
+            flash(gettext("%(number)s is active again.", number=member.member_no), "success")
+        else:
+            flash(gettext("%(number)s is deactivated.", number=member.member_no), "success")
+    return back
+
+
+def _stale_message() -> str:
+    message: str = gettext(
+        "Someone else changed this member after you opened the page, so nothing was saved. "
+        "Check the member's records as they are now and try again."
+    )
+    return message
+
+
+@blueprint.post("/members/<member_no>/deactivate")
+@roles_required(Role.ADMIN)
+def deactivate(member_no: str) -> ResponseReturnValue:
+    """Deactivate a member: left out of searches at the desk and card sheets; every record stays."""
+    return _change_state(member_no, False)
+
+
+@blueprint.post("/members/<member_no>/reactivate")
+@roles_required(Role.ADMIN)
+def reactivate(member_no: str) -> ResponseReturnValue:
+    """Make a deactivated member active again."""
+    return _change_state(member_no, True)
+
+
+@blueprint.get("/members/<member_no>/merge")
+@roles_required(Role.ADMIN)
+def merge_search(member_no: str) -> ResponseReturnValue:
+    """Find the member a walk-in or duplicate is to be merged into."""
+    session = db_session()
+    source = _member_or_404(session, member_no)
+    form = TargetSearchForm(formdata=request.args, meta={"csrf": False})
+    if not form.validate():
+        abort(400, gettext("Search with at most 200 characters."))
+    query = (form.q.data or "").strip()
+    found = search_members(session, query, limit=MERGE_CANDIDATES + 1, include_inactive=True) if query else []
+    candidates = [member for member in found if member.id != source.id and member.merged_into_id is None]
+    return render_template(
+        "admin/merge_search.html",
+        source=source,
+        query=query,
+        candidates=candidates[:MERGE_CANDIDATES],
+        last_symposia=last_symposia(session, [member.id for member in candidates]),
+    )
+
+
+def _merge_refusal(problem: DomainError) -> str:
+    """A refused merge in words for the office, in the page's language."""
+    details = problem.details if isinstance(problem.details, dict) else {}
+    listed = ", ".join(str(item) for item in next(iter(details.values()), []))
+    texts = {
+        "same_member": lazy_gettext("A member cannot be merged into themselves."),
+        "already_merged": lazy_gettext("One of the two was merged into another member already."),
+        "open_attendance_overlap": lazy_gettext(
+            "Both members are checked in, and not out, at %(targets)s: close or void one of the two "
+            "attendances first.",
+            targets=listed,
+        ),
+        "certificate_conflict": lazy_gettext(
+            "Both members hold a valid certificate or transcript of the same subject (%(serials)s), and only "
+            "one may be valid: revoke one of them first.",
+            serials=listed,
+        ),
+        "login_conflict": lazy_gettext(
+            "Both members have a login (%(logins)s), and a member has at most one: remove one of them first.",
+            logins=listed,
+        ),
+    }
+    known = texts.get(problem.code)
+    return str(known) if known is not None else problem.message
+
+
+def _merge_page(session: Session, source: Member, target: Member, status: int = 200) -> ResponseReturnValue:
+    members = (source, target)
+    page = render_template(
+        "admin/merge_confirm.html",
+        source=source,
+        target=target,
+        counts={member.id: member_counts(session, member) for member in members},
+        last_symposia=last_symposia(session, [member.id for member in members]),
+        problems=[_merge_refusal(problem) for problem in merge_problems(session, source, target)],
+        form=MergeForm(formdata=None, version=source.row_version),
+    )
+    return page, status
+
+
+@blueprint.route("/members/<member_no>/merge/<target_no>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def merge(member_no: str, target_no: str) -> ResponseReturnValue:
+    """Both members side by side, what would move, and what stands in the way; the POST merges."""
+    session = db_session()
+    source = _member_or_404(session, member_no)
+    target = _member_or_404(session, target_no)
+    if request.method == "GET":
+        return _merge_page(session, source, target)
+    form = MergeForm()
+    if not form.validate_on_submit():
+        flash(_stale_message(), "error")
+        return _merge_page(session, source, target, 422)
+    begin_write(session)
+    session.refresh(source)
+    session.refresh(target)
+    try:
+        result = merge_members(
+            session, source, target, actor=current_actor().name, expected_version=form.version.data
+        )
+    except StaleVersion:
+        session.rollback()
+        flash(_stale_message(), "error")
+        return _merge_page(session, source, target, 409)
+    except DomainError:
+        session.rollback()  # the page lists what stands in the way
+        return _merge_page(session, source, target, 409)
+    session.commit()
+    flash(
+        gettext(
+            "%(source)s is merged into %(target)s: %(attendances)d attendances, %(scans)d scans and "
+            "%(documents)d documents moved.",
+            source=source.member_no,
+            target=target.member_no,
+            attendances=result.moved.attendances,
+            scans=result.moved.scans,
+            documents=result.moved.certificates,
+        ),
+        "success",
+    )
+    return redirect(url_for("admin.member", member_no=target.member_no), 303)

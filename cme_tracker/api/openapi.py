@@ -20,7 +20,7 @@ from apispec.ext.marshmallow.openapi import OpenAPIConverter
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema, fields
 
-from cme_tracker.api import accounts, attendance, certificates, imports, jobs, policies
+from cme_tracker.api import accounts, attendance, certificates, imports, jobs, members, policies, program
 from cme_tracker.api.blueprint import blueprint
 from cme_tracker.api.operations import Operation, Reply
 from cme_tracker.api.responses import (
@@ -156,11 +156,13 @@ CORE_OPERATIONS = (
 
 OPERATIONS: tuple[Operation, ...] = (
     *CORE_OPERATIONS,
+    *program.OPERATIONS,
     *accounts.OPERATIONS,
     *imports.OPERATIONS,
     *policies.OPERATIONS,
     *attendance.OPERATIONS,
     *jobs.OPERATIONS,
+    *members.OPERATIONS,
 )
 """Every operation of the document: an API module adds its own ``OPERATIONS`` here."""
 

@@ -75,15 +75,17 @@ def keyset_page(
     *,
     cursor: str | int | None,
     limit: int,
+    descending: bool = False,
 ) -> Page[Row]:
-    """One page of ``statement``'s rows ordered by the unique column ``key``, after ``cursor``."""
+    """One page of ``statement``'s rows ordered by the unique column ``key`` (newest first with
+    ``descending``), after ``cursor``."""
     if cursor is not None:
         if not isinstance(cursor, key.type.python_type):
             raise DomainError(
                 "the cursor is not one of this list", code="invalid", details={"cursor": ["not of this list"]}
             )
-        statement = statement.where(key > cursor)
-    rows = session.scalars(statement.order_by(key).limit(limit + 1)).all()
+        statement = statement.where(key < cursor if descending else key > cursor)
+    rows = session.scalars(statement.order_by(key.desc() if descending else key).limit(limit + 1)).all()
     items = rows[:limit]
     more = len(rows) > limit
     return Page(items, encode_cursor(getattr(items[-1], key.key)) if more else None)

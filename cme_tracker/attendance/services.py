@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cme_tracker.attendance.models import Attendance
 from cme_tracker.members.services import LOOKUP_CHUNK, chunks
+from cme_tracker.program.models import Symposium
+
+
+@dataclass(frozen=True, slots=True)
+class LastSymposium:
+    code: str
+    held_on: date
 
 
 def attendances_of(
@@ -26,6 +34,35 @@ def attendances_of(
             Attendance.member_id.in_(chunk), Attendance.symposium_id.in_(symposia)
         )
         found.extend(session.scalars(statement))
+    return found
+
+
+def last_symposia(session: Session, member_ids: Collection[int]) -> dict[int, LastSymposium]:
+    """The latest symposium each of these members attended (voided attendances do not count), by member id;
+    one query for a page of members, however many rows it shows."""
+    found: dict[int, LastSymposium] = {}
+    for chunk in chunks(sorted(set(member_ids)), LOOKUP_CHUNK):
+        ranked = (
+            select(
+                Attendance.member_id,
+                Symposium.code,
+                Symposium.held_on,
+                func.row_number()
+                .over(
+                    partition_by=Attendance.member_id,
+                    order_by=(Symposium.held_on.desc(), Symposium.id.desc()),
+                )
+                .label("rank"),
+            )
+            .join(Symposium, Symposium.id == Attendance.symposium_id)
+            .where(Attendance.member_id.in_(chunk), Attendance.voided_at.is_(None))
+            .subquery()
+        )
+        rows = session.execute(
+            select(ranked.c.member_id, ranked.c.code, ranked.c.held_on).where(ranked.c.rank == 1)
+        )
+        for member_id, code, held_on in rows:
+            found[member_id] = LastSymposium(code, held_on)
     return found
 
 

@@ -23,11 +23,11 @@ from wtforms.validators import AnyOf, Length, NumberRange, Optional
 
 from cme_tracker.accounts.authentication import current_actor
 from cme_tracker.amounts import format_amount
+from cme_tracker.attendance.records import member_records
 from cme_tracker.audit.chain import verify
 from cme_tracker.auditing.chart import BarChart, ChartRow, bar_chart
 from cme_tracker.auditing.log import VERIFY_INLINE_LIMIT, LogFilter, chain_length, log_page
 from cme_tracker.auditing.overview import YearOverview, year_overview, year_policies, years_with_symposia
-from cme_tracker.auditing.records import member_records
 from cme_tracker.credits.services import member_credits
 from cme_tracker.credits.web import BASIS_LABELS, YearForm
 from cme_tracker.desk.phrases import script_phrases

@@ -6,10 +6,10 @@ return plain frozen values; the bulk path streams all attendances of the year in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager, selectinload
@@ -214,6 +214,31 @@ def yearly_credits(
     stream = statements.stream_by_member(session.connection(), program.attendances(), STREAM_BATCH)
     for member_id, result in program.engine.credit_members(stream, selections, itemised=itemised):
         yield program.member_credits(numbers[member_id], result)
+
+
+def credits_of_members(
+    session: Session, member_ids: Collection[int], year: int, basis: YearBasis = YearBasis.CALENDAR
+) -> dict[int, Mapping[str, PolicyCredits]]:
+    """The year's credits of these members (by member id) under every enabled policy that applies to each.
+
+    As :func:`yearly_credits`, but reading only these members' attendances: what a preview of a program
+    change compares before and after it. A member without attendances in the year is left out.
+    """
+    if not member_ids:
+        return {}
+    program = YearProgram(session, year, basis)
+    members = session.execute(
+        select(
+            Member.id, Member.profession, Member.medical_registry_no, Member.dental_registry_no, Member.efn
+        ).where(Member.id.in_(list(member_ids)))
+    ).all()
+    selections: dict[Hashable, PolicySelection] = {member.id: program.selection(member) for member in members}
+    statement = program.attendances().where(Attendance.member_id.in_(list(member_ids)))
+    stream = statements.stream_by_member(session.connection(), statement, STREAM_BATCH)
+    return {
+        cast(int, member_id): result.policies
+        for member_id, result in program.engine.credit_members(stream, selections)
+    }
 
 
 def rendered_year(

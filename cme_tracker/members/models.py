@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, String, false, true
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import CheckConstraint, ForeignKey, String, false, true
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cme_tracker.db import Base, EnumString, utcnow
 from cme_tracker.members import names
@@ -17,6 +17,7 @@ class Member(Base):
     __table_args__ = (
         CheckConstraint(f"profession IN ({sql_in(Profession)})", name="profession"),
         CheckConstraint("card_serial >= 1", name="card_serial_positive"),
+        CheckConstraint("merged_into_id IS NULL OR merged_into_id <> id", name="not_merged_into_itself"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -40,6 +41,15 @@ class Member(Base):
     needs_review: Mapped[bool] = mapped_column(default=False, server_default=false())
     """A walk-in registered at a desk, until an admin confirms who they are."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    row_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    """Counts the saves of the record: an edit names the version it was made against (see errors.py)."""
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="RESTRICT"))
+    """The member this walk-in or duplicate was merged into: its records moved there, and it is inactive."""
+
+    merged_into: Mapped[Member | None] = relationship(remote_side=[id])
+    """A list of members loads it with ``selectinload``, not row by row."""
+
+    __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012
 
     @property
     def has_japanese_name(self) -> bool:

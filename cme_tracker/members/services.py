@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Sequence
 from typing import TypeVar
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from cme_tracker.members.models import Member
@@ -33,27 +33,34 @@ def member_search_key(member: Member) -> str:
     )[:SEARCH_KEY_LENGTH]
 
 
-def search_members(
-    session: Session, query: str, limit: int = 20, *, include_inactive: bool = False
-) -> list[Member]:
-    """Members whose names match every word of ``query`` in any script, width or case, or whose number it is.
-
-    A query also matches a full name written without spaces (山田太郎, やまだたろう, yamadataro). The
-    member with exactly that number comes first, then the others by romaji name.
-    """
+def search_condition(query: str) -> ColumnElement[bool] | None:
+    """Members whose names match every word of ``query`` in any script, width or case, or whose number it
+    is; None for a query without words. A query also matches a full name written without spaces
+    (山田太郎, やまだたろう, yamadataro). One condition on the indexed search key, for every list that
+    filters by name."""
     terms = search_terms(query)
-    if not terms or limit <= 0:
-        return []
+    if not terms:
+        return None
     number = query.strip()
     compact = func.replace(func.replace(Member.search_key, " | ", ""), " ", "")
     name_matches = [Member.search_key.contains(term, autoescape=True) for term in terms]
-    statement = select(Member).where(
-        or_(
-            Member.member_no == number,
-            and_(*name_matches),
-            compact.contains("".join(terms), autoescape=True),
-        )
+    return or_(
+        Member.member_no == number,
+        and_(*name_matches),
+        compact.contains("".join(terms), autoescape=True),
     )
+
+
+def search_members(
+    session: Session, query: str, limit: int = 20, *, include_inactive: bool = False
+) -> list[Member]:
+    """Members matching ``query`` (:func:`search_condition`): the member with exactly that number first, then
+    the others by romaji name."""
+    condition = search_condition(query)
+    if condition is None or limit <= 0:
+        return []
+    number = query.strip()
+    statement = select(Member).where(condition)
     if not include_inactive:
         statement = statement.where(Member.active.is_(True))
     statement = statement.order_by(

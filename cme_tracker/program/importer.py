@@ -10,16 +10,24 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from cme_tracker.audit import chain
-from cme_tracker.program.models import Lecture, LectureExclusion, Symposium
+from cme_tracker.program.models import Lecture, Symposium
 from cme_tracker.program.schemas import ProgramRowSchema
-from cme_tracker.program.services import lectures_by_code, local_instant, renumber_lectures, symposia_by_code
+from cme_tracker.program.services import (
+    Interval,
+    exclusions_of,
+    lectures_by_code,
+    local_instant,
+    renumber_lectures,
+    replace_exclusions,
+    symposia_by_code,
+)
 from cme_tracker.society import SOCIETY_ZONE_NAME
 from cme_tracker.tabular.loading import (
     Counts,
@@ -80,8 +88,6 @@ LECTURE_COLUMNS = (
     "jda_code",
 )
 """File columns named like the Lecture attributes they set."""
-
-Interval = tuple[datetime, datetime]
 
 
 @dataclass(frozen=True)
@@ -255,16 +261,9 @@ def _plan_lecture(
         changed = (*values, "excluded") if exclusions else tuple(values)
         return _LecturePlan(item, symposium.code, None, values, exclusions, changed)
     changes = [attribute for attribute, value in values.items() if getattr(lecture, attribute) != value]
-    if exclusions is not None and exclusions != _exclusions_of(lecture):
+    if exclusions is not None and exclusions != exclusions_of(lecture):
         changes.append("excluded")
     return _LecturePlan(item, symposium.code, lecture, values, exclusions, tuple(changes))
-
-
-def _exclusions_of(lecture: Lecture) -> frozenset[Interval]:
-    return frozenset(
-        (exclusion.starts_at.astimezone(UTC), exclusion.ends_at.astimezone(UTC))
-        for exclusion in lecture.exclusions
-    )
 
 
 def _apply(
@@ -333,24 +332,11 @@ def _write_lectures(
         for attribute, value in plan.values.items():
             setattr(lecture, attribute, value)
         if plan.exclusions is not None:
-            _replace_exclusions(lecture, plan.exclusions)
+            replace_exclusions(lecture, plan.exclusions)
         if plan.lecture is None or {"starts_at", "ends_at"} & set(plan.changed):
             reorder.add(plan.symposium_code)
     session.flush()
     return reorder
-
-
-def _replace_exclusions(lecture: Lecture, wanted: frozenset[Interval]) -> None:
-    """Keep the intervals that stay (with their notes), drop the others, add the new ones."""
-    kept: set[Interval] = set()
-    for exclusion in list(lecture.exclusions):
-        interval = (exclusion.starts_at.astimezone(UTC), exclusion.ends_at.astimezone(UTC))
-        if interval in wanted and interval not in kept:
-            kept.add(interval)
-        else:
-            lecture.exclusions.remove(exclusion)
-    for start, end in sorted(wanted - kept):
-        lecture.exclusions.append(LectureExclusion(starts_at=start, ends_at=end))
 
 
 def _audit(

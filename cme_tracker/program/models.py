@@ -38,9 +38,14 @@ class Symposium(Base):
         server_default=SymposiumStatus.SCHEDULED,
     )
 
+    row_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    """Raised by every change; the office's edits name the version they were made against."""
+
     lectures: Mapped[list[Lecture]] = relationship(
         back_populates="symposium", order_by="Lecture.position", cascade="all, delete-orphan"
     )
+
+    __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012
 
     @property
     def zone(self) -> ZoneInfo:
@@ -71,11 +76,15 @@ class Lecture(Base):
     language: Mapped[str | None] = mapped_column(String(16))
     jma_cc: Mapped[str | None] = mapped_column(String(8))
     jda_code: Mapped[str | None] = mapped_column(String(16))
+    row_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    """Raised by every change of the lecture's row (its excluded intervals included, see the editor)."""
 
     symposium: Mapped[Symposium] = relationship(back_populates="lectures")
     exclusions: Mapped[list[LectureExclusion]] = relationship(
         back_populates="lecture", order_by="LectureExclusion.starts_at", cascade="all, delete-orphan"
     )
+
+    __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012
 
 
 class LectureExclusion(Base):

@@ -1,4 +1,5 @@
-"""Validation of the program: symposia and their lectures, as rows of an import file (and later the API)."""
+"""Validation of the program: symposia and their lectures, as rows of an import file, and as the office's
+pages and API edit them. One set of fields and checks serves all three."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 from marshmallow import ValidationError, validates_schema
 
+from cme_tracker.society import SOCIETY_ZONE_NAME
 from cme_tracker.tabular.cells import Choice, Code, RowSchema, Text
 from cme_tracker.vocabulary import CmeField, SymposiumKind
 
@@ -157,6 +159,91 @@ def lecture_code_field(**kwargs: Any) -> Code:
     )
 
 
+def symposium_kind_field(**kwargs: Any) -> Choice:
+    return Choice([kind.value for kind in SymposiumKind], **kwargs)
+
+
+def cme_field_field(**kwargs: Any) -> Choice:
+    return Choice([cme_field.value for cme_field in CmeField], **kwargs)
+
+
+def language_field(**kwargs: Any) -> Code:
+    return Code(
+        max_length=16,
+        pattern=r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*",
+        reason="a language is a code such as ja, en or de",
+        **kwargs,
+    )
+
+
+def jda_code_field(**kwargs: Any) -> Code:
+    return Code(
+        max_length=16,
+        pattern=r"[A-Za-z0-9][A-Za-z0-9-]*",
+        reason="a JDA code has letters, digits, '-' only",
+        **kwargs,
+    )
+
+
+def lecture_code_problem(symposium_code: str, lecture_code: str) -> str | None:
+    """Why ``lecture_code`` cannot be a lecture of ``symposium_code``, or None."""
+    if lecture_code.startswith(f"{symposium_code}-"):
+        return None
+    return f"a lecture of symposium {symposium_code} has a code starting {symposium_code}-"
+
+
+def lecture_time_problems(data: dict[str, Any], excluded_key: str = "excluded") -> dict[str, list[str]]:
+    """The lecture ends after it starts and holds its excluded intervals: the problems, by field."""
+    starts, ends = data.get("starts_at"), data.get("ends_at")
+    if starts is None or ends is None:
+        return {}
+    if ends <= starts:
+        return {"ends_at": ["the lecture must end after it starts"]}
+    outside = [
+        f"{start:%H:%M}-{end:%H:%M}"
+        for start, end in data.get(excluded_key, [])
+        if start < starts or end > ends
+    ]
+    if outside:
+        return {excluded_key: [f"{', '.join(outside)} is outside the lecture ({starts:%H:%M}-{ends:%H:%M})"]}
+    return {}
+
+
+class SymposiumSchema(RowSchema):
+    """A symposium as the office edits it (pages and API): the importer's fields under their own names."""
+
+    code = symposium_code_field(required=True)
+    date = Day(required=True)
+    timezone = TimeZoneName(load_default=SOCIETY_ZONE_NAME)
+    title_ja = Text(required=True, max_length=300, multiline=True)
+    title_en = Text(required=True, max_length=300, multiline=True)
+    venue = Text(max_length=300, multiline=True)
+    kind = symposium_kind_field(load_default=SymposiumKind.REGULAR.value)
+
+
+class LectureSchema(RowSchema):
+    """A lecture as the office edits it: times are ``HH:MM`` in its symposium's zone, as in a program file."""
+
+    code = lecture_code_field(required=True)
+    starts_at = HourMinute(required=True)
+    ends_at = HourMinute(required=True)
+    field = cme_field_field(required=True)
+    title_ja = Text(required=True, max_length=500, multiline=True)
+    title_en = Text(max_length=500, multiline=True)
+    speaker = Text(required=True, max_length=300)
+    speaker_affiliation = Text(max_length=300, multiline=True)
+    language = language_field()
+    jma_cc = CurriculumCode()
+    jda_code = jda_code_field()
+    excluded = Intervals()
+
+    @validates_schema(skip_on_field_errors=False)
+    def lecture_fits(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        errors = lecture_time_problems(data)
+        if errors:
+            raise ValidationError(errors)
+
+
 class ProgramRowSchema(RowSchema):
     """One row of a program file: a lecture, with the symposium it belongs to repeated on every row."""
 
@@ -164,26 +251,20 @@ class ProgramRowSchema(RowSchema):
     symposium_date = Day(required=True)
     symposium_title_ja = Text(required=True, max_length=300, multiline=True)
     symposium_title_en = Text(required=True, max_length=300, multiline=True)
-    symposium_kind = Choice([kind.value for kind in SymposiumKind])
+    symposium_kind = symposium_kind_field()
     venue = Text(max_length=300, multiline=True)
     timezone = TimeZoneName()
     lecture_code = lecture_code_field(required=True)
     starts_at = HourMinute(required=True)
     ends_at = HourMinute(required=True)
-    field = Choice([cme_field.value for cme_field in CmeField], required=True)
+    field = cme_field_field(required=True)
     title_ja = Text(required=True, max_length=500, multiline=True)
     title_en = Text(max_length=500, multiline=True)
     speaker = Text(required=True, max_length=300)
     speaker_affiliation = Text(max_length=300, multiline=True)
-    language = Code(
-        max_length=16,
-        pattern=r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*",
-        reason="a language is a code such as ja, en or de",
-    )
+    language = language_field()
     jma_cc = CurriculumCode()
-    jda_code = Code(
-        max_length=16, pattern=r"[A-Za-z0-9][A-Za-z0-9-]*", reason="a JDA code has letters, digits, '-' only"
-    )
+    jda_code = jda_code_field()
     excluded = Intervals()
 
     @validates_schema(skip_on_field_errors=False)
@@ -191,21 +272,9 @@ class ProgramRowSchema(RowSchema):
         """The lecture is in the row's symposium, ends after it starts and holds its excluded intervals."""
         errors: dict[str, list[str]] = {}
         symposium, lecture = data.get("symposium_code"), data.get("lecture_code")
-        if symposium and lecture and not lecture.startswith(f"{symposium}-"):
-            errors["lecture_code"] = [f"a lecture of symposium {symposium} has a code starting {symposium}-"]
-        starts, ends = data.get("starts_at"), data.get("ends_at")
-        if starts is not None and ends is not None:
-            if ends <= starts:
-                errors["ends_at"] = ["the lecture must end after it starts"]
-            else:
-                outside = [
-                    f"{start:%H:%M}-{end:%H:%M}"
-                    for start, end in data.get("excluded", [])
-                    if start < starts or end > ends
-                ]
-                if outside:
-                    errors["excluded"] = [
-                        f"{', '.join(outside)} is outside the lecture ({starts:%H:%M}-{ends:%H:%M})"
-                    ]
+        problem = lecture_code_problem(symposium, lecture) if symposium and lecture else None
+        if problem:
+            errors["lecture_code"] = [problem]
+        errors |= lecture_time_problems(data)
         if errors:
             raise ValidationError(errors)

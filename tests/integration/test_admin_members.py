@@ -29,13 +29,22 @@ GET_ROUTES = (
     "/admin/members",
     "/admin/walk-ins",
     "/admin/cards",
+    "/admin/members/new",
     "/admin/members/{member_no}",
     "/admin/members/{member_no}/card.pdf",
+    "/admin/members/{member_no}/edit",
+    "/admin/members/{member_no}/merge",
+    "/admin/members/{member_no}/merge/{target_no}",
     "/admin/cards/{job_id}.pdf",
 )
 POST_ROUTES = (
+    "/admin/members/new",
     "/admin/members/{member_no}/new-card",
     "/admin/members/{member_no}/confirm",
+    "/admin/members/{member_no}/edit",
+    "/admin/members/{member_no}/deactivate",
+    "/admin/members/{member_no}/reactivate",
+    "/admin/members/{member_no}/merge/{target_no}",
     "/admin/cards",
 )
 
@@ -73,16 +82,19 @@ def test_every_admin_route_refuses_other_roles_and_changes_nothing(
     client: FlaskClient, session: Session, role: Role
 ) -> None:
     member = make_member(session, needs_review=True)
+    other = make_member(session)
     make_login(session, "someone", role, member=member if role is Role.MEMBER else None)
     log_in(client, "someone")
     token = csrf_token(client, "/")
+    numbers = {"member_no": member.member_no, "target_no": other.member_no, "job_id": 1}
     for path in GET_ROUTES:
-        assert client.get(path.format(member_no=member.member_no, job_id=1)).status_code == 403, path
+        assert client.get(path.format(**numbers)).status_code == 403, path
     for path in POST_ROUTES:
-        data = {"csrf_token": token, "scope": "all"}
-        assert client.post(path.format(member_no=member.member_no), data=data).status_code == 403, path
+        data = {"csrf_token": token, "scope": "all", "reason": "left", "version": "1"}
+        assert client.post(path.format(**numbers), data=data).status_code == 403, path
     session.refresh(member)
-    assert (member.card_serial, member.needs_review) == (1, True)
+    assert (member.card_serial, member.needs_review, member.active, member.row_version) == (1, True, True, 1)
+    assert member.merged_into_id is None
 
 
 def test_anonymous_visitor_is_sent_to_the_login_form(client: FlaskClient, session: Session) -> None:
