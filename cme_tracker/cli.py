@@ -34,7 +34,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "credits": LazyCommand("cme_tracker.credits.commands:credits", "Credits earned by members."),
     "db": LazyCommand(
         "cme_tracker.migrate:db",
-        "Database schema: upgrade to the newest migration, or check that models and migrations agree.",
+        "Database schema and upkeep: upgrade, check models against migrations, prune expired rows.",
     ),
     "demo": LazyCommand(
         "cme_tracker.demo.command:demo",

@@ -6,10 +6,12 @@ Kept apart from cli.py, which names every feature's commands, so feature modules
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import wraps
+from functools import cache, wraps
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -24,6 +26,44 @@ if TYPE_CHECKING:
 Command = TypeVar("Command", bound=Callable[..., Any])
 
 log = logging.getLogger(__name__)
+
+CLI_LANGUAGES = ("en", "ja")
+"""The languages a command's translated messages come in; English unless asked otherwise."""
+LANGUAGE_VARIABLES = ("CME_LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+
+language_option = click.option(
+    "--language",
+    type=click.Choice(CLI_LANGUAGES),
+    help="The language of the messages (default: CME_LANGUAGE, else the locale's LANG if ja, else en).",
+)
+"""The ``--language`` of a command whose messages are in the catalogue (see :func:`cli_gettext`)."""
+
+
+def cli_language() -> str:
+    """The running command's ``--language``, else the first of ``CME_LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES``
+    and ``LANG`` that is set (``ja_JP.UTF-8`` is ja; a language without a catalogue, such as C, is en)."""
+    context = click.get_current_context(silent=True)
+    chosen = context.params.get("language") if context is not None else None
+    if isinstance(chosen, str):
+        return chosen
+    for name in LANGUAGE_VARIABLES:
+        value = os.environ.get(name)
+        if value:
+            language = value.split(".")[0].split("_")[0].lower()
+            return language if language in CLI_LANGUAGES else "en"
+    return "en"
+
+
+@cache
+def cli_gettext(language: str) -> Callable[[str], str]:
+    """The catalogue's ``gettext`` for ``language``, the same Japanese catalogue as the web pages'."""
+    from babel.support import Translations
+
+    if language == "en":
+        return str
+    folder = Path(__file__).parent / "translations"
+    translations = Translations.load(str(folder), [language])
+    return translations.gettext
 
 
 def open_database() -> Database:
@@ -54,7 +94,7 @@ def reports_domain_errors(command: Command) -> Command:
         try:
             return command(*args, **kwargs)
         except DomainError as error:
-            click.echo(f"error: {error.message}", err=True)
+            click.echo(f"error: {error.localized(cli_gettext(cli_language()))}", err=True)
             sys.exit(1)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise

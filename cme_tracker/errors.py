@@ -5,7 +5,14 @@ Views map them to HTTP statuses and the CLI to exit codes, each in one place.
 
 from __future__ import annotations
 
+import errno
+from collections.abc import Callable
 from typing import Any
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalogue where it is only translated later, by whoever shows it."""
+    return message
 
 
 class DomainError(Exception):
@@ -20,6 +27,10 @@ class DomainError(Exception):
         if code is not None:
             self.code = code
         self.details = details
+
+    def localized(self, gettext: Callable[[str], str]) -> str:
+        """The message in the language ``gettext`` translates to; most keep their English ``message``."""
+        return self.message
 
 
 class NotFound(DomainError):
@@ -43,6 +54,24 @@ class StaleVersion(DomainError):
 
     code = "version_mismatch"
     http_status = 412
+
+
+class StorageFailed(DomainError):
+    """The instance folder refused a write (a full or read-only disk, a file where a folder belongs).
+
+    The message names the file and the system's reason for the operator; ``details`` carries only the
+    reason's errno name, which pages translate (they never show a server path).
+    """
+
+    code = "storage_failed"
+    http_status = 507
+
+    @classmethod
+    def of(cls, error: OSError) -> StorageFailed:
+        reason = error.strerror or str(error)
+        where = f"{error.filename}" if error.filename is not None else "a file in the instance folder"
+        name = errno.errorcode.get(error.errno, "EIO") if error.errno is not None else "EIO"
+        return cls(f"cannot write {where}: {reason}", details={"errno": name})
 
 
 def check_version(current: int, expected: int | None) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext
 
+from cme_tracker import housekeeping
 from cme_tracker.certificates.issue import ISSUE_CERTIFICATES
 from cme_tracker.config import Settings
 from cme_tracker.db import Database
@@ -98,5 +99,5 @@ JOB_KINDS: dict[str, JobKind] = {
     ),
 }
 
-worker = worker_command(JOB_KINDS)
+worker = worker_command(JOB_KINDS, housekeeping.prune_database)
 """``cme-tracker worker``: runs the jobs of :data:`JOB_KINDS`."""

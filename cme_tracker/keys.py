@@ -7,6 +7,7 @@ chain break at its first event; so a process refuses to start instead, and says 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
 
 from sqlalchemy import Engine, exists, inspect, select, table
@@ -32,12 +33,35 @@ def generated_identity_dir(instance_path: Path) -> Path:
     return instance_path / "signing" / IDENTITY_DIR
 
 
+STRAY_ROOT_KEY = "root-ca-key.pem"
+"""Where earlier versions kept the generated root's private key, beside the signing key; no longer made."""
+
+logger = logging.getLogger(__name__)
+
+
+def stray_root_key(instance_path: Path) -> Path | None:
+    """The society root's private key an older version left beside the signing key, if it is still there."""
+    path = generated_identity_dir(instance_path) / STRAY_ROOT_KEY
+    return path if path.exists() else None
+
+
+def stray_root_key_warning(path: Path) -> str:
+    return (
+        f"{path} holds the society root's private key beside the signing key: whoever reads the instance "
+        "folder can certify a signing key of their own under the society's root. Move it off the server "
+        "(offline storage) or delete it; the server never uses it (docs/verification.md)."
+    )
+
+
 def ensure_instance_keys(settings: Settings, engine: Engine | None = None) -> Settings:
     """``settings`` with its audit key saved, once the database is known to be fresh; else refuse.
 
     A fresh instance (no audit events, no documents) keeps its new audit key; one with data whose key or
     identity is missing raises :class:`LostKeysError`. ``engine`` defaults to one on the settings' database.
     """
+    stray = stray_root_key(settings.instance_path)
+    if stray is not None:
+        logger.warning(stray_root_key_warning(stray))
     identity_missing = (
         settings.signing_p12 is None and not generated_identity_dir(settings.instance_path).exists()
     )

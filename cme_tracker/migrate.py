@@ -51,7 +51,7 @@ def differences(engine: Engine) -> list[object]:
 
 @click.group("db")
 def db() -> None:
-    """Database schema: upgrade to the newest migration, or check that models and migrations agree."""
+    """Database schema and upkeep: upgrade, check models against migrations, prune expired rows."""
 
 
 @db.command("upgrade")
@@ -82,3 +82,15 @@ def check_command() -> None:
             click.echo(f"difference: {difference}", err=True)
         raise SystemExit(1)
     click.echo("models and migrations agree")
+
+
+@db.command("prune")
+def prune_command() -> None:
+    """Delete the ended rate-limit windows and the forgotten failed-login counts (safe to run any time)."""
+    from cme_tracker.console import open_database
+    from cme_tracker.db import utcnow
+    from cme_tracker.housekeeping import prune_expired
+
+    with open_database().unit_of_work() as session:
+        pruned = prune_expired(session, utcnow())
+    click.echo(", ".join(f"{count} {table} row(s) pruned" for table, count in pruned.items()))

@@ -22,7 +22,13 @@ from cme_tracker.accounts.tokens import (
     list_clients,
     revoke_client,
 )
-from cme_tracker.console import open_database, reports_domain_errors
+from cme_tracker.console import (
+    cli_gettext,
+    cli_language,
+    language_option,
+    open_database,
+    reports_domain_errors,
+)
 from cme_tracker.db import begin_write
 from cme_tracker.vocabulary import TOKEN_ROLES, Role
 
@@ -30,7 +36,10 @@ from cme_tracker.vocabulary import TOKEN_ROLES, Role
 def _read_password() -> str:
     """From the prompt (asked twice), or from the first line of stdin when piped, so scripts can set one."""
     if sys.stdin.isatty():
-        password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        gettext = cli_gettext(cli_language())
+        password: str = click.prompt(
+            gettext("Password"), hide_input=True, confirmation_prompt=gettext("Repeat for confirmation")
+        )
         return password
     return sys.stdin.readline().rstrip("\n")
 
@@ -46,9 +55,11 @@ def users() -> None:
     "--role", "roles", multiple=True, required=True, type=click.Choice([role.value for role in Role])
 )
 @click.option("--member-no", help="The member a `member` login belongs to.")
+@language_option
 @reports_domain_errors
-def create_command(login: str, roles: tuple[str, ...], member_no: str | None) -> None:
+def create_command(login: str, roles: tuple[str, ...], member_no: str | None, language: str | None) -> None:
     """Create LOGIN; the password comes from the prompt, or from the first line of stdin when piped."""
+    # ``language`` is read where the messages are written (console.cli_language)
     password = _read_password()
     with open_database().unit_of_work() as session:
         create_user(
@@ -64,9 +75,11 @@ def create_command(login: str, roles: tuple[str, ...], member_no: str | None) ->
 
 @users.command("set-password")
 @click.argument("login")
+@language_option
 @reports_domain_errors
-def set_password_command(login: str) -> None:
+def set_password_command(login: str, language: str | None) -> None:
     """Give LOGIN a new password (prompt or stdin, as for create); every session of LOGIN ends."""
+    # ``language`` is read where the messages are written (console.cli_language)
     password = _read_password()
     with open_database().unit_of_work() as session:
         set_password(session, login=login, password=password, actor="cme-tracker users set-password")

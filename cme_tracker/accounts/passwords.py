@@ -6,12 +6,30 @@ advises) and refuses only what an attacker tries first: the shipped list in ``co
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from importlib.resources import files
 
-from cme_tracker.errors import DomainError
+from cme_tracker.errors import N_, DomainError
 
 MIN_PASSWORD_LENGTH = 12
+
+TOO_SHORT = N_("the password must have at least %(count)d characters")
+ONE_CHARACTER = N_("the password must not be one character repeated")
+COMMON = N_("this password is on the list of common passwords; choose another")
+
+
+class WeakPassword(DomainError):
+    """A password the policy refuses; its message says which rule, in the catalogue's languages."""
+
+    code = "weak_password"
+
+    def __init__(self, rule: str) -> None:
+        self.rule = rule
+        super().__init__(rule % {"count": MIN_PASSWORD_LENGTH})
+
+    def localized(self, gettext: Callable[[str], str]) -> str:
+        return gettext(self.rule) % {"count": MIN_PASSWORD_LENGTH}
 
 
 @cache
@@ -26,12 +44,8 @@ def common_passwords() -> frozenset[str]:
 def check_password(password: str) -> None:
     """Refuse a password the policy does not allow, saying which rule it breaks."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise DomainError(
-            f"the password must have at least {MIN_PASSWORD_LENGTH} characters", code="weak_password"
-        )
+        raise WeakPassword(TOO_SHORT)
     if len(set(password)) == 1:
-        raise DomainError("the password must not be one character repeated", code="weak_password")
+        raise WeakPassword(ONE_CHARACTER)
     if password.strip().casefold() in common_passwords():
-        raise DomainError(
-            "this password is on the list of common passwords; choose another", code="weak_password"
-        )
+        raise WeakPassword(COMMON)

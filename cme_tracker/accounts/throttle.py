@@ -9,9 +9,10 @@ the audit chain; the chain records when an account gets locked and when an admin
 from __future__ import annotations
 
 import math
+import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, case, delete, select, update
+from sqlalchemy import String, case, delete, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cme_tracker.accounts.models import User
@@ -30,6 +31,9 @@ DOUBLINGS = math.ceil(math.log2(LONGEST_LOCK / FIRST_LOCK))
 """The doublings that reach :data:`LONGEST_LOCK`."""
 FORGET_AFTER = timedelta(days=1)
 """A key without a failure this long starts counting afresh."""
+SWEEP_ONE_IN = 32
+"""A key's first failure deletes every forgotten key with this chance (1 in N), so that the table keeps no row
+for each address that ever mistyped a password; ``cme-tracker db prune`` and the worker do it too."""
 
 
 class LoginFailures(Base):
@@ -94,6 +98,17 @@ def record_failure(session: Session, login: str, address: str | None, now: datet
     session.flush()
 
 
+def prune_failures(session: Session, now: datetime) -> int:
+    """Delete the keys whose failures are forgotten and which are not locked; how many."""
+    result = session.execute(
+        delete(LoginFailures).where(
+            LoginFailures.last_failure_at < now - FORGET_AFTER,
+            or_(LoginFailures.locked_until.is_(None), LoginFailures.locked_until < now),
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def _count(session: Session, key: str, now: datetime) -> int:
     dialect = session.get_bind().dialect.name
     statement = conflict_insert(dialect, LoginFailures).values(
@@ -107,7 +122,10 @@ def _count(session: Session, key: str, now: datetime) -> int:
             "last_failure_at": now,
         },
     ).returning(LoginFailures.failures)
-    return int(session.execute(counted).scalar_one())
+    failures = int(session.execute(counted).scalar_one())
+    if failures == 1 and secrets.randbelow(SWEEP_ONE_IN) == 0:
+        prune_failures(session, now)
+    return failures
 
 
 def forget(session: Session, login: str) -> None:

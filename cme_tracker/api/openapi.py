@@ -42,6 +42,7 @@ from cme_tracker.credits.schemas import MemberCreditsSchema
 from cme_tracker.dumps import Amount, Answer, LocalTime
 from cme_tracker.tabular.cells import Choice, Text
 from cme_tracker.web.errors import ErrorSchema
+from cme_tracker.web.hygiene import MAX_PATH_INTEGER
 from cme_tracker.web.security import CLIENT_ACCESS_ATTRIBUTE, PUBLIC, declared_access, public
 
 JSON = "application/json"
@@ -52,6 +53,7 @@ _ERROR_REASONS = {
     401: "No bearer token or session, or an unknown or revoked token.",
     403: "The role may not use this operation.",
     404: "Not found.",
+    405: "The path, with a value its parameter does not take, is that of another operation's method.",
     409: "Conflict with the state of the records.",
     428: "An edit without `If-Match` (`precondition_required`).",
     413: "The body is larger than the instance accepts (`CME_MAX_REQUEST_BYTES`).",
@@ -164,6 +166,8 @@ OPERATIONS: tuple[Operation, ...] = (
 )
 """Every operation of the document: an API module adds its own ``OPERATIONS`` here."""
 
+_PATH_INTEGER = {"type": "integer", "minimum": 0, "maximum": MAX_PATH_INTEGER}
+"""An ``<int:...>`` matches digits only, up to what an INTEGER column holds; any other is no such path."""
 _PARAMETER = re.compile(r"<(?:(?P<converter>[a-z]+):)?(?P<name>[a-z_]+)>")
 
 
@@ -205,7 +209,7 @@ def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
             "name": match["name"],
             "in": "path",
             "required": True,
-            "schema": {"type": "integer" if match["converter"] == "int" else "string"},
+            "schema": _PATH_INTEGER if match["converter"] == "int" else {"type": "string"},
         }
         for match in _PARAMETER.finditer(rule)
     ]
@@ -220,17 +224,22 @@ def _error_replies(operation: Operation, *, protected: bool) -> dict[str, Any]:
     """Each error status with the codes it may carry; the schema names them, so an undocumented code fails
     the suite's check of the answers."""
     codes: dict[int, tuple[str, ...]] = {400: ("refused_input",)}
+    if _PARAMETER.search(operation.path):
+        # a path parameter the route does not match (a slash, an id out of range) is no such path, or the
+        # path of another operation that takes another method
+        codes |= {404: ("not_found",), 405: ("method_not_allowed",)}
     writes = operation.method != "get"
     if writes:
         codes[413] = ("too_large",)
     if operation.versioned and writes:
-        codes |= {412: ("version_mismatch",), 428: ("precondition_required",)}
+        # a malformed If-Match is refused as invalid before the body is read (api/versions.py)
+        codes |= {412: ("version_mismatch",), 422: ("invalid",), 428: ("precondition_required",)}
     if protected:
         codes |= {401: ("unauthorized",), 403: ("forbidden",)}
         if writes:
             codes[400] = ("refused_input", "csrf_failed")
     for status, extra in operation.errors.items():
-        codes[status] = (*codes.get(status, ()), *extra)
+        codes[status] = tuple(dict.fromkeys((*codes.get(status, ()), *extra)))
     replies: dict[str, Any] = {}
     for status, names in sorted(codes.items()):
         listed = ", ".join(f"`{name}`" for name in names)

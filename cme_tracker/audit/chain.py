@@ -22,6 +22,7 @@ from cme_tracker.audit import anchor, statements
 from cme_tracker.audit.anchor import Mark
 from cme_tracker.audit.models import AuditEvent, AuditHead
 from cme_tracker.db import utcnow
+from cme_tracker.errors import Conflict
 
 GENESIS_HASH = "0" * 64
 AUDIT_KEY = "audit_key"
@@ -122,9 +123,13 @@ class ChainReport:
         return self.broken_sequence is None
 
 
-def verify(session: Session) -> ChainReport:
+def verify(session: Session, *, upgrading: bool = False) -> ChainReport:
     """Walk the chain in order; report the first edited, inserted or missing event, a cut-off tail, or a head
-    row or anchor file that does not match the chain."""
+    row or anchor file that does not match the chain.
+
+    ``upgrading`` (for :func:`anchor_head` only) accepts what a log written before the head was keyed lacks:
+    an empty head ``mac`` and a missing anchor file; every other check still holds.
+    """
     key = _key(session)
     anchor.flush()
     path = session.info.get(anchor.ANCHOR)
@@ -154,7 +159,9 @@ def verify(session: Session) -> ChainReport:
                 anchored_hash = event.hash
     finally:
         events.close()
-    return _check_head(session, key, Mark(checked, previous_hash), anchored, anchored_hash, path is not None)
+    return _check_head(
+        session, key, Mark(checked, previous_hash), anchored, anchored_hash, path is not None, upgrading
+    )
 
 
 def _check_head(
@@ -164,6 +171,7 @@ def _check_head(
     anchored: Mark | str | None,
     anchored_hash: str | None,
     required: bool,
+    upgrading: bool = False,
 ) -> ChainReport:
     """Compare the walked chain's last event with the head row, then with the anchor outside the database
     when the sessions have one (``required``): the anchor may be at or behind the head, as a commit moves it
@@ -177,14 +185,19 @@ def _check_head(
     if row.sequence != last.sequence or row.hash != last.hash:
         return ChainReport(last.sequence, after, "events after this point were deleted (the head names more)")
     fresh = last.sequence == 0 and row.mac is None
-    if not fresh and not hmac.compare_digest(row.mac or "", anchor.head_mac(key, last)):
+    unkeyed_by_upgrade = upgrading and not row.mac
+    if (
+        not fresh
+        and not unkeyed_by_upgrade
+        and not hmac.compare_digest(row.mac or "", anchor.head_mac(key, last))
+    ):
         return ChainReport(
             last.sequence, after, "the head row was rewritten (it is not keyed with the audit key)"
         )
     if isinstance(anchored, str):
         return ChainReport(last.sequence, after, anchored)
     if anchored is None:
-        if required and last.sequence > 0:
+        if required and last.sequence > 0 and not upgrading:
             return ChainReport(last.sequence, after, "the anchor file outside the database is missing")
         return ChainReport(last.sequence)
     if anchored.sequence > last.sequence:
@@ -201,6 +214,55 @@ def _check_head(
             "the log was rewritten (the anchor outside the database names another hash)",
         )
     return ChainReport(last.sequence)
+
+
+class ChainBroken(Conflict):
+    """The chain does not verify: nothing is keyed or anchored over it."""
+
+    code = "chain_broken"
+
+
+@dataclass(frozen=True)
+class Anchoring:
+    """What :func:`anchor_head` did: the events it verified, what it had to fix, the event it appended."""
+
+    verified: int
+    keyed_head: bool
+    wrote_anchor: bool
+    sequence: int
+
+
+def anchor_head(session: Session, *, actor: str) -> Anchoring | None:
+    """Key the head row and write the anchor of a log from before they existed (migration 0007 leaves an
+    existing log's head ``mac`` empty, and the anchor file appears with the first append after it).
+
+    The whole chain is verified first, under the head's lock, and nothing is done over a broken one
+    (:class:`ChainBroken`). Then one ``audit.anchor`` event is appended: like every append it keys the head,
+    and once committed it advances the anchor. None when the head is keyed and anchored already.
+    """
+    key = _key(session)
+    session.execute(select(AuditHead.id).where(AuditHead.id == 1).with_for_update())
+    report = verify(session, upgrading=True)
+    if not report.intact:
+        raise ChainBroken(
+            f"the audit log is broken at event {report.broken_sequence}: {report.reason}. Nothing was "
+            "keyed or anchored: investigate, or restore the database from a backup.",
+            details={"broken_sequence": report.broken_sequence, "reason": report.reason},
+        )
+    if report.events_checked == 0:
+        return None
+    path = session.info.get(anchor.ANCHOR)
+    unkeyed = not session.scalar(select(AuditHead.mac).where(AuditHead.id == 1))
+    unanchored = path is not None and anchor.read(path, key) is None
+    if not (unkeyed or unanchored):
+        return None
+    event = record(
+        session,
+        actor=actor,
+        action="audit.anchor",
+        details={"verified_events": report.events_checked, "keyed_head": unkeyed, "wrote_anchor": unanchored},
+    )
+    return Anchoring(report.events_checked, unkeyed, unanchored, event.sequence)
 
 
 def head(session: Session) -> tuple[int, str]:

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import click
 
-from cme_tracker.audit.chain import verify
-from cme_tracker.console import open_database
+from cme_tracker.audit import anchor
+from cme_tracker.audit.chain import anchor_head, verify
+from cme_tracker.console import open_database, reports_domain_errors
 
 
 @click.group("audit")
@@ -21,3 +22,24 @@ def verify_command() -> None:
         return
     click.echo(f"audit log broken at event {report.broken_sequence}: {report.reason}", err=True)
     raise SystemExit(1)
+
+
+@audit.command("anchor")
+@reports_domain_errors
+def anchor_command() -> None:
+    """Key the head of a log from before the head was keyed, and write its anchor, once the chain verifies."""
+    database = open_database()
+    with database.write_unit() as session:
+        done = anchor_head(session, actor="cme-tracker audit anchor")
+    anchor.flush()
+    if done is None:
+        click.echo("audit log already keyed and anchored: nothing to do")
+        return
+    fixed = [
+        what
+        for what, needed in (("keyed the head", done.keyed_head), ("wrote the anchor", done.wrote_anchor))
+        if needed
+    ]
+    click.echo(
+        f"verified {done.verified} events; {' and '.join(fixed)} at event {done.sequence} (audit.anchor)"
+    )

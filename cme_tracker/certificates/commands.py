@@ -18,6 +18,7 @@ from cme_tracker.documents.commands import CLI_ACTOR, report_issue
 from cme_tracker.documents.models import Certificate
 from cme_tracker.documents.setup import DocumentSetup
 from cme_tracker.documents.storage import CertificateStore
+from cme_tracker.keys import stray_root_key, stray_root_key_warning
 
 
 @click.group("certificates")
@@ -56,9 +57,11 @@ def issue_command(symposium_code: str, member_no: str | None, jobs: int) -> None
 def check_command() -> None:
     """List the issued documents whose PDF file is missing from the instance folder; exit 1 when any.
 
-    Such a row answers its downloads with 410; restore the file from the backup of the instance folder.
+    Such a row answers its downloads with 410; restore the file from the backup of the instance folder. A
+    society root's private key left in the signing folder by an older version is named too (and exits 1).
     """
-    store = CertificateStore(Settings.from_environment().instance_path)
+    instance_path = Settings.from_environment().instance_path
+    store = CertificateStore(instance_path)
     with open_database().sessions() as session:
         rows = session.execute(
             select(Certificate.serial, Certificate.file_path).order_by(Certificate.serial)
@@ -67,5 +70,8 @@ def check_command() -> None:
     for serial, path in missing:
         click.echo(f"missing {serial} {path}")
     click.echo(f"{len(rows)} document(s) checked, {len(missing)} file(s) missing")
-    if missing:
+    stray = stray_root_key(instance_path)
+    if stray is not None:
+        click.echo(f"warning: {stray_root_key_warning(stray)}", err=True)
+    if missing or stray is not None:
         sys.exit(1)

@@ -3,6 +3,10 @@
 A real identity comes from a PKCS#12 file (``CME_SIGNING_P12``); otherwise the first run generates a society
 root CA and a signing certificate in the instance folder, so a fresh install signs from the start. Keys are
 ECDSA P-256: signing is far cheaper than with RSA, and poppler (NSS), pyHanko and OpenSSL validate it.
+
+The generated root's private key signs the signing certificate once and is then discarded, never written:
+whoever reads the instance folder could otherwise certify a signing key of their own under the society's root.
+A new signing key therefore means a new root (docs/verification.md).
 """
 
 from __future__ import annotations
@@ -34,7 +38,6 @@ ROOT_YEARS = 30
 SIGNER_YEARS = 10
 
 ROOT_CERT = "root-ca.pem"
-ROOT_KEY = "root-ca-key.pem"
 SIGNER_CERT = "signing-cert.pem"
 SIGNER_KEY = "signing-key.pem"
 
@@ -200,9 +203,9 @@ def _new_identity_files() -> dict[str, bytes]:
         )
         .sign(root_key, hashes.SHA256())
     )
+    del root_key  # the root signs once; its key is never written (see the module's docstring)
     return {
         ROOT_CERT: root.public_bytes(serialization.Encoding.PEM),
-        ROOT_KEY: _private_pem(root_key),
         SIGNER_CERT: signer.public_bytes(serialization.Encoding.PEM),
         SIGNER_KEY: _private_pem(signer_key),
     }

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
@@ -31,7 +31,7 @@ from cme_tracker.documents.models import Certificate, CertificateStatus, Revocat
 from cme_tracker.documents.setup import DocumentSetup
 from cme_tracker.documents.snapshot import Issue
 from cme_tracker.documents.storage import CertificateStore, StoredFile
-from cme_tracker.errors import Conflict, DomainError, NotFound
+from cme_tracker.errors import Conflict, DomainError, NotFound, StorageFailed
 from cme_tracker.members.models import Member
 
 log = logging.getLogger(__name__)
@@ -81,12 +81,16 @@ def issue_documents(
     jobs: int = 1,
     progress: Progress | None = None,
 ) -> IssueReport:
-    """Issue the missing documents of the subject ``open_run`` names (or of one member) under its lock."""
+    """Issue the missing documents of the subject ``open_run`` names (or of one member) under its lock.
+
+    A write the disk refuses (full, read-only) ends the run with :class:`StorageFailed`; what was recorded
+    before it stays, and a later run issues the rest.
+    """
     from cme_tracker.documents.maker import document_pipeline  # WeasyPrint and pyHanko: loaded on first use
 
     report = IssueReport()
     store = CertificateStore(setup.instance_path)
-    with database.sessions() as reading:
+    with refused_writes(), database.sessions() as reading:
         run = open_run(reading)
         member_ids = [find_member(reading, member_no).id] if member_no is not None else None
         with subject_lock(database.engine, setup.instance_path, run.subject), ExitStack() as stack:
@@ -108,6 +112,16 @@ def issue_documents(
                     progress(done, report.total)
     log.info("documents of %s: %s", run.subject, report.summary())
     return report
+
+
+@contextmanager
+def refused_writes() -> Iterator[None]:
+    """A write the disk refuses ends the unit as :class:`StorageFailed` (the lock released on the way out)."""
+    try:
+        yield
+    except OSError as error:
+        log.error("issuing stopped: %s", error)
+        raise StorageFailed.of(error) from error
 
 
 def _chunks(values: Sequence[int], size: int) -> Iterator[Sequence[int]]:
@@ -205,7 +219,7 @@ def reissue_certificate(
     superseded and points to the new one."""
     from cme_tracker.documents.maker import document_maker  # WeasyPrint and pyHanko: loaded on first use
 
-    with database.sessions() as reading:
+    with refused_writes(), database.sessions() as reading:
         old = _find(reading, serial)
         if old.status != CertificateStatus.VALID:
             raise Conflict(

@@ -7,6 +7,8 @@ and renamed. The row that records it commits after the rename, so a crash can le
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
 from collections.abc import Collection
@@ -35,16 +37,22 @@ class CertificateStore:
         return self.instance_path / "certificates" / subject
 
     def write(self, subject: str, serial: str, data: bytes) -> StoredFile:
+        """Write the file whole or not at all; an :class:`OSError` names the final file, not the temporary."""
         folder = self.folder(subject)
-        folder.mkdir(parents=True, exist_ok=True)
         final = folder / f"{serial}.pdf"
         temporary = folder / f".{serial}.pdf.{os.getpid()}{PARTIAL_SUFFIX}"
-        with open(temporary, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, final)
-        _fsync_directory(folder)
+        _make_folder(folder)
+        try:
+            with open(temporary, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, final)
+            _fsync_directory(folder)
+        except OSError as error:
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
+            raise OSError(error.errno, error.strerror, str(final)) from error
         return StoredFile(
             serial, final.relative_to(self.instance_path).as_posix(), hashlib.sha256(data).hexdigest()
         )
@@ -75,6 +83,18 @@ class CertificateStore:
         if removed:
             _fsync_directory(folder)
         return removed
+
+
+def _make_folder(folder: Path) -> None:
+    """``mkdir -p``, naming the ancestor that is a file rather than a folder when there is one."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as error:
+        ancestors = (folder, *folder.parents)
+        blocking = next((path for path in ancestors if path.exists() and not path.is_dir()), None)
+        if blocking is None:
+            raise
+        raise NotADirectoryError(errno.ENOTDIR, "a file is where a folder belongs", str(blocking)) from error
 
 
 def _fsync_directory(folder: Path) -> None:

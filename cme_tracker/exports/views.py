@@ -28,6 +28,8 @@ from cme_tracker.jobs.web import (
     RELOAD_SECONDS,
     job_kinds,
     progress_json,
+    shown_errors,
+    shown_summary,
     start_worker,
 )
 from cme_tracker.society import FIRST_REPORT_YEAR, LAST_REPORT_YEAR
@@ -82,6 +84,8 @@ def page(job_id: int) -> ResponseReturnValue:
         job=job,
         wanted=wanted,
         finished=job.status in FINISHED,
+        summary=shown_summary(job),
+        errors=shown_errors(job),
         succeeded=job.status == JobStatus.SUCCEEDED,
         reload_seconds=RELOAD_SECONDS,
         status_labels=JOB_STATUS_LABELS,

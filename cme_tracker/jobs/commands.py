@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -11,17 +13,25 @@ import click
 from cme_tracker import config, logs
 from cme_tracker.config import Settings
 from cme_tracker.console import open_database, reports_domain_errors
+from cme_tracker.db import Database
 from cme_tracker.jobs.service import JobKinds, run_in_slot, run_queued_jobs
 from cme_tracker.jobs.slots import WorkerSlot
 from cme_tracker.jobs.stopping import STOP, stop_on_signals
 
 POLL_SECONDS = 2.0
+HOUSEKEEPING_SECONDS = 600.0
+"""How often the long-running worker does the database's upkeep (see ``housekeeping``)."""
 
 log = logging.getLogger(__name__)
 
 
-def worker_command(kinds: JobKinds) -> click.Command:
-    """The ``worker`` command running ``kinds``: the CLI gets it from :mod:`cme_tracker.job_kinds`."""
+def worker_command(
+    kinds: JobKinds, housekeeping: Callable[[Database], object] | None = None
+) -> click.Command:
+    """The ``worker`` command running ``kinds``: the CLI gets it from :mod:`cme_tracker.job_kinds`.
+
+    Without ``--once`` it also runs ``housekeeping`` on start and every :data:`HOUSEKEEPING_SECONDS`.
+    """
 
     @click.command("worker")
     @click.option(
@@ -55,7 +65,13 @@ def worker_command(kinds: JobKinds) -> click.Command:
             _report(run_in_slot(database, settings, kinds, slot, processes=processes))
             return
         log.info("worker waiting for jobs (%s processes a job)", processes)
+        kept_at: float | None = None
         while not STOP.is_set():
+            if housekeeping is not None and (
+                kept_at is None or time.monotonic() - kept_at >= HOUSEKEEPING_SECONDS
+            ):
+                housekeeping(database)
+                kept_at = time.monotonic()
             _report(run_queued_jobs(database, settings, kinds, processes=processes))
             STOP.wait(POLL_SECONDS)
         log.info("worker stopped")

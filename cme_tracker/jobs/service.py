@@ -12,7 +12,6 @@ import logging
 import os
 import subprocess
 import sys
-import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,7 +24,7 @@ from sqlalchemy.orm import Session
 from cme_tracker.audit import chain
 from cme_tracker.config import Settings
 from cme_tracker.db import Database, utcnow
-from cme_tracker.errors import DomainError, NotFound
+from cme_tracker.errors import DomainError, NotFound, StorageFailed
 from cme_tracker.jobs.models import Job, JobStatus
 from cme_tracker.jobs.slots import WorkerSlot
 from cme_tracker.jobs.stopping import STOP, WorkerStopping, stop_between_units
@@ -181,6 +180,25 @@ def _finish(
         )
 
 
+CRASH = "crash"
+CRASHED = "the job stopped by an unexpected error: the server's log has the details"
+"""What a crashed job records: the traceback and the exception's text (which may name server paths) go to
+the server's log only, never to the row that the pages show."""
+SERVER_PROBLEM = "the server cannot do this as it is set up: its log says what to fix"
+
+
+def _failure(error: DomainError) -> tuple[str, list[dict[str, Any]]]:
+    """The summary and errors a job records for a domain error. One of the server's own (status 500 or more:
+    a lost key, a refused write) is recorded by its code alone, as its message names server paths; a page
+    shows its translated reason, and the log has the message."""
+    if error.http_status < 500:
+        return error.message, [{"error": error.code, "message": error.message}]
+    entry: dict[str, Any] = {"error": error.code, "message": SERVER_PROBLEM, "server": True}
+    if isinstance(error.details, dict) and isinstance(error.details.get("errno"), str):
+        entry["errno"] = error.details["errno"]
+    return SERVER_PROBLEM, [entry]
+
+
 def _hand_back(database: Database, job_id: int) -> None:
     """Put a job this worker was asked to leave back in the queue, for the next worker to take at once."""
     with database.write_unit() as session:
@@ -207,23 +225,15 @@ def run_job(
         raise
     except DomainError as error:
         log.warning("job %s (%s) failed: %s", job_id, kind, error.message)
-        _finish(
-            database,
-            job_id,
-            JobStatus.FAILED,
-            error.message,
-            [{"error": error.code, "message": error.message}],
-        )
+        _finish(database, job_id, JobStatus.FAILED, *_failure(error))
         return JobStatus.FAILED
-    except Exception as error:  # a worker reports any crash on the job rather than dying silently
+    except OSError as error:  # a full or read-only disk: the job's own files are its kind's to clean up
+        log.exception("job %s (%s) stopped: a write was refused", job_id, kind)
+        _finish(database, job_id, JobStatus.FAILED, *_failure(StorageFailed.of(error)))
+        return JobStatus.FAILED
+    except Exception:  # a worker reports any crash on the job rather than dying silently
         log.exception("job %s (%s) stopped by an unexpected error", job_id, kind)
-        _finish(
-            database,
-            job_id,
-            JobStatus.FAILED,
-            f"the job stopped: {error}",
-            [{"error": "crash", "message": traceback.format_exc(limit=5)}],
-        )
+        _finish(database, job_id, JobStatus.FAILED, CRASHED, [{"error": CRASH, "message": CRASHED}])
         return JobStatus.FAILED
     _finish(database, job_id, JobStatus.SUCCEEDED, summary, errors)
     log.info("job %s (%s) finished: %s; %s error(s)", job_id, kind, summary, len(errors))

@@ -12,7 +12,15 @@ from flask import Blueprint, abort, jsonify, render_template, url_for
 from flask.typing import ResponseReturnValue
 
 from cme_tracker.jobs.models import Job
-from cme_tracker.jobs.web import FINISHED, JOB_STATUS_LABELS, RELOAD_SECONDS, job_kinds, progress_json
+from cme_tracker.jobs.web import (
+    FINISHED,
+    JOB_STATUS_LABELS,
+    RELOAD_SECONDS,
+    job_kinds,
+    progress_json,
+    shown_errors,
+    shown_summary,
+)
 from cme_tracker.vocabulary import Role
 from cme_tracker.web.security import roles_required
 from cme_tracker.web.session import db_session
@@ -29,6 +37,8 @@ def page(job_id: int) -> ResponseReturnValue:
         "jobs/job.html",
         job=job,
         finished=job.status in FINISHED,
+        summary=shown_summary(job),
+        errors=shown_errors(job),
         reload_seconds=RELOAD_SECONDS,
         status_labels=JOB_STATUS_LABELS,
         back=_subject_url(job),

@@ -58,9 +58,10 @@ def _too_deep() -> RefusedInput:
     )
 
 
-def _check_texts(values: Iterable[str]) -> None:
+def _check_texts(values: Iterable[str | None]) -> None:
     for value in values:
-        if _UNSAFE.search(value):
+        # werkzeug names a multipart part None when it cannot read the name (a control character in it)
+        if value is None or _UNSAFE.search(value):
             raise _refuse_text()
 
 

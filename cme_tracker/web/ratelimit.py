@@ -1,10 +1,14 @@
 """A fixed-window request limit kept in the database, so every web worker and machine counts together.
 
 The public verify page is open to anyone; without a limit it would let a script try verification codes.
+Every visitor leaves a row; the rows of windows that have ended are swept out on one new row in
+:data:`SWEEP_ONE_IN` (and by ``cme-tracker db prune`` and the long-running worker), so the table holds
+about the last :data:`LONGEST_WINDOW` of visitors, not one row per visitor forever.
 """
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import String, delete
@@ -23,11 +27,20 @@ class RateLimitWindow(Base):
     hits: Mapped[int]
 
 
+LONGEST_WINDOW = timedelta(minutes=10)
+"""No limit counts in a longer window: a row that started longer ago than twice this has certainly ended."""
+SWEEP_ONE_IN = 32
+"""A new row sweeps out every ended window with this chance (1 in N): cheap, and no row outlives many."""
+
+
 def hit(session: Session, key: str, now: datetime, *, window: timedelta) -> int:
     """Count one request of ``key`` and return the requests in the current window, this one included.
 
-    One upsert, atomic on both databases; windows older than the previous one are dropped on the way.
+    One upsert, atomic on both databases; the key's windows older than the previous one are dropped on the
+    way, and now and then (:data:`SWEEP_ONE_IN`) every key's ended windows.
     """
+    if window > LONGEST_WINDOW:
+        raise ValueError(f"a rate-limit window is at most {LONGEST_WINDOW}")
     start = datetime.fromtimestamp(
         now.timestamp() // window.total_seconds() * window.total_seconds(), tz=now.tzinfo
     )
@@ -43,4 +56,14 @@ def hit(session: Session, key: str, now: datetime, *, window: timedelta) -> int:
             RateLimitWindow.key == key, RateLimitWindow.window_start < start - window
         )
     )
+    if hits == 1 and secrets.randbelow(SWEEP_ONE_IN) == 0:
+        prune_windows(session, now)
     return int(hits)
+
+
+def prune_windows(session: Session, now: datetime) -> int:
+    """Delete the windows that have ended, whatever their key; how many."""
+    result = session.execute(
+        delete(RateLimitWindow).where(RateLimitWindow.window_start < now - 2 * LONGEST_WINDOW)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -12,12 +12,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, insert, select, update
+from click.testing import CliRunner
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from cme_tracker.audit import anchor, chain
 from cme_tracker.audit.anchor import Mark, head_mac
 from cme_tracker.audit.models import AuditEvent, AuditHead
+from cme_tracker.cli import main
 from cme_tracker.db import Database, session_factory
 from tests.conftest import TEST_AUDIT_KEY, CommandLine
 
@@ -260,3 +262,76 @@ def test_audit_verify_names_a_wiped_table(anchored: Database, log: Session) -> N
     result = cli("audit", "verify")
     assert result.exit_code == 1
     assert "audit log broken at event 1: events after this point were deleted" in result.stderr
+
+
+# Upgrading: `cme-tracker audit anchor` ---------------------------------------------------------------------
+
+
+def _as_before_the_upgrade(session: Session, path: Path) -> None:
+    """What migration 0007 leaves of a log written before the head was keyed: an empty mac, no anchor."""
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(mac=None))
+    session.commit()
+    anchor.flush()
+    path.unlink()
+
+
+def test_audit_anchor_keys_an_upgraded_head_writes_the_anchor_and_verify_then_reports_intact(
+    anchored: Database, log: Session, tmp_path: Path
+) -> None:
+    sequences = _append(log, 3)
+    path = tmp_path / "audit_anchor.json"
+    _as_before_the_upgrade(log, path)
+    assert _broken(log).reason == "the head row was rewritten (it is not keyed with the audit key)"
+
+    result = CliRunner().invoke(main, ["audit", "anchor"], obj=anchored)
+
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        f"verified {sequences[-1]} events; keyed the head and wrote the anchor at event {sequences[-1] + 1} "
+        "(audit.anchor)\n"
+    )
+    log.expire_all()
+    newest = log.scalars(select(AuditEvent).order_by(AuditEvent.sequence.desc()).limit(1)).one()
+    assert (newest.actor, newest.action) == ("cme-tracker audit anchor", "audit.anchor")
+    assert newest.details == {"verified_events": sequences[-1], "keyed_head": True, "wrote_anchor": True}
+    assert json.loads(path.read_text())["sequence"] == newest.sequence
+    verified = CliRunner().invoke(main, ["audit", "verify"], obj=anchored)
+    assert (verified.exit_code, verified.output) == (0, f"audit log intact: {newest.sequence} events\n")
+    again = CliRunner().invoke(main, ["audit", "anchor"], obj=anchored)
+    assert (again.exit_code, again.output) == (0, "audit log already keyed and anchored: nothing to do\n")
+
+
+def test_audit_anchor_refuses_a_broken_chain_and_writes_nothing(
+    anchored: Database, log: Session, tmp_path: Path
+) -> None:
+    sequences = _append(log, 4)
+    _as_before_the_upgrade(log, tmp_path / "audit_anchor.json")
+    log.execute(update(AuditEvent).where(AuditEvent.sequence == sequences[1]).values(actor="someone else"))
+    log.commit()
+
+    result = CliRunner().invoke(main, ["audit", "anchor"], obj=anchored)
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"error: the audit log is broken at event {sequences[1]}: its content was changed after it was"
+    )
+    log.expire_all()
+    assert log.scalar(select(func.max(AuditEvent.sequence))) == sequences[-1]
+    assert log.scalar(select(AuditHead.mac)) is None
+    assert not (tmp_path / "audit_anchor.json").exists()
+
+
+def test_audit_anchor_does_not_key_a_cut_tail_whose_head_was_emptied_by_hand(
+    log: Session, anchored: Database
+) -> None:
+    sequences = _append(log, 5)
+    kept_hash = _cut_after(log, sequences[2])
+    log.execute(update(AuditHead).values(sequence=sequences[2], hash=kept_hash, mac=None))
+    log.commit()
+
+    result = CliRunner().invoke(main, ["audit", "anchor"], obj=anchored)
+
+    assert result.exit_code == 1
+    assert f"names event {sequences[-1]}" in result.stderr
+    log.expire_all()
+    assert log.scalar(select(AuditHead.mac)) is None

@@ -28,9 +28,9 @@ from cme_tracker.audit.models import AuditEvent
 from cme_tracker.auditing import views
 from cme_tracker.db import Database
 from cme_tracker.documents.models import Certificate
-from cme_tracker.exports.store import sweep_exports
+from cme_tracker.exports.store import EXPORT_TRANSCRIPTS, EXPORTS_FOLDER, sweep_exports
 from cme_tracker.job_kinds import JOB_KINDS
-from cme_tracker.jobs.service import run_queued_jobs
+from cme_tracker.jobs.service import JobKind, run_queued_jobs
 from cme_tracker.members.models import Member
 from cme_tracker.program.models import Lecture, Symposium
 from cme_tracker.vocabulary import Role
@@ -524,3 +524,45 @@ def test_auditors_and_administrators_find_the_audit_pages_in_the_menu(
         assert client.get(path).status_code in (200, 302), path
     with client.get("/audit/auditing.css") as stylesheet:
         assert stylesheet.mimetype == "text/css"
+
+
+def _crashing_export(*_arguments: Any) -> tuple[str, list[dict[str, Any]]]:
+    raise RuntimeError("cannot read /srv/cme/instance/exports/secret.csv")
+
+
+def test_a_crashed_export_shows_the_auditor_a_reason_never_a_traceback_or_a_server_path(
+    auditor: FlaskClient, year: Year, app: Flask, db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    kinds = {**JOB_KINDS, EXPORT_TRANSCRIPTS: JobKind(run=_crashing_export)}
+    app.config["JOB_LAUNCHER"] = lambda settings: run_queued_jobs(db, settings, kinds)
+
+    page_path = _request_export(auditor, "csv")
+
+    progress = auditor.get(f"{page_path}.json", headers=ENGLISH).get_json()
+    page = auditor.get(page_path, headers=ENGLISH).get_data(as_text=True)
+    japanese = auditor.get(f"{page_path}.json", headers={"Accept-Language": "ja"}).get_json()
+    assert progress["status"] == "failed"
+    assert progress["errors"] == [{"error": "crash", "message": progress["summary"]}]
+    assert progress["summary"].startswith("The job stopped because of an unexpected error on the server.")
+    assert "予期しないエラー" in japanese["summary"]
+    for shown in (json.dumps(progress), json.dumps(japanese, ensure_ascii=False), page):
+        assert "Traceback" not in shown and 'File "' not in shown
+        assert "/srv/cme" not in shown and "RuntimeError" not in shown
+    assert any(record.exc_info and "/srv/cme" in str(record.exc_info[1]) for record in caplog.records)
+
+
+def test_an_export_whose_file_cannot_be_written_fails_with_the_reason_in_words(
+    auditor: FlaskClient, year: Year, tmp_path: Path
+) -> None:
+    instance = tmp_path / "instance"
+    instance.mkdir(exist_ok=True)
+    (instance / EXPORTS_FOLDER).write_text("a file where the exports folder belongs")
+
+    page_path = _request_export(auditor, "csv")
+
+    progress = auditor.get(f"{page_path}.json", headers=ENGLISH).get_json()
+    assert progress["status"] == "failed"
+    assert progress["errors"][0]["error"] == "storage_failed"
+    assert progress["summary"].startswith("The server could not write a file: a file is where a folder")
+    assert str(tmp_path) not in json.dumps(progress)
+    assert str(tmp_path) not in auditor.get(page_path, headers=ENGLISH).get_data(as_text=True)

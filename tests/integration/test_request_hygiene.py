@@ -169,3 +169,10 @@ def test_ordinary_json_still_passes(client: FlaskClient, session: Session, day: 
     body: dict[str, Any] = {"member_no": "001001", "lecture_code": "2026-05-L9", "direction": "in"}
     response = client.post("/api/v1/checkins", json=body, headers=bearer(token))
     assert response.status_code == 404  # unknown lecture: the body reached the service
+
+
+def test_a_multipart_part_whose_name_cannot_be_read_is_no_server_error(client: FlaskClient) -> None:
+    """Found by schemathesis: werkzeug names a part called "\\r" None, which broke the NUL check and CSRF."""
+    for path in ("/login", "/api/v1/checkins"):
+        response = client.post(path, data={"\r": "null"}, content_type="multipart/form-data")
+        assert response.status_code == 400, path

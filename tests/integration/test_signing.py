@@ -35,7 +35,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
 from weasyprint import HTML, Attachment
 
-from cme_tracker.documents.identity import ROOT_KEY, SIGNER_KEY
+from cme_tracker.documents.identity import SIGNER_KEY
 from cme_tracker.documents.pdfcheck import FileProblem, inspect_signed_pdf
 from cme_tracker.documents.signing import (
     DocumentSigner,
@@ -373,21 +373,19 @@ def test_a_file_signed_by_a_look_alike_society_is_foreign(
     assert "not by the society's signing key" in report.message
 
 
-def test_another_key_certified_by_the_society_root_is_foreign(
-    unsigned_pdf: bytes, identity: SigningIdentity, instance_path: Path
-) -> None:
+def test_another_key_certified_by_the_society_root_is_foreign(unsigned_pdf: bytes) -> None:
     """Trusting the root is not enough: a public CA that issued our certificate issues others too."""
-    root_key = serialization.load_pem_private_key(
-        (instance_path / "signing" / IDENTITY_DIR / ROOT_KEY).read_bytes(), password=None
-    )
-    assert isinstance(root_key, ec.EllipticCurvePrivateKey)
-    sibling_key = ec.generate_private_key(ec.SECP256R1())
-    sibling = _certificate(
-        identity.certificate.subject, identity.root.subject, sibling_key, root_key, ca=False
-    )
-    sibling_identity = SigningIdentity(private_key=sibling_key, certificate=sibling, chain=identity.chain)
+    root_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Public CA")])
+    root_key = ec.generate_private_key(ec.SECP256R1())
+    root = _certificate(root_name, root_name, root_key, root_key, ca=True)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "IMSJ")])
+    ours_key, sibling_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ours = SigningIdentity(ours_key, _certificate(subject, root_name, ours_key, root_key, ca=False), (root,))
+    sibling = _certificate(subject, root_name, sibling_key, root_key, ca=False)
+    sibling_identity = SigningIdentity(private_key=sibling_key, certificate=sibling, chain=(root,))
 
-    report = inspect_signed_pdf(DocumentSigner(sibling_identity).sign(unsigned_pdf), identity)
+    assert inspect_signed_pdf(DocumentSigner(ours).sign(unsigned_pdf), ours).problem is None
+    report = inspect_signed_pdf(DocumentSigner(sibling_identity).sign(unsigned_pdf), ours)
 
     assert report.problem is FileProblem.FOREIGN_SIGNER
 
@@ -432,8 +430,7 @@ def test_identity_is_generated_once_with_private_key_files(tmp_path: Path) -> No
     assert first.root == second.root
     folder = tmp_path / "signing"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
-    for name in (ROOT_KEY, SIGNER_KEY):
-        assert stat.S_IMODE((folder / IDENTITY_DIR / name).stat().st_mode) == 0o600
+    assert stat.S_IMODE((folder / IDENTITY_DIR / SIGNER_KEY).stat().st_mode) == 0o600
     assert [path.name for path in folder.iterdir()] == [IDENTITY_DIR]
 
 

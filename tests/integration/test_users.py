@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import pytest
+from click.testing import CliRunner, Result
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cme_tracker.accounts.models import User
 from cme_tracker.accounts.services import authenticate
 from cme_tracker.audit.models import AuditEvent
+from cme_tracker.cli import main
+from cme_tracker.db import Database
 from tests.conftest import CommandLine
 from tests.factories import make_member
 
@@ -80,6 +84,40 @@ def test_users_create_and_set_password_refuse_a_weak_password_saying_why(
 
 def test_unknown_role_is_a_usage_error(cli: CommandLine) -> None:
     assert cli("users", "create", "x", "--role", "superuser", input="long enough pw\n").exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("arguments", "environment"),
+    [
+        (["--language", "ja"], {}),
+        ([], {"CME_LANGUAGE": "ja"}),
+        ([], {"CME_LANGUAGE": None, "LC_ALL": None, "LC_MESSAGES": None, "LANG": "ja_JP.UTF-8"}),
+    ],
+)
+def test_the_password_policy_speaks_japanese_when_the_command_is_asked_to(
+    db: Database, arguments: list[str], environment: dict[str, str | None]
+) -> None:
+    def run(*command: str, password: str) -> Result:
+        return CliRunner().invoke(
+            main, [*command, *arguments], obj=db, input=f"{password}\n", env=environment
+        )
+
+    short = run("users", "create", "x", "--role", "admin", password="elevenchars")
+    assert (short.exit_code, short.stderr) == (1, "error: パスワードは12文字以上にしてください\n")
+    repeated = run("users", "create", "x", "--role", "admin", password="zzzzzzzzzzzzzz")
+    assert "同じ1文字の繰り返し" in repeated.stderr
+    assert run("users", "create", "x", "--role", "admin", password="long enough pw").exit_code == 0
+    common = run("users", "set-password", "x", password="qwertyuiopas")
+    assert (common.exit_code, "よく使われるパスワード" in common.stderr) == (1, True)
+
+
+def test_the_password_policy_speaks_english_by_default_and_in_the_c_locale(db: Database) -> None:
+    unset: dict[str, str | None] = {"CME_LANGUAGE": None, "LC_ALL": None, "LC_MESSAGES": None, "LANG": None}
+    for environment in (unset, {**unset, "LANG": "C.UTF-8"}):
+        refused = CliRunner().invoke(
+            main, ["users", "create", "x", "--role", "admin"], obj=db, input="elevenchars\n", env=environment
+        )
+        assert refused.stderr == "error: the password must have at least 12 characters\n"
 
 
 def test_users_list_disable_enable_and_roles_commands(cli: CommandLine, session: Session) -> None:

@@ -14,6 +14,8 @@ from cme_tracker.errors import DomainError
     [
         ("elevenchars", "at least 12 characters"),
         ("aaaaaaaaaaaaaaaa", "one character repeated"),
+        (" " * 10, "at least 12 characters"),
+        (" " * 14, "one character repeated"),
         ("password123456", "common passwords"),
         ("123456789012", "common passwords"),
         ("QwertyuiopAS", "common passwords"),
