@@ -89,7 +89,15 @@ CORE_OPERATIONS = (
         },
         errors={
             404: ("unknown_member", "unknown_card", "card_replaced", "unknown_lecture", "unknown_symposium"),
-            409: ("symposium_closed", "not_open", "lecture_over", "not_checked_in", "busy", "nonce_reused"),
+            409: (
+                "symposium_closed",
+                "not_open",
+                "lecture_over",
+                "not_checked_in",
+                "busy",
+                "nonce_reused",
+                "merged_member",
+            ),
             422: ("invalid", "lecture_not_in_symposium"),
         },
     ),

@@ -21,6 +21,7 @@ def script_phrases() -> dict[str, str]:
         "unknown_card": gettext("Unknown card"),
         "card_replaced": gettext("Old card: it was replaced by a newer one"),
         "unknown_member": gettext("Unknown member number"),
+        "merged_member": gettext("This record was merged into another member's: check in by their number"),
         "not_open": gettext("Not open: this symposium is not held today"),
         "symposium_closed": gettext("Not open: this symposium is closed"),
         "lecture_over": gettext("Not open: the lecture is already over"),

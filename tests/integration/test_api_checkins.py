@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from cme_tracker.attendance.models import Attendance, Scan
 from cme_tracker.audit.models import AuditEvent
 from cme_tracker.vocabulary import Role, SymposiumStatus
-from tests.factories import tokyo
+from tests.factories import make_member, tokyo
 from tests.integration.checkin_data import (
     Clock,
     Day,
@@ -303,3 +303,16 @@ def test_desk_scan_times_may_be_sent_with_an_offset_or_in_the_symposium_zone(
     )
     assert local.get_json()["scanned_at_local"] == "2026-05-16T09:36:00+09:00"
     assert timedelta(0) < clock.now - datetime.fromisoformat(local.get_json()["scanned_at"])
+
+
+def test_a_record_merged_into_another_member_is_refused_with_the_number_to_use(
+    client: FlaskClient, session: Session, day: Day, clock: Clock, desk: dict[str, str]
+) -> None:
+    walk_in = make_member(session, member_no="W-0001", active=False, merged_into_id=day.members[0].id)
+    session.commit()
+    before = row_counts(session)
+    response = client.post("/api/v1/checkins", json=checkin(member_no=walk_in.member_no), headers=desk)
+    assert response.status_code == 409
+    body = response.get_json()
+    assert body["error"] == "merged_member" and body["details"] == {"merged_into": day.members[0].member_no}
+    assert row_counts(session) == before

@@ -110,6 +110,12 @@ def _member(context: Any, request: ScanRequest, claim: CardClaim | None) -> Scan
         raise DomainError("a scan needs a card or a member number", code="invalid")
     elif context.member_id is None:
         raise NotFound(f"no member {request.member_no}", code="unknown_member")
+    if context.merged_into_no is not None:
+        raise Conflict(
+            f"member {context.member_no} was merged into {context.merged_into_no}: check in that number",
+            code="merged_member",
+            details={"merged_into": context.merged_into_no},
+        )
     return ScanMember(
         context.member_id,
         context.member_no,

@@ -49,6 +49,7 @@ _SCANS = cast(Table, Scan.__table__)
 _ONE_ROW = select(literal_column("1").label("one")).subquery("one_row")
 """What the context's outer joins hang on, so that an unknown member or target still gives a row."""
 _REPLAY = select(_SCANS.c.id).where(_SCANS.c.nonce == bindparam("nonce")).scalar_subquery().label("replay_id")
+_MERGED_INTO = _MEMBERS.alias("merged_into")
 _MEMBER_COLUMNS = (
     _MEMBERS.c.id.label("member_id"),
     _MEMBERS.c.member_no,
@@ -60,6 +61,10 @@ _MEMBER_COLUMNS = (
     _MEMBERS.c.profession,
     _MEMBERS.c.needs_review,
     _MEMBERS.c.card_serial,
+    select(_MERGED_INTO.c.member_no)
+    .where(_MERGED_INTO.c.id == _MEMBERS.c.merged_into_id)
+    .scalar_subquery()
+    .label("merged_into_no"),
 )
 _SYMPOSIUM_COLUMNS = (
     _SYMPOSIA.c.id.label("symposium_id"),
