@@ -56,6 +56,7 @@ from cme_tracker.members.cards import card_payload
 from cme_tracker.members.models import Member
 from cme_tracker.migrate import upgrade
 from cme_tracker.program.models import Lecture, Symposium
+from cme_tracker.server import THREADS as SERVE_THREADS
 from cme_tracker.vocabulary import Role
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,6 +69,7 @@ ZONES = ("Asia/Tokyo", "Europe/Berlin")
 """The symposium is held today in whichever of these zones it is furthest from midnight, so that the run
 never crosses into the next day (when scans would be refused as not on the symposium's date)."""
 WORKERS = 2
+THREADS = SERVE_THREADS
 CLIENTS = 8
 FIRST_PAIRS = 2000
 STEADY_PAIRS = 1000
@@ -424,6 +426,10 @@ def bench_database(kind: str, postgres_url: str) -> dict[str, Any]:
             f"127.0.0.1:{bare_port}",
             "--workers",
             str(WORKERS),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(THREADS),
             "--access-logfile",
             "-",
             "--forwarded-allow-ips",
@@ -524,8 +530,8 @@ def main(argv: list[str] | None = None) -> None:
             "python": platform.python_version(),
             "sqlite": sqlite3.sqlite_version,
             **({"postgresql": postgres_version(options.postgres_url)} if "postgresql" in kinds else {}),
-            "server": f"gunicorn, {WORKERS} sync workers",
-            "clients": f"{CLIENTS} threads, http.client keep-alive (gunicorn's sync workers close each one)",
+            "server": f"gunicorn, {WORKERS} gthread workers of {THREADS} threads (as `cme-tracker serve`)",
+            "clients": f"{CLIENTS} threads, http.client keep-alive",
         },
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
