@@ -262,7 +262,6 @@ def test_an_archive_without_keys_holds_no_key_and_restores_only_with_the_keys_ar
     assert sorted(members_of(keys)) == [
         "keys/audit_key",
         "keys/secret_key",
-        "keys/signing/identity/root-ca-key.pem",
         "keys/signing/identity/root-ca.pem",
         "keys/signing/identity/signing-cert.pem",
         "keys/signing/identity/signing-key.pem",
