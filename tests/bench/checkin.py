@@ -419,7 +419,16 @@ def bench_database(kind: str, postgres_url: str) -> dict[str, Any]:
         upgrade_only(bare_url)
         phases = dict(zip(PHASES, plan(cards, lectures), strict=True))
         app_port, bare_port = free_port(), free_port()
-        serve = [str(VENV_BIN / "cme-tracker"), "serve", "--port", str(app_port), "--workers", str(WORKERS)]
+        serve = [
+            str(VENV_BIN / "cme-tracker"),
+            "serve",
+            "--port",
+            str(app_port),
+            "--workers",
+            str(WORKERS),
+            "--threads",
+            str(THREADS),
+        ]
         gunicorn = [
             str(VENV_BIN / "gunicorn"),
             "--bind",
